@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text;
+using System.Text.Unicode;
 using K4os.Hash.xxHash;
 
 namespace DataPlane.Ring;
@@ -20,13 +22,21 @@ public static class RingHash
     /// <summary>Hashes a key given as characters, through their UTF-8 encoding, without allocating.</summary>
     public static ulong Hash(ReadOnlySpan<char> key)
     {
-        if (key.Length <= StackChars)
+        if (key.Length > StackChars)
         {
-            Span<byte> utf8 = stackalloc byte[256];
-            var length = Encoding.UTF8.GetBytes(key, utf8);
-            return XXH64.DigestOf(utf8[..length]);
+            return HashLong(key);
         }
 
+        // Utf8.FromUtf16 is the static transcoder under Encoding.UTF8, without its virtual calls;
+        // lone surrogates become U+FFFD as Encoding.UTF8 makes them.
+        Span<byte> utf8 = stackalloc byte[256];
+        Utf8.FromUtf16(key, utf8, out _, out var length);
+        return XXH64.DigestOf(utf8[..length]);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ulong HashLong(ReadOnlySpan<char> key)
+    {
         var rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(key.Length));
         try
         {
