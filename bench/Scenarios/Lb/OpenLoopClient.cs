@@ -22,7 +22,9 @@ internal sealed class OpenLoopClient
     private readonly long[] _answeredBy;
     private readonly Lock _gate = new();
     private long _errors;
-    private long _lastAnswer;
+    private long _windowStart;
+    private long _windowEnd = long.MaxValue;
+    private long _answeredInWindow;
 
     /// <param name="target">The proxy (or any endpoint that forwards to the upstreams).</param>
     /// <param name="upstreams">How many upstream ids the answers can carry.</param>
@@ -39,9 +41,9 @@ internal sealed class OpenLoopClient
     public async Task<ClientResult> RunPerRequestAsync(double ratePerSecond, TimeSpan duration, int seed, CancellationToken cancellationToken)
     {
         var inFlight = new List<Task>();
-        var (sent, start, lag) = await Dispatch(ratePerSecond, duration, seed, (sequence, intended) => inFlight.Add(RequestAsync(sequence, intended, cancellationToken)), cancellationToken);
+        var (sent, lag) = await Dispatch(ratePerSecond, duration, seed, (sequence, intended) => inFlight.Add(RequestAsync(sequence, intended, cancellationToken)), cancellationToken);
         await Task.WhenAll(inFlight);
-        return Result(sent, start, lag);
+        return Result(sent, lag);
     }
 
     /// <summary>
@@ -69,29 +71,31 @@ internal sealed class OpenLoopClient
             loops[c] = ConnectionLoopAsync(socket, pool[c].Reader, cancellationToken);
         }
 
-        var (sent, start, lag) = await Dispatch(ratePerSecond, duration, seed, (sequence, intended) => pool[sequence % connections].Writer.TryWrite((sequence, intended)), cancellationToken);
+        var (sent, lag) = await Dispatch(ratePerSecond, duration, seed, (sequence, intended) => pool[sequence % connections].Writer.TryWrite((sequence, intended)), cancellationToken);
         foreach (var channel in pool)
         {
             channel.Writer.Complete();
         }
 
         await Task.WhenAll(loops);
-        return Result(sent, start, lag);
+        return Result(sent, lag);
     }
 
     /// <summary>
     /// Sends every arrival when it is due from a dedicated thread: a timer-driven async loop here
     /// wakes up milliseconds late, a sleeping thread about a quarter of a millisecond late.
     /// </summary>
-    private static Task<(int Sent, long Start, double MaxLagMs)> Dispatch(double ratePerSecond, TimeSpan duration, int seed, Action<int, long> send, CancellationToken cancellationToken)
+    private Task<(int Sent, double MaxLagMs)> Dispatch(double ratePerSecond, TimeSpan duration, int seed, Action<int, long> send, CancellationToken cancellationToken)
     {
-        var done = new TaskCompletionSource<(int, long, double)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = new TaskCompletionSource<(int, double)>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
             var random = new Random(seed);
             var ticksPerArrival = Stopwatch.Frequency / ratePerSecond;
             var start = Stopwatch.GetTimestamp();
             var end = start + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+            Volatile.Write(ref _windowStart, start);
+            Volatile.Write(ref _windowEnd, end);
             var next = start + (-Math.Log(1 - random.NextDouble()) * ticksPerArrival);
             var sent = 0;
             var maxLag = 0L;
@@ -108,7 +112,7 @@ internal sealed class OpenLoopClient
                 Thread.Sleep(1);
             }
 
-            done.SetResult((sent, start, Stopwatch.GetElapsedTime(0, maxLag).TotalMilliseconds));
+            done.SetResult((sent, Stopwatch.GetElapsedTime(0, maxLag).TotalMilliseconds));
         })
         { IsBackground = true, Name = "lb-client-dispatch" };
         thread.Start();
@@ -202,19 +206,18 @@ internal sealed class OpenLoopClient
         {
             _latency.RecordValue(Math.Max(0, micros));
             _answeredBy[upstream]++;
-            _lastAnswer = Math.Max(_lastAnswer, now);
+            _answeredInWindow += now <= Volatile.Read(ref _windowEnd) ? 1 : 0;
         }
     }
 
-    private ClientResult Result(int sent, long start, double maxLagMs)
+    /// <summary>Throughput counts the answers that arrived while the load was applied, not the drain after it.</summary>
+    private ClientResult Result(int sent, double maxLagMs)
     {
         lock (_gate)
         {
-            var answered = _answeredBy.Sum();
-            var seconds = _lastAnswer > start ? Stopwatch.GetElapsedTime(start, _lastAnswer).TotalSeconds : 0;
+            var seconds = Stopwatch.GetElapsedTime(_windowStart, _windowEnd).TotalSeconds;
             return new ClientResult(
-                (long[])_answeredBy.Clone(), LatencySummary.From(_latency), sent, Interlocked.Read(ref _errors),
-                seconds == 0 ? 0 : answered / seconds, maxLagMs);
+                (long[])_answeredBy.Clone(), LatencySummary.From(_latency), sent, Interlocked.Read(ref _errors), _answeredInWindow / seconds, maxLagMs);
         }
     }
 }
