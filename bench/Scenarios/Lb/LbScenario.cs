@@ -7,11 +7,17 @@ namespace DataPlane.Bench.Scenarios.Lb;
 /// is 10x slower, measured through a real <c>dataplane proxy</c> process on loopback with an
 /// open-loop client, beside a discrete-event simulation of the same cluster and load.
 /// </summary>
-internal sealed partial class LbScenario : IScenario
+/// <param name="locateProxy">Finds the dataplane.dll to measure, or null when there is none (<see cref="ProxyProcess.Locate"/>).</param>
+internal sealed partial class LbScenario(Func<string?> locateProxy) : IScenario
 {
     /// <summary>The scale run the simulation is asked to handle in seconds.</summary>
     private const int ScaleUpstreams = 100;
     private const int ScaleRequests = 1_000_000;
+
+    public LbScenario()
+        : this(ProxyProcess.Locate)
+    {
+    }
 
     public string Name => "lb";
 
@@ -25,7 +31,7 @@ internal sealed partial class LbScenario : IScenario
 
         string? skipped = null;
         Measurement? measurement = null;
-        var dataplane = ProxyProcess.Locate();
+        var dataplane = locateProxy();
         if (dataplane is null)
         {
             skipped = $"src/Cli's dataplane.dll was not found: build it with `dotnet build -c Release src/Cli` (or set {ProxyProcess.DllVariable})";
