@@ -26,6 +26,7 @@ if (args.Length > 0 && args[0] is "-h" or "--help")
 }
 
 var results = ResultsDirectory.Locate();
+var charts = new List<string>();
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
@@ -40,12 +41,20 @@ if (args.Length == 0)
     summary.AppendLine(CultureInfo.InvariantCulture, $"Quick mode, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}.");
     summary.AppendLine("Machines are shared and noisy: read the ratios to the baseline measured in the same run.").AppendLine();
     var failed = 0;
+    var sections = new StringBuilder();
     foreach (var scenario in ScenarioCatalog.All)
     {
         var markdown = await RunOne(scenario, quick: true, jsonPath: null);
         failed += markdown is null ? 1 : 0;
-        summary.AppendLine(CultureInfo.InvariantCulture, $"## {scenario.Name}").AppendLine().AppendLine(markdown ?? "failed: see the console.").AppendLine();
+        sections.AppendLine(CultureInfo.InvariantCulture, $"## {scenario.Name}").AppendLine().AppendLine(markdown ?? "failed: see the console.").AppendLine();
     }
+
+    if (charts.Count > 0)
+    {
+        summary.AppendLine(CultureInfo.InvariantCulture, $"Charts: {string.Join(", ", charts.Select(c => $"[{c}]({c})"))}.").AppendLine();
+    }
+
+    summary.Append(sections);
 
     var summaryPath = Path.Combine(results, "summary.md");
     await File.WriteAllTextAsync(summaryPath, summary.ToString());
@@ -72,17 +81,36 @@ async Task<string?> RunOne(IScenario scenario, bool quick, string? jsonPath)
     try
     {
         var report = await scenario.RunAsync(new ScenarioContext(quick, results), cancel.Token);
-        jsonPath ??= Path.Combine(results, $"{scenario.Name}.json");
-        await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(report.Json, JsonOptions.Default));
-        await File.WriteAllTextAsync(Path.Combine(results, $"{scenario.Name}.md"), report.Markdown);
-        Console.WriteLine(report.Markdown);
-        Console.WriteLine($"({scenario.Name}: {clock.Elapsed.TotalSeconds:F1} s; JSON {jsonPath})");
+        await Write(scenario, report, jsonPath);
+        Console.WriteLine($"({scenario.Name}: {clock.Elapsed.TotalSeconds:F1} s; JSON {jsonPath ?? Path.Combine(results, $"{scenario.Name}.json")})");
         Console.WriteLine();
         return report.Markdown;
     }
     catch (ScenarioSkippedException skipped)
     {
         Console.WriteLine($"skipped {scenario.Name}: {skipped.Message}");
-        return $"skipped: {skipped.Message}";
+        if (skipped.Partial is not { } partial)
+        {
+            return $"skipped: {skipped.Message}";
+        }
+
+        // What the scenario could still produce (simulation rows, say) is written like a full report, under the reason.
+        var markdown = $"skipped: {skipped.Message}{Environment.NewLine}{Environment.NewLine}{partial.Markdown}";
+        await Write(scenario, partial with { Markdown = markdown }, jsonPath);
+        return markdown;
     }
+    catch (Exception e) when (e is not OperationCanceledException)
+    {
+        Console.Error.WriteLine($"failed {scenario.Name}: {e}");
+        return null;
+    }
+}
+
+async Task Write(IScenario scenario, ScenarioReport report, string? jsonPath)
+{
+    jsonPath ??= Path.Combine(results, $"{scenario.Name}.json");
+    await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(report.Json, JsonOptions.Default));
+    await File.WriteAllTextAsync(Path.Combine(results, $"{scenario.Name}.md"), report.Markdown);
+    Console.WriteLine(report.Markdown);
+    charts.AddRange(report.Charts ?? []);
 }

@@ -1,4 +1,5 @@
 using DataPlane.Bench.Scenarios;
+using DataPlane.Bench.Scenarios.Lb;
 
 namespace DataPlane.Bench;
 
@@ -8,5 +9,6 @@ internal static class ScenarioCatalog
     public static IReadOnlyList<IScenario> All { get; } =
     [
         new RingScenario(),
+        new LbScenario(),
     ];
 }
