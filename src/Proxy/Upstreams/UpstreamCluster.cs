@@ -43,14 +43,15 @@ internal sealed class UpstreamCluster
         var options = state.Options;
         var now = _time.GetTimestamp();
         var window = Ticks(options.SlowStart);
-        var index = state.Balancer.Pick(set, new PickFilter(tried, panic: false, now, options.BreakerHalfOpenTrials, window), clientHash);
-        if (index >= 0 || AnyAvailable(set, now, options.BreakerHalfOpenTrials))
+        // The scan stops at the first available upstream: O(1) while things are healthy. Deciding panic
+        // before the pick keeps a stateful balancer (round-robin's counter) stepping once per pick.
+        var panic = !AnyAvailable(set, now, options.BreakerHalfOpenTrials);
+        if (panic)
         {
-            return index;
+            Interlocked.Increment(ref _panicPicks);
         }
 
-        Interlocked.Increment(ref _panicPicks);
-        return state.Balancer.Pick(set, new PickFilter(tried, panic: true, now, options.BreakerHalfOpenTrials, window), clientHash);
+        return state.Balancer.Pick(set, new PickFilter(tried, panic, now, options.BreakerHalfOpenTrials, window), clientHash);
     }
 
     public void OnConnected(Upstream upstream, long startedAt)
