@@ -45,13 +45,13 @@ public sealed partial class ProxyServer
 
     void DataPlane.Net.IConnectionDispatcher.OnAcceptError(Exception error) => LogAcceptError(Name, error);
 
-    void IConnectionHost.OnConnected(Upstream upstream, TimeSpan latency) => _metrics.RecordConnect(upstream, latency);
+    void IConnectionHost.OnConnected(Upstream upstream, TimeSpan latency) => _metrics?.RecordConnect(upstream, latency);
 
     void IConnectionHost.OnConnectFailed(Upstream upstream, ConnectFailure cause) => LogConnectFailed(Name, upstream.Address, cause);
 
     void IConnectionHost.OnNoUpstream() => Interlocked.Increment(ref _noUpstream);
 
-    void IConnectionHost.OnClosed(Upstream upstream, TimeSpan duration) => _metrics.RecordClosed(upstream, duration);
+    void IConnectionHost.OnClosed(Upstream upstream, TimeSpan duration) => _metrics?.RecordClosed(upstream, duration);
 
     void IConnectionHost.OnUnexpected(Exception error) => LogUnexpected(Name, error);
 

@@ -39,12 +39,13 @@ public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatche
     private readonly UpstreamCluster _cluster;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly ProxyMetrics _metrics;
+    private ProxyMetrics? _metrics;
     private readonly HealthProber _prober;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ProxyOptions _options;
     private ClientRateLimiter? _limiter;
     private Socket? _listener;
+    private IPEndPoint? _localEndPoint;
     private AcceptLoop? _accept;
     private ITimer? _idleSweep;
     private int _open;
@@ -71,19 +72,18 @@ public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatche
         _cluster = new UpstreamCluster(options, _time, random);
         _options = options;
         _limiter = CreateLimiter(options);
-        _metrics = new ProxyMetrics(this);
         _prober = new HealthProber(_cluster, _time, _logger);
     }
 
-    /// <summary>The listener's name in metrics and logs.</summary>
-    public string Name => _options.DisplayName;
+    /// <summary>The listener's name in metrics and logs: its configured name, else its bound (or configured) address.</summary>
+    public string Name => Options.Name ?? _localEndPoint?.ToString() ?? Options.DisplayName;
 
     /// <summary>The settings in force (the last ones applied).</summary>
     public ProxyOptions Options => Volatile.Read(ref _options);
 
     /// <summary>The bound address (with the real port when 0 was asked for).</summary>
     /// <exception cref="InvalidOperationException">The server is not started.</exception>
-    public IPEndPoint LocalEndPoint => (IPEndPoint?)_listener?.LocalEndPoint ?? throw new InvalidOperationException("The proxy is not started.");
+    public IPEndPoint LocalEndPoint => _localEndPoint ?? throw new InvalidOperationException("The proxy is not started.");
 
     /// <summary>Client connections open now.</summary>
     public int ActiveConnections => _connections.Count;
@@ -92,6 +92,8 @@ public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatche
     public bool IsReady => _accept is not null && !_stopping && HasAvailableUpstream();
 
     internal UpstreamCluster Cluster => _cluster;
+
+    internal TimeProvider Time => _time;
 
     internal long RateLimited => Interlocked.Read(ref _rateLimited);
 
@@ -188,7 +190,7 @@ public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatche
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
-        _metrics.Dispose();
+        _metrics?.Dispose();
         _limiter?.Dispose();
         _prober.Dispose();
         while (_pool.TryDequeue(out var pooled))
@@ -206,6 +208,8 @@ public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatche
         }
 
         _listener = listener;
+        _localEndPoint = (IPEndPoint)listener.LocalEndPoint!;
+        _metrics = new ProxyMetrics(this);
         var options = Options;
         _idleSweep = _time.CreateTimer(static state => ((ProxyServer)state!).SweepIdle(), this, SweepPeriod(options), SweepPeriod(options));
         _prober.Configure(options);

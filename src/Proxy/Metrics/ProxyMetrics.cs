@@ -21,17 +21,17 @@ internal sealed class ProxyMetrics : IDisposable
     public ProxyMetrics(ProxyServer server)
     {
         _listenerTag = new("listener", server.Name);
-        _connectLatency = _meter.CreateHistogram<double>("dataplane.proxy.upstream.connect.duration", "s", "Time to connect to an upstream.");
-        _duration = _meter.CreateHistogram<double>("dataplane.proxy.connection.duration", "s", "Lifetime of a proxied connection.");
-        _meter.CreateObservableUpDownCounter("dataplane.proxy.upstream.active", () => PerUpstream(server, u => u.Active), "{connection}", "Connections open to an upstream.");
-        _meter.CreateObservableCounter("dataplane.proxy.upstream.connections", () => PerUpstream(server, u => u.Total), "{connection}", "Connections established to an upstream.");
-        _meter.CreateObservableCounter("dataplane.proxy.upstream.connect.failures", () => Failures(server), "{failure}", "Failed connects and mid-stream resets, by cause.");
-        _meter.CreateObservableCounter("dataplane.proxy.upstream.bytes", () => Bytes(server), "By", "Bytes moved, by direction.");
-        _meter.CreateObservableGauge("dataplane.proxy.upstream.breaker.state", () => PerUpstream(server, u => (long)u.Breaker.State), null, "Circuit breaker: 0 closed, 1 half-open, 2 open.");
-        _meter.CreateObservableCounter("dataplane.proxy.upstream.ejections", () => PerUpstream(server, u => u.Ejections), "{ejection}", "Passive outlier ejections.");
-        _meter.CreateObservableCounter("dataplane.proxy.refused", () => Refusals(server), "{connection}", "Connections refused, by reason.");
-        _meter.CreateObservableUpDownCounter("dataplane.proxy.connections.active", () => new Measurement<long>(server.ActiveConnections, _listenerTag), "{connection}", "Client connections open.");
-        _meter.CreateObservableCounter("dataplane.proxy.panic.picks", () => new Measurement<long>(server.Cluster.PanicPicks, _listenerTag), "{pick}", "Picks made with no available upstream (panic mode).");
+        _connectLatency = _meter.CreateHistogram<double>("upstream.connect.duration", "s", "Time to connect to an upstream.");
+        _duration = _meter.CreateHistogram<double>("connection.duration", "s", "Lifetime of a proxied connection.");
+        _meter.CreateObservableUpDownCounter("upstream.active", () => PerUpstream(server, u => u.Active), "{connection}", "Connections open to an upstream.");
+        _meter.CreateObservableCounter("upstream.connections", () => PerUpstream(server, u => u.Total), "{connection}", "Connections established to an upstream.");
+        _meter.CreateObservableCounter("upstream.connect.failures", () => Failures(server), "{failure}", "Failed connects and mid-stream resets, by cause.");
+        _meter.CreateObservableCounter("upstream.bytes", () => Bytes(server), "By", "Bytes moved, by direction.");
+        _meter.CreateObservableGauge("upstream.breaker.state", () => PerUpstream(server, u => (long)u.Breaker.State), null, "Circuit breaker: 0 closed, 1 half-open, 2 open.");
+        _meter.CreateObservableCounter("upstream.ejections", () => PerUpstream(server, u => u.Ejections), "{ejection}", "Passive outlier ejections.");
+        _meter.CreateObservableCounter("refused", () => Refusals(server), "{connection}", "Connections refused, by reason.");
+        _meter.CreateObservableUpDownCounter("connections.active", () => new Measurement<long>(server.ActiveConnections, _listenerTag), "{connection}", "Client connections open.");
+        _meter.CreateObservableCounter("panic.picks", () => new Measurement<long>(server.Cluster.PanicPicks, _listenerTag), "{pick}", "Picks made with no available upstream (panic mode).");
     }
 
     public void RecordConnect(Upstream upstream, TimeSpan latency) =>
