@@ -29,15 +29,6 @@ public sealed partial class ProxyServer
             return;
         }
 
-        try
-        {
-            socket.NoDelay = true;
-        }
-        catch (SocketException)
-        {
-            // The client is already gone; the copy loops will find out.
-        }
-
         var connection = Rent(options);
         _connections.Add(connection);
         _ = connection.RunAsync(socket, options);
