@@ -104,7 +104,7 @@ internal static class ProxyConfigFile
         var options = d with
         {
             Listen = listen,
-            Name = Text(e, "name") ?? null,
+            Name = Text(e, "name") ?? d.Name,
             Upstreams = upstreams,
             Policy = Text(e, "policy") is { } p ? ParsePolicy(p) : d.Policy,
             ConnectTimeout = Duration(e, "connectTimeout") ?? d.ConnectTimeout,
