@@ -71,12 +71,14 @@ internal static class SocketPump
 
     /// <summary>
     /// Sends what <paramref name="reader"/> yields to <paramref name="socket"/>. When the writer side
-    /// completes normally the socket's sending half is shut down (the FIN travels on); when it completes
-    /// with an error, or a send fails, the result says so and the caller decides (a reset stays a reset).
+    /// completes normally the socket's sending half is shut down (the FIN travels on) unless
+    /// <paramref name="shutdownOnEnd"/> says the socket is about to be closed anyway (a close sends the
+    /// FIN itself: one system call fewer); when it completes with an error, or a send fails, the result
+    /// says so and the caller decides (a reset stays a reset).
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<PumpResult> SendAsync(
-        PipeReader reader, Socket socket, CancellationToken cancellationToken)
+        PipeReader reader, Socket socket, Func<bool>? shutdownOnEnd, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -127,6 +129,11 @@ internal static class SocketPump
             if (read.IsCompleted)
             {
                 await reader.CompleteAsync();
+                if (shutdownOnEnd is not null && !shutdownOnEnd())
+                {
+                    return PumpResult.Completed;
+                }
+
                 try
                 {
                     socket.Shutdown(SocketShutdown.Send);

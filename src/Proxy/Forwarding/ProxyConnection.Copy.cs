@@ -47,10 +47,16 @@ internal sealed partial class ProxyConnection
         }
     }
 
+    /// <summary>
+    /// The first direction to end passes its FIN on with a shutdown; when the second ends, every loop
+    /// is done and both sockets are closed at once, and the close sends that FIN.
+    /// </summary>
+    private bool FirstToEnd() => Interlocked.Increment(ref _sendsEnded) == 1;
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendAsync(PipeReader reader, Socket socket, CancellationToken token)
     {
-        var result = await SocketPump.SendAsync(reader, socket, token);
+        var result = await SocketPump.SendAsync(reader, socket, _shutdownOnEnd, token);
         if (result is PumpResult.Reset or PumpResult.Aborted)
         {
             Abort(reset: true);

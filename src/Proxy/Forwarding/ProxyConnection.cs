@@ -18,6 +18,7 @@ internal sealed partial class ProxyConnection : IDisposable
     private readonly Pipe _toClient;
     private readonly DirectionObserver _fromClient;
     private readonly DirectionObserver _fromUpstream;
+    private readonly Func<bool> _shutdownOnEnd;
     private CancellationTokenSource _cancel = new();
     private readonly int _pauseThreshold;
     private readonly int _resumeThreshold;
@@ -27,6 +28,7 @@ internal sealed partial class ProxyConnection : IDisposable
     private long _startedAt;
     private int _aborted;
     private bool _copyStarted;
+    private int _sendsEnded;
 
     public ProxyConnection(IConnectionHost host, ProxyOptions options)
     {
@@ -45,6 +47,7 @@ internal sealed partial class ProxyConnection : IDisposable
         _resumeThreshold = options.ResumeThreshold;
         _fromClient = new DirectionObserver(this, toUpstream: true);
         _fromUpstream = new DirectionObserver(this, toUpstream: false);
+        _shutdownOnEnd = FirstToEnd;
     }
 
     /// <summary>The buffer size the pipes were made for (a pooled instance is reused only with the same settings).</summary>
@@ -137,6 +140,7 @@ internal sealed partial class ProxyConnection : IDisposable
         _upstream = null;
         _aborted = 0;
         _copyStarted = false;
+        _sendsEnded = 0;
         Previous = null;
         Next = null;
         return true;
