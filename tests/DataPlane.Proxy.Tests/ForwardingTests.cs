@@ -180,4 +180,20 @@ public class ForwardingTests
         stuck.Dispose();
         await flooding.WaitAsync(Loopback.Timeout);
     }
+
+    [Fact]
+    public async Task Stop_DrainsThenClosesWhatIsStillOpenAtTheDeadline()
+    {
+        await using var upstream = TestUpstream.Echo();
+        var proxy = await Loopback.StartAsync(Loopback.Options(upstream.Address) with { DrainTimeout = TimeSpan.FromMilliseconds(300) });
+        using var open = await Loopback.ConnectAsync(proxy.LocalEndPoint);
+        await Loopback.SendAllAsync(open, "x"u8.ToArray());
+        Assert.Equal("x"u8.ToArray(), await Loopback.ReadExactlyAsync(open, 1));
+
+        await proxy.DisposeAsync().AsTask().WaitAsync(Loopback.Timeout);
+
+        Assert.Equal(0, proxy.ActiveConnections);
+        Assert.True(await Loopback.ClosedByPeerAsync(open));
+        await Assert.ThrowsAsync<SocketException>(() => Loopback.ConnectAsync(proxy.LocalEndPoint));
+    }
 }

@@ -34,10 +34,20 @@ internal sealed partial class ProxyConnection
             upstream.OnConnecting();
             var socket = new Socket(upstream.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             var startedAt = _host.Time.GetTimestamp();
-            var failure = await TryConnectAsync(socket, upstream, options.ConnectTimeout);
+
+            // Published before the connect (with a full fence) so that an abort meanwhile (drain deadline,
+            // idle sweep) closes it, and checked after it, so an aborted connection never starts copying.
+            Interlocked.Exchange(ref _upstreamSocket, socket);
+            var failure = Volatile.Read(ref _aborted) == 0 ? await TryConnectAsync(socket, upstream, options.ConnectTimeout) : ConnectFailure.Error;
+            if (Volatile.Read(ref _aborted) != 0)
+            {
+                socket.Dispose();
+                upstream.OnReleased();
+                return false;
+            }
+
             if (failure is null)
             {
-                _upstreamSocket = socket;
                 _upstream = upstream;
                 upstream.OnEstablished();
                 cluster.OnConnected(upstream, startedAt);
@@ -45,6 +55,7 @@ internal sealed partial class ProxyConnection
                 return true;
             }
 
+            _upstreamSocket = null;
             socket.Dispose();
             upstream.OnReleased();
             cluster.OnFailure(upstream, failure.Value);

@@ -78,7 +78,7 @@ internal sealed partial class ProxyConnection : IDisposable
                 _copyStarted = true;
                 await CopyAsync();
             }
-            else
+            else if (Volatile.Read(ref _aborted) == 0)
             {
                 // All upstreams down, or all tries failed: close the client at once rather than leave it hanging.
                 _host.OnNoUpstream();
