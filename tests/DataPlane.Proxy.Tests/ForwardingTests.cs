@@ -196,4 +196,60 @@ public class ForwardingTests
         Assert.True(await Loopback.ClosedByPeerAsync(open));
         await Assert.ThrowsAsync<SocketException>(() => Loopback.ConnectAsync(proxy.LocalEndPoint));
     }
+
+    [Fact]
+    public async Task ConnectTimeout_AnUpstreamThatHangsOnConnect_IsLeftForTheNext()
+    {
+        // A listener that never accepts, its queue filled: further SYNs are dropped and connects hang.
+        using var hanging = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        hanging.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        hanging.Listen(0);
+        var fillers = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 1; i++)
+            {
+                fillers.Add(await Loopback.ConnectAsync((System.Net.IPEndPoint)hanging.LocalEndPoint!));
+            }
+
+            await using var live = TestUpstream.Echo();
+            var options = Loopback.Options(hanging.LocalEndPoint!.ToString()!, live.Address) with
+            {
+                ConnectTimeout = TimeSpan.FromMilliseconds(300),
+                BreakerFailures = 1000,
+                EjectionFailures = 1000,
+            };
+            await using var proxy = await Loopback.StartAsync(options);
+
+            using var client = await Loopback.ConnectAsync(proxy.LocalEndPoint);
+            await Loopback.SendAllAsync(client, "late"u8.ToArray());
+            client.Shutdown(SocketShutdown.Send);
+
+            Assert.Equal("late"u8.ToArray(), await Loopback.ReadToEndAsync(client));
+            Assert.Equal(1, proxy.Cluster.Set.Items[0].Failures(Upstreams.ConnectFailure.Timeout));
+        }
+        finally
+        {
+            fillers.ForEach(f => f.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task Reset_FromUpstreamMidStream_ReachesTheClientAndIsCounted()
+    {
+        await using var upstream = new TestUpstream(async socket =>
+        {
+            await Loopback.ReadExactlyAsync(socket, 1);
+            socket.LingerState = new LingerOption(true, 0);
+            socket.Close();
+        });
+        await using var proxy = await Loopback.StartAsync(Loopback.Options(upstream.Address));
+        using var client = await Loopback.ConnectAsync(proxy.LocalEndPoint);
+        await Loopback.SendAllAsync(client, "x"u8.ToArray());
+
+        var error = await Assert.ThrowsAsync<SocketException>(() => Loopback.ReadToEndAsync(client));
+
+        Assert.Equal(SocketError.ConnectionReset, error.SocketErrorCode);
+        await Eventually.True(() => proxy.Cluster.Set.Items[0].Failures(Upstreams.ConnectFailure.Reset) == 1, "the reset is counted");
+    }
 }

@@ -34,9 +34,10 @@ internal sealed partial class ProxyConnection
     private async ValueTask ReceiveAsync(Socket socket, PipeWriter writer, DirectionObserver observer, bool fromUpstream, CancellationToken token)
     {
         var result = await SocketPump.ReceiveAsync(socket, writer, observer, BufferSize, token);
-        if (result == PumpResult.Reset && fromUpstream && Volatile.Read(ref _aborted) == 0)
+        if (result == PumpResult.Reset && fromUpstream)
         {
-            // The upstream reset a live connection: passive health counts it.
+            // The upstream reset a live connection: passive health counts it. (Our own abort closes the
+            // socket under the receive, which ends it with OperationAborted, never with a reset.)
             _host.Cluster.OnFailure(_upstream!, ConnectFailure.Reset);
             _host.OnConnectFailed(_upstream!, ConnectFailure.Reset);
         }
