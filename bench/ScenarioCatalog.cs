@@ -10,5 +10,6 @@ internal static class ScenarioCatalog
     [
         new RingScenario(),
         new LbScenario(),
+        new ProxyScenario(),
     ];
 }

@@ -1,0 +1,138 @@
+using System.Globalization;
+using DataPlane.Bench.Scenarios.Proxy;
+
+namespace DataPlane.Bench.Scenarios;
+
+/// <summary>
+/// Request/response through the proxy against the same nginx upstream: direct, through `dataplane
+/// proxy` (with and without inline socket completions) and through HAProxy (mode tcp), with
+/// keep-alive and with a new connection per request; then bulk throughput through each, in Gbit/s.
+/// Rounds are interleaved so that noise on the shared machine spreads over every target alike.
+/// </summary>
+internal sealed class ProxyScenario : IScenario
+{
+    private static readonly string[] Targets = ["direct", "dataplane", "dataplane-noinline", "haproxy"];
+
+    public string Name => "proxy";
+
+    public string Description => "TCP proxy: wrk + nginx direct, via dataplane proxy, via HAProxy; keep-alive, conn-per-request, bulk Gbit/s";
+
+    public Task<ScenarioReport> RunAsync(ScenarioContext context, CancellationToken cancellationToken) =>
+        Task.Run(() => Run(context, cancellationToken), cancellationToken);
+
+    private static ScenarioReport Run(ScenarioContext context, CancellationToken cancellationToken)
+    {
+        var wrk = ExternalProcess.Find("wrk") ?? throw new ScenarioSkippedException("wrk is not installed (apt-get install wrk)");
+        var nginx = ExternalProcess.Find("nginx") ?? throw new ScenarioSkippedException("nginx is not installed (apt-get install nginx)");
+        var haproxy = ExternalProcess.Find("haproxy") ?? throw new ScenarioSkippedException("haproxy is not installed (apt-get install haproxy)");
+        var dataplane = Path.Combine(AppContext.BaseDirectory, "dataplane");
+        if (!File.Exists(dataplane))
+        {
+            throw new ScenarioSkippedException($"the dataplane executable is not beside the bench ({dataplane})");
+        }
+
+        var rounds = context.Quick ? 1 : 3;
+        var duration = TimeSpan.FromSeconds(context.Quick ? 3 : 10);
+        var bulkBytes = (context.Quick ? 512L : 2048L) * 1024 * 1024;
+        var dir = Directory.CreateTempSubdirectory("dataplane-bench-proxy-").FullName;
+        try
+        {
+            using var bulk = new BulkTransfer();
+            using var servers = new ProxyScenarioServers(dir, nginx, haproxy, dataplane, bulk.Port);
+
+            var http = new Dictionary<string, int>
+            {
+                ["direct"] = servers.NginxPort,
+                ["dataplane"] = servers.Dataplane.Http,
+                ["dataplane-noinline"] = servers.DataplaneNoInline.Http,
+                ["haproxy"] = servers.Haproxy.Http,
+            };
+            var bulkPorts = new Dictionary<string, int>
+            {
+                ["direct"] = bulk.Port,
+                ["dataplane"] = servers.Dataplane.Bulk,
+                ["dataplane-noinline"] = servers.DataplaneNoInline.Bulk,
+                ["haproxy"] = servers.Haproxy.Bulk,
+            };
+
+            foreach (var target in Targets)
+            {
+                Wrk.Run(wrk, $"http://127.0.0.1:{http[target]}/", 1, 8, TimeSpan.FromSeconds(1), closeEach: false);
+            }
+
+            var rows = new List<ProxyRow>();
+            foreach (var (mode, close) in new[] { ("keepalive", false), ("close", true) })
+            {
+                var runs = Targets.ToDictionary(t => t, _ => new List<WrkResult>());
+                for (var round = 0; round < rounds; round++)
+                {
+                    foreach (var target in Targets)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        runs[target].Add(Wrk.Run(wrk, $"http://127.0.0.1:{http[target]}/", 2, 50, duration, close));
+                    }
+                }
+
+                var median = runs.ToDictionary(kv => kv.Key, kv => kv.Value.OrderBy(r => r.Rps).ElementAt(kv.Value.Count / 2));
+                foreach (var target in Targets)
+                {
+                    var r = median[target];
+                    rows.Add(new ProxyRow(mode, target, r.Rps, r.P50Ms, r.P99Ms, r.Rps / median["direct"].Rps, r.Rps / median["haproxy"].Rps, r.Errors));
+                }
+            }
+
+            var bulkRows = new List<BulkRow>();
+            var gbps = Targets.ToDictionary(t => t, _ => new List<double>());
+            for (var round = 0; round < rounds; round++)
+            {
+                foreach (var target in Targets)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    gbps[target].Add(BulkTransfer.Measure(bulkPorts[target], bulkBytes));
+                }
+            }
+
+            var bulkMedian = gbps.ToDictionary(kv => kv.Key, kv => kv.Value.Order().ElementAt(kv.Value.Count / 2));
+            foreach (var target in Targets)
+            {
+                bulkRows.Add(new BulkRow(target, bulkMedian[target], bulkMedian[target] / bulkMedian["direct"], bulkMedian[target] / bulkMedian["haproxy"]));
+            }
+
+            return Report(rows, bulkRows, rounds, duration, bulkBytes);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static ScenarioReport Report(List<ProxyRow> rows, List<BulkRow> bulk, int rounds, TimeSpan duration, long bulkBytes)
+    {
+        var table = new Table("mode", "target", "req/s", "p50 ms", "p99 ms", "x direct", "x HAProxy");
+        foreach (var r in rows)
+        {
+            table.Add(r.Mode, r.Target, r.Rps, r.P50Ms, r.P99Ms, r.RatioToDirect, r.RatioToHaproxy);
+        }
+
+        var bulkTable = new Table("target", "Gbit/s", "x direct", "x HAProxy");
+        foreach (var b in bulk)
+        {
+            bulkTable.Add(b.Target, b.Gbps, b.RatioToDirect, b.RatioToHaproxy);
+        }
+
+        var errors = rows.Where(r => r.Errors is not null).Select(r => $"{r.Mode}/{r.Target}: {r.Errors}").ToList();
+        var markdown = string.Create(CultureInfo.InvariantCulture, $"""
+            wrk -t2 -c50 against nginx 1.22 (1 worker, `return 200`), median of {rounds} interleaved round(s) of {duration.TotalSeconds:F0} s;
+            `close` sends `Connection: close` (a new connection per request). HAProxy 2.6 `mode tcp` with its default threads;
+            `dataplane` is the `dataplane proxy` executable with inline socket completions (its default), `dataplane-noinline`
+            the same with `DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0`. Two cores shared by everything: read the ratios.
+
+            {table}
+            Bulk: one connection sends {bulkBytes / (1024 * 1024)} MiB to a sink that discards it (median of {rounds}).
+
+            {bulkTable}
+            {(errors.Count == 0 ? string.Empty : "wrk socket errors: " + string.Join("; ", errors))}
+            """);
+        return new ScenarioReport(new { rows, bulk }, markdown);
+    }
+}

@@ -1,0 +1,109 @@
+using System.Globalization;
+
+namespace DataPlane.Bench.Scenarios.Proxy;
+
+/// <summary>
+/// The processes of the proxy scenario: nginx as the HTTP upstream, and HAProxy and two `dataplane
+/// proxy` processes, each with one listener towards nginx and one towards the bulk sink.
+/// </summary>
+internal sealed class ProxyScenarioServers : IDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+    private readonly List<ExternalProcess> _processes = [];
+
+    public ProxyScenarioServers(string dir, string nginx, string haproxy, string dataplane, int bulkPort)
+    {
+        try
+        {
+            NginxPort = ExternalProcess.FreePort();
+            File.WriteAllText(Path.Combine(dir, "nginx.conf"), string.Create(CultureInfo.InvariantCulture, $$"""
+                daemon off;
+                master_process off;
+                worker_processes 1;
+                pid {{dir}}/nginx.pid;
+                error_log {{dir}}/nginx-error.log warn;
+                events { worker_connections 8192; }
+                http {
+                    access_log off;
+                    keepalive_requests 10000000;
+                    client_body_temp_path {{dir}}/body;
+                    proxy_temp_path {{dir}}/proxy;
+                    fastcgi_temp_path {{dir}}/fastcgi;
+                    uwsgi_temp_path {{dir}}/uwsgi;
+                    scgi_temp_path {{dir}}/scgi;
+                    server {
+                        listen 127.0.0.1:{{NginxPort}} backlog=4096;
+                        location / { return 200 "hello from nginx\n"; }
+                    }
+                }
+                """));
+            Start(nginx, ["-p", dir, "-c", Path.Combine(dir, "nginx.conf")], null, NginxPort);
+
+            Haproxy = (ExternalProcess.FreePort(), ExternalProcess.FreePort());
+            File.WriteAllText(Path.Combine(dir, "haproxy.cfg"), string.Create(CultureInfo.InvariantCulture, $"""
+                global
+                    maxconn 4000
+                defaults
+                    mode tcp
+                    timeout connect 2s
+                    timeout client 5m
+                    timeout server 5m
+                listen http
+                    bind 127.0.0.1:{Haproxy.Http}
+                    server nginx 127.0.0.1:{NginxPort}
+                listen bulk
+                    bind 127.0.0.1:{Haproxy.Bulk}
+                    server sink 127.0.0.1:{bulkPort}
+
+                """));
+            Start(haproxy, ["-f", Path.Combine(dir, "haproxy.cfg"), "-db"], null, Haproxy.Http);
+
+            Dataplane = StartDataplane(dir, dataplane, bulkPort, inline: true);
+            DataplaneNoInline = StartDataplane(dir, dataplane, bulkPort, inline: false);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public int NginxPort { get; }
+
+    public (int Http, int Bulk) Haproxy { get; }
+
+    public (int Http, int Bulk) Dataplane { get; }
+
+    public (int Http, int Bulk) DataplaneNoInline { get; }
+
+    public void Dispose()
+    {
+        foreach (var p in _processes)
+        {
+            p.Dispose();
+        }
+    }
+
+    private (int Http, int Bulk) StartDataplane(string dir, string dataplane, int bulkPort, bool inline)
+    {
+        var ports = (Http: ExternalProcess.FreePort(), Bulk: ExternalProcess.FreePort());
+        var config = Path.Combine(dir, inline ? "dataplane.json" : "dataplane-noinline.json");
+        File.WriteAllText(config, string.Create(CultureInfo.InvariantCulture, $$"""
+            {
+              "listeners": [
+                { "name": "http", "listen": "127.0.0.1:{{ports.Http}}", "upstreams": ["127.0.0.1:{{NginxPort}}"] },
+                { "name": "bulk", "listen": "127.0.0.1:{{ports.Bulk}}", "upstreams": ["127.0.0.1:{{bulkPort}}"] }
+              ]
+            }
+            """));
+        Start(dataplane, ["proxy", "--config", config], new Dictionary<string, string> { ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = inline ? "1" : "0" }, ports.Http);
+        return ports;
+    }
+
+    private void Start(string file, string[] arguments, IDictionary<string, string>? environment, int port)
+    {
+        var process = new ExternalProcess(file, arguments, environment);
+        _processes.Add(process);
+        process.WaitForPort(port, StartTimeout);
+    }
+}

@@ -1,0 +1,141 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using DataPlane.Proxy;
+using DataPlane.Proxy.Config;
+using DataPlane.Proxy.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Cli;
+
+/// <summary>
+/// Runs `dataplane proxy` until SIGTERM/SIGINT: starts the listeners and the admin endpoint, reloads
+/// the config file when it changes or on SIGHUP, and drains on the way out.
+/// </summary>
+internal static class ProxyRunner
+{
+    // Editors save in several steps (truncate, write, rename): wait for the burst to settle.
+    private static readonly TimeSpan ReloadSettle = TimeSpan.FromMilliseconds(200);
+
+    public static async Task<int> RunAsync(ProxyOptions defaults, IPEndPoint? admin, string? configPath, CancellationToken invocation)
+    {
+        ProxyConfig config;
+        try
+        {
+            if (configPath is not null)
+            {
+                configPath = Path.GetFullPath(configPath);
+                config = ProxyConfigFile.Load(configPath, defaults, admin);
+            }
+            else
+            {
+                defaults.Validate();
+                config = new ProxyConfig(admin, [defaults]);
+            }
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            await Console.Error.WriteLineAsync($"dataplane proxy: {e.Message}");
+            return 2;
+        }
+
+        using var loggerFactory = LoggerFactory.Create(b => b
+            .SetMinimumLevel(LogLevel.Information)
+            .AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            }));
+        var host = new ProxyHost(loggerFactory);
+        try
+        {
+            await host.StartAsync(config);
+        }
+        catch (Exception e) when (e is SocketException or ArgumentException)
+        {
+            await Console.Error.WriteLineAsync($"dataplane proxy: cannot start: {e.Message}");
+            await host.DisposeAsync();
+            return 1;
+        }
+
+        foreach (var listener in host.Listeners)
+        {
+            Console.WriteLine($"listening {listener.LocalEndPoint} -> {string.Join(", ", listener.Options.Upstreams.Select(u => u.Address))} ({listener.Options.Policy})");
+        }
+
+        if (host.AdminEndPoint is { } adminEndPoint)
+        {
+            Console.WriteLine($"admin http://{adminEndPoint}/");
+        }
+
+        var inline = Environment.GetEnvironmentVariable(ProxyCommand.InlineCompletions);
+        Console.WriteLine($"inline socket completions: {(inline == "1" ? "on" : "off")}");
+
+        // System.CommandLine ends the invocation 2 s after SIGTERM; the process then waits here until the drain is done.
+        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var drainLimit = config.Listeners.Max(l => l.DrainTimeout) + TimeSpan.FromSeconds(10);
+        EventHandler waitForDrain = (_, _) => drained.Task.Wait(drainLimit);
+        AppDomain.CurrentDomain.ProcessExit += waitForDrain;
+
+        // SIGTERM and SIGINT drain and exit (handled here, so the runtime does not kill the process at once).
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(invocation);
+        var stop = stopping.Token;
+        Action<PosixSignalContext> onStop = context =>
+        {
+            context.Cancel = true;
+            stopping.Cancel();
+        };
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, onStop);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, onStop);
+        using var reload = new SemaphoreSlim(0);
+        using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            reload.Release();
+        });
+        using var watcher = configPath is null ? null : Watch(configPath, reload);
+        try
+        {
+            while (true)
+            {
+                await reload.WaitAsync(stop);
+                await Task.Delay(ReloadSettle, stop);
+                while (reload.CurrentCount > 0)
+                {
+                    await reload.WaitAsync(stop);
+                }
+
+                if (configPath is not null)
+                {
+                    await host.ReloadAsync(configPath, defaults, admin);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            Console.WriteLine("stopping: draining connections");
+        }
+        finally
+        {
+            await host.DisposeAsync();
+            drained.TrySetResult();
+        }
+
+        AppDomain.CurrentDomain.ProcessExit -= waitForDrain;
+        return 0;
+    }
+
+    private static FileSystemWatcher Watch(string path, SemaphoreSlim reload)
+    {
+        var watcher = new FileSystemWatcher(Path.GetDirectoryName(path)!, Path.GetFileName(path))
+        {
+            NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size | NotifyFilters.CreationTime,
+        };
+        FileSystemEventHandler changed = (_, _) => reload.Release();
+        watcher.Changed += changed;
+        watcher.Created += changed;
+        watcher.Renamed += (_, _) => reload.Release();
+        watcher.EnableRaisingEvents = true;
+        return watcher;
+    }
+}

@@ -1,0 +1,24 @@
+using DataPlane.Proxy.Upstreams;
+
+namespace DataPlane.Proxy.Forwarding;
+
+/// <summary>What a <see cref="ProxyConnection"/> needs from the listener that accepted it.</summary>
+internal interface IConnectionHost
+{
+    TimeProvider Time { get; }
+
+    UpstreamCluster Cluster { get; }
+
+    void OnConnected(Upstream upstream, TimeSpan latency);
+
+    void OnConnectFailed(Upstream upstream, ConnectFailure cause);
+
+    void OnNoUpstream();
+
+    void OnClosed(Upstream upstream, TimeSpan duration);
+
+    void OnUnexpected(Exception error);
+
+    /// <summary>Takes the connection back: off the open list, into the pool.</summary>
+    void Return(ProxyConnection connection);
+}

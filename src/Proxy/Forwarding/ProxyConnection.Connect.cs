@@ -1,0 +1,97 @@
+using System.Net.Sockets;
+using DataPlane.Proxy.Upstreams;
+
+namespace DataPlane.Proxy.Forwarding;
+
+/// <summary>Picking and connecting the upstream, with a connect timeout and retries on other upstreams.</summary>
+internal sealed partial class ProxyConnection
+{
+    private async ValueTask<bool> ConnectAsync(Socket client, ProxyOptions options)
+    {
+        var cluster = _host.Cluster;
+        var set = cluster.Set;
+        var clientHash = options.Policy == BalancingPolicy.RingHash ? HashOf(client.RemoteEndPoint) : 0;
+        ulong tried = 0;
+        var attempts = 0;
+
+        // Each upstream is tried at most once; a breaker that refuses its trial does not use up a retry.
+        for (var picks = 0; picks < set.Count + options.Retries + 1 && attempts <= options.Retries; picks++)
+        {
+            var index = cluster.Pick(set, tried, clientHash);
+            if (index < 0)
+            {
+                return false;
+            }
+
+            tried |= index < 64 ? 1UL << index : 0;
+            var upstream = set.Items[index];
+            if (!upstream.Breaker.TryAcquire(options.BreakerHalfOpenTrials))
+            {
+                continue;
+            }
+
+            attempts++;
+            upstream.OnConnecting();
+            var socket = new Socket(upstream.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            var startedAt = _host.Time.GetTimestamp();
+
+            // Published before the connect (with a full fence) so that an abort meanwhile (drain deadline,
+            // idle sweep) closes it, and checked after it, so an aborted connection never starts copying.
+            Interlocked.Exchange(ref _upstreamSocket, socket);
+            var failure = Volatile.Read(ref _aborted) == 0 ? await TryConnectAsync(socket, upstream, options.ConnectTimeout) : ConnectFailure.Error;
+            if (Volatile.Read(ref _aborted) != 0)
+            {
+                socket.Dispose();
+                upstream.OnReleased();
+                return false;
+            }
+
+            if (failure is null)
+            {
+                _upstream = upstream;
+                upstream.OnEstablished();
+                cluster.OnConnected(upstream, startedAt);
+                _host.OnConnected(upstream, _host.Time.GetElapsedTime(startedAt));
+                return true;
+            }
+
+            _upstreamSocket = null;
+            socket.Dispose();
+            upstream.OnReleased();
+            cluster.OnFailure(upstream, failure.Value);
+            _host.OnConnectFailed(upstream, failure.Value);
+        }
+
+        return false;
+    }
+
+    private async ValueTask<ConnectFailure?> TryConnectAsync(Socket socket, Upstream upstream, TimeSpan timeout)
+    {
+        var cancel = _cancel;
+        cancel.CancelAfter(timeout);
+        try
+        {
+            await socket.ConnectAsync(upstream.EndPoint, cancel.Token);
+            return null;
+        }
+        catch (OperationCanceledException)
+        {
+            return ConnectFailure.Timeout;
+        }
+        catch (SocketException e)
+        {
+            return e.SocketErrorCode == SocketError.ConnectionRefused ? ConnectFailure.Refused
+                : e.SocketErrorCode == SocketError.TimedOut ? ConnectFailure.Timeout
+                : ConnectFailure.Error;
+        }
+        finally
+        {
+            // Stop the timer; a token that fired cannot be reused, so the connection gets a new one.
+            if (!cancel.TryReset())
+            {
+                cancel.Dispose();
+                _cancel = new CancellationTokenSource();
+            }
+        }
+    }
+}

@@ -1,0 +1,198 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using DataPlane.Proxy.Upstreams;
+using DataPlane.Ring;
+
+namespace DataPlane.Proxy.Forwarding;
+
+/// <summary>
+/// One client connection through the proxy: pick and connect an upstream (with retries on other
+/// upstreams), then copy both ways. Instances are pooled with their two pipes; nothing else is
+/// allocated per connection but the sockets the runtime creates.
+/// </summary>
+internal sealed partial class ProxyConnection : IDisposable
+{
+    private readonly IConnectionHost _host;
+    private readonly Pipe _toUpstream;
+    private readonly Pipe _toClient;
+    private readonly DirectionObserver _fromClient;
+    private readonly DirectionObserver _fromUpstream;
+    private readonly Func<bool> _shutdownOnEnd;
+    private CancellationTokenSource _cancel = new();
+    private readonly int _pauseThreshold;
+    private readonly int _resumeThreshold;
+    private Socket? _client;
+    private Socket? _upstreamSocket;
+    private Upstream? _upstream;
+    private long _startedAt;
+    private int _aborted;
+    private bool _copyStarted;
+    private int _sendsEnded;
+
+    public ProxyConnection(IConnectionHost host, ProxyOptions options)
+    {
+        _host = host;
+        var pipeOptions = new PipeOptions(
+            pauseWriterThreshold: options.PauseThreshold,
+            resumeWriterThreshold: options.ResumeThreshold,
+            minimumSegmentSize: options.BufferSize,
+            readerScheduler: PipeScheduler.Inline,
+            writerScheduler: PipeScheduler.Inline,
+            useSynchronizationContext: false);
+        _toUpstream = new Pipe(pipeOptions);
+        _toClient = new Pipe(pipeOptions);
+        BufferSize = options.BufferSize;
+        _pauseThreshold = options.PauseThreshold;
+        _resumeThreshold = options.ResumeThreshold;
+        _fromClient = new DirectionObserver(this, toUpstream: true);
+        _fromUpstream = new DirectionObserver(this, toUpstream: false);
+        _shutdownOnEnd = FirstToEnd;
+    }
+
+    /// <summary>The buffer size the pipes were made for (a pooled instance is reused only with the same settings).</summary>
+    public int BufferSize { get; }
+
+    /// <summary>Timestamp of the last byte moved either way (the idle timeout's clock).</summary>
+    public long LastActivity;
+
+    /// <summary>Links of the host's list of open connections.</summary>
+    public ProxyConnection? Previous;
+
+    /// <summary>Links of the host's list of open connections.</summary>
+    public ProxyConnection? Next;
+
+    /// <summary>The upstream this connection went to (null while connecting or when none could be reached).</summary>
+    public Upstream? Upstream => _upstream;
+
+    /// <summary>Runs the connection to its end; never throws.</summary>
+    public async Task RunAsync(Socket client, ProxyOptions options)
+    {
+        _client = client;
+        _startedAt = _host.Time.GetTimestamp();
+        LastActivity = _startedAt;
+        try
+        {
+            if (await ConnectAsync(client, options))
+            {
+                _copyStarted = true;
+                await CopyAsync();
+            }
+            else if (Volatile.Read(ref _aborted) == 0)
+            {
+                // All upstreams down, or all tries failed: close the client at once rather than leave it hanging.
+                _host.OnNoUpstream();
+                Abort(reset: false);
+            }
+        }
+        catch (Exception e)
+        {
+            _host.OnUnexpected(e);
+            Abort(reset: true);
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    /// <summary>Closes both sockets now (idle timeout, drain deadline): pending operations end with errors.</summary>
+    public void Abort(bool reset)
+    {
+        if (Interlocked.Exchange(ref _aborted, 1) != 0)
+        {
+            return;
+        }
+
+        Close(_client, reset);
+        Close(_upstreamSocket, reset);
+    }
+
+    /// <summary>Whether a pooled instance was built for these buffer settings.</summary>
+    public bool Fits(ProxyOptions options) =>
+        options.BufferSize == BufferSize && options.PauseThreshold == _pauseThreshold && options.ResumeThreshold == _resumeThreshold;
+
+    /// <summary>Makes the instance ready for the next connection; false when it cannot be reused.</summary>
+    public bool TryReset()
+    {
+        if (_copyStarted)
+        {
+            try
+            {
+                _toUpstream.Reset();
+                _toClient.Reset();
+            }
+            catch (InvalidOperationException)
+            {
+                // A loop was cancelled rather than completed: its pipe is not reusable.
+                return false;
+            }
+        }
+
+        if (!_cancel.TryReset())
+        {
+            _cancel.Dispose();
+            _cancel = new CancellationTokenSource();
+        }
+
+        _client = null;
+        _upstreamSocket = null;
+        _upstream = null;
+        _aborted = 0;
+        _copyStarted = false;
+        _sendsEnded = 0;
+        Previous = null;
+        Next = null;
+        return true;
+    }
+
+    public void Dispose() => _cancel.Dispose();
+
+    private static ulong HashOf(EndPoint? endPoint)
+    {
+        if (endPoint is not IPEndPoint ip)
+        {
+            return 0;
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        return ip.Address.TryWriteBytes(bytes, out var written) ? RingHash.Hash(bytes[..written]) : 0;
+    }
+
+    private static void Close(Socket? socket, bool reset)
+    {
+        if (socket is null)
+        {
+            return;
+        }
+
+        if (reset)
+        {
+            try
+            {
+                // Linger 0: close sends RST, so a reset on one side stays a reset on the other.
+                socket.LingerState = new LingerOption(true, 0);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // Already gone: nothing to reset.
+            }
+        }
+
+        socket.Dispose();
+    }
+
+    private void Release()
+    {
+        var upstream = _upstream;
+        if (upstream is not null)
+        {
+            upstream.OnReleased();
+            _host.OnClosed(upstream, _host.Time.GetElapsedTime(_startedAt));
+        }
+
+        Close(_client, reset: false);
+        Close(_upstreamSocket, reset: false);
+        _host.Return(this);
+    }
+}

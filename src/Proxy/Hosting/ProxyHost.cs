@@ -1,0 +1,162 @@
+using System.Net;
+using DataPlane.Proxy.Admin;
+using DataPlane.Proxy.Config;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace DataPlane.Proxy.Hosting;
+
+/// <summary>
+/// Runs a whole configuration: one <see cref="ProxyServer"/> per listener, and the admin endpoint.
+/// Applying a new configuration reconfigures listeners that stay (no connection dropped), starts new
+/// ones and drains removed ones; an invalid configuration is refused whole and the old one stays.
+/// </summary>
+internal sealed partial class ProxyHost : IAsyncDisposable
+{
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _applying = new(1, 1);
+    private readonly List<Task> _draining = [];
+    private volatile ProxyServer[] _listeners = [];
+    private AdminServer? _admin;
+    private long _reloads;
+    private long _reloadFailures;
+
+    public ProxyHost(ILoggerFactory? loggerFactory = null)
+    {
+        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _logger = _loggerFactory.CreateLogger<ProxyHost>();
+    }
+
+    public IReadOnlyList<ProxyServer> Listeners => _listeners;
+
+    public IPEndPoint? AdminEndPoint => _admin?.LocalEndPoint;
+
+    public long Reloads => Interlocked.Read(ref _reloads);
+
+    public long ReloadFailures => Interlocked.Read(ref _reloadFailures);
+
+    /// <summary>Starts the first configuration (the admin endpoint included).</summary>
+    public async Task StartAsync(ProxyConfig config)
+    {
+        await ApplyAsync(config);
+        if (config.Admin is { } admin)
+        {
+            _admin = new AdminServer(admin, () => _listeners, HostCounters);
+            LogAdmin(_admin.LocalEndPoint);
+        }
+    }
+
+    /// <summary>Applies a configuration: every listener is checked before anything changes.</summary>
+    /// <exception cref="ArgumentException">A listener's settings are invalid (nothing was changed).</exception>
+    public async Task ApplyAsync(ProxyConfig config)
+    {
+        await _applying.WaitAsync();
+        try
+        {
+            foreach (var options in config.Listeners)
+            {
+                options.Validate();
+                foreach (var u in options.Upstreams)
+                {
+                    Upstreams.UpstreamCluster.Resolve(u.Address);
+                }
+            }
+
+            var current = _listeners;
+            var next = new List<ProxyServer>();
+            foreach (var options in config.Listeners)
+            {
+                var existing = Array.Find(current, l => l.Options.Listen.Equals(options.Listen));
+                if (existing is not null)
+                {
+                    existing.Reconfigure(options);
+                    next.Add(existing);
+                }
+                else
+                {
+                    var server = new ProxyServer(options, _loggerFactory);
+                    await server.StartAsync();
+                    next.Add(server);
+                }
+            }
+
+            foreach (var removed in current.Where(l => !next.Contains(l)))
+            {
+                lock (_draining)
+                {
+                    _draining.Add(removed.DisposeAsync().AsTask());
+                }
+            }
+
+            _listeners = [.. next];
+        }
+        finally
+        {
+            _applying.Release();
+        }
+    }
+
+    /// <summary>Reloads the config file; on any error the old configuration stays in force, and the error is logged and counted.</summary>
+    public async Task<bool> ReloadAsync(string path, ProxyOptions defaults, IPEndPoint? defaultAdmin)
+    {
+        try
+        {
+            var config = ProxyConfigFile.Load(path, defaults, defaultAdmin);
+            await ApplyAsync(config);
+            Interlocked.Increment(ref _reloads);
+            LogReloaded(path, config.Listeners.Count);
+            return true;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or System.Net.Sockets.SocketException)
+        {
+            Interlocked.Increment(ref _reloadFailures);
+            LogReloadFailed(path, e.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Stops accepting everywhere and drains every listener.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        await Task.WhenAll(_listeners.Select(l => l.StopAsync(cancellationToken)));
+        Task[] draining;
+        lock (_draining)
+        {
+            draining = [.. _draining];
+        }
+
+        await Task.WhenAll(draining);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        foreach (var listener in _listeners)
+        {
+            await listener.DisposeAsync();
+        }
+
+        if (_admin is not null)
+        {
+            await _admin.DisposeAsync();
+        }
+
+        _applying.Dispose();
+    }
+
+    private IEnumerable<KeyValuePair<string, long>> HostCounters()
+    {
+        yield return new("dataplane_proxy_config_reloads_total", Reloads);
+        yield return new("dataplane_proxy_config_reload_failures_total", ReloadFailures);
+    }
+
+    [LoggerMessage(EventId = 140, Level = LogLevel.Information, Message = "Admin endpoint on http://{EndPoint}/ (metrics, healthz, ready, upstreams)")]
+    private partial void LogAdmin(IPEndPoint endPoint);
+
+    [LoggerMessage(EventId = 141, Level = LogLevel.Information, Message = "Reloaded {Path}: {Count} listeners")]
+    private partial void LogReloaded(string path, int count);
+
+    [LoggerMessage(EventId = 142, Level = LogLevel.Error, Message = "Reload of {Path} failed, the previous configuration stays in force: {Error}")]
+    private partial void LogReloadFailed(string path, string error);
+}
