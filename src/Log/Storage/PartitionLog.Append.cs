@@ -1,0 +1,321 @@
+using System.Runtime.CompilerServices;
+using DataPlane.Log.Records;
+
+namespace DataPlane.Log.Storage;
+
+internal sealed partial class PartitionLog
+{
+    private readonly Lock _appendLock = new();
+    private readonly SemaphoreSlim _work = new(0);
+    private readonly Task _flusher;
+    private AppendGroup _filling;
+    private AppendGroup _writing;
+    private long _nextOffset;
+    private bool _disposed;
+    private long _unsyncedRecords;
+    private long _lastSyncMs;
+    private ITimer? _flushTimer;
+    private int _flushTimerArmed;
+
+    /// <summary>Records written but not yet synced; read by tests of the flush policy.</summary>
+    internal long UnsyncedRecords => Interlocked.Read(ref _unsyncedRecords);
+
+    /// <summary>
+    /// Validates <paramref name="batches"/>, stamps their offsets and waits until the group holding them is
+    /// written (and, under a durable policy, synced). Nothing is appended unless every batch is whole.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<AppendResult> AppendAsync(ReadOnlyMemory<byte> batches)
+    {
+        var error = BatchValidator.Validate(batches.Span, _config.MaxMessageBytes, out _, out var records);
+        if (error != BatchError.None)
+        {
+            return AppendResult.Failed(ToLogError(error), error);
+        }
+
+        while (true)
+        {
+            Task<LogError> wait;
+            long baseOffset;
+            lock (_appendLock)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                var group = _filling;
+                if (batches.Length > group.Buffer.Length)
+                {
+                    return AppendResult.Failed(LogError.RecordListTooLarge);
+                }
+
+                if (group.Length + batches.Length > group.Buffer.Length)
+                {
+                    wait = group.Completion.Task;
+                    baseOffset = -1;
+                }
+                else
+                {
+                    baseOffset = _nextOffset;
+                    CopyAndStamp(group, batches.Span);
+                    group.Records += records;
+                    wait = group.Completion.Task;
+                    if (group.Length == batches.Length)
+                    {
+                        _work.Release();
+                    }
+                }
+            }
+
+            var outcome = await wait.ConfigureAwait(false);
+            if (baseOffset < 0)
+            {
+                continue; // the group was full: it is written now, so the next one has room
+            }
+
+            return outcome == LogError.None
+                ? new AppendResult(LogError.None, BatchError.None, baseOffset, baseOffset + records - 1, LogStartOffset)
+                : AppendResult.Failed(outcome);
+        }
+    }
+
+    private static LogError ToLogError(BatchError error) => error switch
+    {
+        BatchError.TooLarge => LogError.MessageTooLarge,
+        BatchError.UnknownCompression => LogError.UnsupportedCompressionType,
+        BatchError.RecordCountMismatch or BatchError.MalformedRecord => LogError.InvalidRecord,
+        _ => LogError.CorruptMessage,
+    };
+
+    private void CopyAndStamp(AppendGroup group, ReadOnlySpan<byte> batches)
+    {
+        var destination = group.Buffer.AsSpan(group.Length, batches.Length);
+        batches.CopyTo(destination);
+        group.Length += batches.Length;
+        while (!destination.IsEmpty)
+        {
+            var size = RecordBatch.TotalSize(destination);
+            var batch = destination[..size];
+            RecordBatch.Stamp(batch, _nextOffset, 0);
+            _nextOffset += RecordBatch.LastOffsetDelta(batch) + 1;
+            destination = destination[size..];
+        }
+    }
+
+    private async Task FlushLoopAsync()
+    {
+        while (true)
+        {
+            await _work.WaitAsync().ConfigureAwait(false);
+            AppendGroup group;
+            bool stopping;
+            lock (_appendLock)
+            {
+                stopping = _disposed;
+                group = _filling;
+                if (group.Length > 0)
+                {
+                    _filling = _writing;
+                    _writing = group;
+                }
+            }
+
+            var outcome = LogError.None;
+            if (group.Length > 0)
+            {
+                outcome = WriteGroup(group);
+            }
+
+            if (outcome == LogError.None)
+            {
+                outcome = SyncIfDue(group.Records, stopping);
+            }
+
+            if (outcome != LogError.None)
+            {
+                FailPending();
+            }
+
+            if (group.Length > 0)
+            {
+                var completion = group.Completion;
+                group.Reset();
+                completion.SetResult(outcome);
+            }
+
+            if (stopping && _filling.Length == 0)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Writes a group, rolling segments between batches where size or age says so.</summary>
+    private LogError WriteGroup(AppendGroup group)
+    {
+        var buffer = group.Buffer.AsMemory(0, group.Length);
+        var runStart = 0;
+        var position = 0;
+        try
+        {
+            while (position < buffer.Length)
+            {
+                var size = RecordBatch.TotalSize(buffer.Span[position..]);
+                var active = Volatile.Read(ref _segments)[^1];
+                if (ShouldRoll(active, position - runStart, size))
+                {
+                    WriteRun(active, buffer[runStart..position]);
+                    Roll(RecordBatch.BaseOffset(buffer.Span[position..]));
+                    runStart = position;
+                }
+
+                position += size;
+            }
+
+            WriteRun(Volatile.Read(ref _segments)[^1], buffer[runStart..]);
+            return LogError.None;
+        }
+        catch (IOException)
+        {
+            return LogError.StorageError;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return LogError.StorageError;
+        }
+    }
+
+    private bool ShouldRoll(Segment active, int pendingBytes, int nextBatch)
+    {
+        var size = active.Size + pendingBytes;
+        if (size == 0)
+        {
+            return false;
+        }
+
+        var ageMs = _time.GetUtcNow().ToUnixTimeMilliseconds() - active.CreatedMs;
+        return size + nextBatch > _config.SegmentBytes || ageMs >= _config.SegmentTime.TotalMilliseconds
+            || size + nextBatch > int.MaxValue;
+    }
+
+    /// <summary>One write for a run of batches; on failure the file is cut back so no partial batch survives.</summary>
+    private void WriteRun(Segment segment, ReadOnlyMemory<byte> run)
+    {
+        if (run.IsEmpty)
+        {
+            return;
+        }
+
+        var start = segment.Size;
+        try
+        {
+            _options.WriteAt(segment.Log, run, start);
+        }
+        catch
+        {
+            segment.Truncate(start);
+            throw;
+        }
+
+        var span = run.Span;
+        var position = 0;
+        long next = 0;
+        while (position < span.Length)
+        {
+            var batch = span[position..];
+            var size = RecordBatch.TotalSize(batch);
+            next = RecordBatch.LastOffset(batch) + 1;
+            segment.OnBatchWritten(RecordBatch.BaseOffset(batch), next - 1, RecordBatch.MaxTimestamp(batch), start + position, size);
+            position += size;
+        }
+
+        segment.Publish(start + run.Length);
+        segment.PersistIndexes();
+        Volatile.Write(ref _highWatermark, next);
+    }
+
+    private void Roll(long baseOffset)
+    {
+        var old = Volatile.Read(ref _segments)[^1];
+        old.SealTimeIndex();
+        old.SyncAll();
+        var next = Segment.Open(_directory, baseOffset, _config.IndexIntervalBytes, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        lock (_segmentsLock)
+        {
+            Volatile.Write(ref _segments, [.. _segments, next]);
+        }
+    }
+
+    /// <summary>Applies the flush policy after a group; returns an error if the fsync failed.</summary>
+    private LogError SyncIfDue(int records, bool stopping)
+    {
+        _unsyncedRecords += records;
+        if (_unsyncedRecords == 0)
+        {
+            return LogError.None;
+        }
+
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var policy = _config.FlushPolicy;
+        var due = policy.IsDurable || stopping || _unsyncedRecords >= policy.Messages
+            || (policy.Interval != Timeout.InfiniteTimeSpan && now - _lastSyncMs >= policy.Interval.TotalMilliseconds);
+        if (!due)
+        {
+            ArmFlushTimer(policy.Interval);
+            return LogError.None;
+        }
+
+        try
+        {
+            Volatile.Read(ref _segments)[^1].Sync();
+        }
+        catch (IOException)
+        {
+            return LogError.StorageError;
+        }
+
+        _unsyncedRecords = 0;
+        _lastSyncMs = now;
+        return LogError.None;
+    }
+
+    private void ArmFlushTimer(TimeSpan interval)
+    {
+        if (interval == Timeout.InfiniteTimeSpan || Interlocked.Exchange(ref _flushTimerArmed, 1) == 1)
+        {
+            return;
+        }
+
+        _flushTimer ??= _time.CreateTimer(
+            static state =>
+            {
+                var log = (PartitionLog)state!;
+                Volatile.Write(ref log._flushTimerArmed, 0);
+                lock (log._appendLock)
+                {
+                    if (!log._disposed)
+                    {
+                        log._work.Release();
+                    }
+                }
+            },
+            this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _flushTimer.Change(interval, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>
+    /// After a failed write or sync: the appends already copied into the filling group carry offsets that
+    /// follow the failed ones, so they fail too, and offsets restart from what is on disk.
+    /// </summary>
+    private void FailPending()
+    {
+        lock (_appendLock)
+        {
+            var filling = _filling;
+            _nextOffset = Volatile.Read(ref _highWatermark);
+            if (filling.Length > 0)
+            {
+                var completion = filling.Completion;
+                filling.Reset();
+                completion.SetResult(LogError.StorageError);
+            }
+        }
+    }
+}
