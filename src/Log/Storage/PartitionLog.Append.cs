@@ -7,18 +7,11 @@ internal sealed partial class PartitionLog
 {
     private readonly Lock _appendLock = new();
     private readonly SemaphoreSlim _work = new(0);
-    private readonly Task _flusher;
+    private readonly Thread _writer;
     private AppendGroup _filling;
     private AppendGroup _writing;
     private long _nextOffset;
     private bool _disposed;
-    private long _unsyncedRecords;
-    private long _lastSyncMs;
-    private ITimer? _flushTimer;
-    private int _flushTimerArmed;
-
-    /// <summary>Records written but not yet synced; read by tests of the flush policy.</summary>
-    internal long UnsyncedRecords => Interlocked.Read(ref _unsyncedRecords);
 
     /// <summary>
     /// Validates <paramref name="batches"/>, stamps their offsets and waits until the group holding them is
@@ -99,11 +92,28 @@ internal sealed partial class PartitionLog
         }
     }
 
-    private async Task FlushLoopAsync()
+    /// <summary>
+    /// The partition's writer, on its own thread: it blocks in write, which on a thread-pool thread would
+    /// starve the appenders' continuations on a small machine. Written groups go to the syncer, so the next
+    /// group is written while the previous one is being synced (the two overlap as in a database's group commit).
+    /// </summary>
+    private void WriteLoop()
+    {
+        try
+        {
+            WriteUntilStopped();
+        }
+        finally
+        {
+            StopSyncer();
+        }
+    }
+
+    private void WriteUntilStopped()
     {
         while (true)
         {
-            await _work.WaitAsync().ConfigureAwait(false);
+            _work.Wait();
             AppendGroup group;
             bool stopping;
             lock (_appendLock)
@@ -117,27 +127,25 @@ internal sealed partial class PartitionLog
                 }
             }
 
-            var outcome = LogError.None;
             if (group.Length > 0)
             {
-                outcome = WriteGroup(group);
-            }
-
-            if (outcome == LogError.None)
-            {
-                outcome = SyncIfDue(group.Records, stopping);
-            }
-
-            if (outcome != LogError.None)
-            {
-                FailPending();
-            }
-
-            if (group.Length > 0)
-            {
+                var outcome = WriteGroup(group);
                 var completion = group.Completion;
-                group.Reset();
-                completion.SetResult(outcome);
+                var records = group.Records;
+                group.Reset(); // the bytes are in the file: the buffer can take the next group now
+                if (outcome != LogError.None)
+                {
+                    FailPending();
+                    completion.SetResult(outcome);
+                }
+                else
+                {
+                    AfterWrite(completion, records);
+                }
+            }
+            else
+            {
+                RequestSync(); // the flush interval's timer woke us
             }
 
             if (stopping && _filling.Length == 0)
@@ -241,63 +249,6 @@ internal sealed partial class PartitionLog
         {
             Volatile.Write(ref _segments, [.. _segments, next]);
         }
-    }
-
-    /// <summary>Applies the flush policy after a group; returns an error if the fsync failed.</summary>
-    private LogError SyncIfDue(int records, bool stopping)
-    {
-        _unsyncedRecords += records;
-        if (_unsyncedRecords == 0)
-        {
-            return LogError.None;
-        }
-
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var policy = _config.FlushPolicy;
-        var due = policy.IsDurable || stopping || _unsyncedRecords >= policy.Messages
-            || (policy.Interval != Timeout.InfiniteTimeSpan && now - _lastSyncMs >= policy.Interval.TotalMilliseconds);
-        if (!due)
-        {
-            ArmFlushTimer(policy.Interval);
-            return LogError.None;
-        }
-
-        try
-        {
-            Volatile.Read(ref _segments)[^1].Sync();
-        }
-        catch (IOException)
-        {
-            return LogError.StorageError;
-        }
-
-        _unsyncedRecords = 0;
-        _lastSyncMs = now;
-        return LogError.None;
-    }
-
-    private void ArmFlushTimer(TimeSpan interval)
-    {
-        if (interval == Timeout.InfiniteTimeSpan || Interlocked.Exchange(ref _flushTimerArmed, 1) == 1)
-        {
-            return;
-        }
-
-        _flushTimer ??= _time.CreateTimer(
-            static state =>
-            {
-                var log = (PartitionLog)state!;
-                Volatile.Write(ref log._flushTimerArmed, 0);
-                lock (log._appendLock)
-                {
-                    if (!log._disposed)
-                    {
-                        log._work.Release();
-                    }
-                }
-            },
-            this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _flushTimer.Change(interval, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>

@@ -28,7 +28,11 @@ internal sealed partial class PartitionLog : IAsyncDisposable
         _writing = new AppendGroup(capacity);
         _nextOffset = _highWatermark;
         _lastSyncMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        _flusher = Task.Run(FlushLoopAsync);
+        var name = System.IO.Path.GetFileName(directory);
+        _writer = new Thread(WriteLoop) { IsBackground = true, Name = "log writer " + name };
+        _syncer = new Thread(SyncLoop) { IsBackground = true, Name = "log syncer " + name };
+        _syncer.Start();
+        _writer.Start();
     }
 
     public string Directory => _directory;
@@ -63,7 +67,7 @@ internal sealed partial class PartitionLog : IAsyncDisposable
         }
 
         _work.Release();
-        await _flusher.ConfigureAwait(false);
+        await _stopped.Task.ConfigureAwait(false);
         _flushTimer?.Dispose();
         CloseAllDeleted();
         foreach (var segment in Volatile.Read(ref _segments))
@@ -76,5 +80,6 @@ internal sealed partial class PartitionLog : IAsyncDisposable
         _filling.Dispose();
         _writing.Dispose();
         _work.Dispose();
+        _syncWork.Dispose();
     }
 }
