@@ -115,7 +115,10 @@ public sealed class CommitLog : IAsyncDisposable, IDisposable
     /// </summary>
     /// <param name="topic">The topic.</param>
     /// <param name="partition">The partition.</param>
-    /// <param name="batches">The batches; the log copies them before it returns, the caller keeps the memory.</param>
+    /// <param name="batches">
+    /// The batches. The log writes these bytes themselves (with its own stamped copy of each header), so they must
+    /// stay unchanged until the returned task completes; the log never changes them.
+    /// </param>
     public ValueTask<AppendResult> AppendAsync(string topic, int partition, ReadOnlyMemory<byte> batches) =>
         TryGet(topic, partition, out var log)
             ? log.AppendAsync(batches)

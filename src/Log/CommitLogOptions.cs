@@ -21,12 +21,13 @@ public sealed class CommitLogOptions
     public TimeSpan FileDeleteDelay { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// Bytes of each of a partition's two group-commit buffers (default 4 MiB, raised to twice
-    /// <see cref="TopicConfig.MaxMessageBytes"/> if that is larger): appends fill one while the other is written.
+    /// The most bytes of batches one group commit takes (default 4 MiB, raised to twice
+    /// <see cref="TopicConfig.MaxMessageBytes"/> if that is larger); later appends wait for the next group.
+    /// The log keeps no copy of a group: it writes the callers' bytes.
     /// </summary>
-    public int GroupCommitBufferBytes { get; init; } = 4 << 20;
+    public long GroupCommitBytes { get; init; } = 4 << 20;
 
-    /// <summary>Writes bytes at a position of a segment file; tests replace it to fail like a full disk.</summary>
-    internal Action<SafeFileHandle, ReadOnlyMemory<byte>, long> WriteAt { get; init; } =
-        static (file, bytes, position) => RandomAccess.Write(file, bytes.Span, position);
+    /// <summary>Gather-writes buffers at a position of a segment file; tests replace it to fail like a full disk.</summary>
+    internal Action<SafeFileHandle, IReadOnlyList<ReadOnlyMemory<byte>>, long> WriteAt { get; init; } =
+        static (file, buffers, position) => RandomAccess.Write(file, buffers, position);
 }

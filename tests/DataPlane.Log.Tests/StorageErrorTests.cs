@@ -10,16 +10,17 @@ public class StorageErrorTests : IDisposable
     public async Task FullDisk_FailsTheAppend_LeavesNoPartialBatch_AndTheLogKeepsWorking()
     {
         var full = false;
-        void WriteAt(SafeFileHandle file, ReadOnlyMemory<byte> bytes, long position)
+        void WriteAt(SafeFileHandle file, IReadOnlyList<ReadOnlyMemory<byte>> buffers, long position)
         {
             if (full)
             {
-                // What ENOSPC looks like: part of the write lands, then the error.
-                RandomAccess.Write(file, bytes.Span[..(bytes.Length / 2)], position);
+                // What ENOSPC looks like: part of the write lands (a header and half the rest), then the error.
+                RandomAccess.Write(file, buffers[0].Span, position);
+                RandomAccess.Write(file, buffers[1].Span[..(buffers[1].Length / 2)], position + buffers[0].Length);
                 throw new IOException("No space left on device");
             }
 
-            RandomAccess.Write(file, bytes.Span, position);
+            RandomAccess.Write(file, buffers, position);
         }
 
         var options = new CommitLogOptions { DataDirectory = _dir.Path, WriteAt = WriteAt };

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using DataPlane.Log.Records;
 
 namespace DataPlane.Log.Storage;
@@ -8,64 +7,120 @@ internal sealed partial class PartitionLog
     private readonly Lock _appendLock = new();
     private readonly SemaphoreSlim _work = new(0);
     private readonly Thread _writer;
+    private readonly Stack<AppendWaiter> _waiterPool = new();
+    private readonly Stack<WaiterCompleter> _completerPool = new();
     private AppendGroup _filling;
     private AppendGroup _writing;
+    private WaiterChain _waitingForRoom;
     private long _nextOffset;
     private bool _disposed;
 
     /// <summary>
-    /// Validates <paramref name="batches"/>, stamps their offsets and waits until the group holding them is
-    /// written (and, under a durable policy, synced). Nothing is appended unless every batch is whole.
+    /// Validates <paramref name="batches"/>, stamps their offsets and returns a wait for the group holding them
+    /// to be written (and, under a durable policy, synced). Nothing is appended unless every batch is whole.
+    /// An append that finds the filling group full queues for room; the writer moves it into the next group.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<AppendResult> AppendAsync(ReadOnlyMemory<byte> batches)
+    public ValueTask<AppendResult> AppendAsync(ReadOnlyMemory<byte> batches)
     {
-        var error = BatchValidator.Validate(batches.Span, _config.MaxMessageBytes, out _, out var records);
+        var error = BatchValidator.Validate(batches.Span, _config.MaxMessageBytes, out var batchCount, out var records);
         if (error != BatchError.None)
         {
-            return AppendResult.Failed(ToLogError(error), error);
+            return ValueTask.FromResult(AppendResult.Failed(ToLogError(error), error));
         }
 
-        while (true)
+        lock (_appendLock)
         {
-            Task<LogError> wait;
-            long baseOffset;
-            lock (_appendLock)
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var group = _filling;
+            if (batches.Length > group.CapacityBytes || batchCount > AppendGroup.MaxBatches)
             {
-                ObjectDisposedException.ThrowIf(_disposed, this);
-                var group = _filling;
-                if (batches.Length > group.Buffer.Length)
-                {
-                    return AppendResult.Failed(LogError.RecordListTooLarge);
-                }
-
-                if (group.Length + batches.Length > group.Buffer.Length)
-                {
-                    wait = group.Completion.Task;
-                    baseOffset = -1;
-                }
-                else
-                {
-                    baseOffset = _nextOffset;
-                    CopyAndStamp(group, batches.Span);
-                    group.Records += records;
-                    wait = group.Completion.Task;
-                    if (group.Length == batches.Length)
-                    {
-                        _work.Release();
-                    }
-                }
+                return ValueTask.FromResult(AppendResult.Failed(LogError.RecordListTooLarge));
             }
 
-            var outcome = await wait.ConfigureAwait(false);
-            if (baseOffset < 0)
+            var waiter = RentWaiter();
+            waiter.Records = records;
+            waiter.BatchCount = batchCount;
+            if (_waitingForRoom.IsEmpty && group.HasRoom(batches.Length, batchCount))
             {
-                continue; // the group was full: it is written now, so the next one has room
+                Enter(group, waiter, batches);
+            }
+            else
+            {
+                waiter.Pending = batches;
+                _waitingForRoom.Add(waiter);
             }
 
-            return outcome == LogError.None
-                ? new AppendResult(LogError.None, BatchError.None, baseOffset, baseOffset + records - 1, LogStartOffset)
-                : AppendResult.Failed(outcome);
+            return waiter.Task;
+        }
+    }
+
+    internal void ReturnWaiter(AppendWaiter waiter)
+    {
+        lock (_appendLock)
+        {
+            _waiterPool.Push(waiter);
+        }
+    }
+
+    internal void ReturnCompleter(WaiterCompleter completer)
+    {
+        lock (_appendLock)
+        {
+            _completerPool.Push(completer);
+        }
+    }
+
+    /// <summary>Completes waiters off the writer and syncer threads (see <see cref="WaiterCompleter"/>).</summary>
+    private void CompleteLater(ref WaiterChain waiters, LogError outcome)
+    {
+        if (waiters.IsEmpty)
+        {
+            return;
+        }
+
+        WaiterCompleter? completer;
+        lock (_appendLock)
+        {
+            _completerPool.TryPop(out completer);
+        }
+
+        (completer ?? new WaiterCompleter(this)).Start(ref waiters, outcome);
+    }
+
+    private AppendWaiter RentWaiter() => _waiterPool.TryPop(out var waiter) ? waiter : new AppendWaiter(this);
+
+    /// <summary>Copies an append into the filling group, stamping offsets; wakes the writer for a group's first append.</summary>
+    private void Enter(AppendGroup group, AppendWaiter waiter, ReadOnlyMemory<byte> batches)
+    {
+        var wasEmpty = group.BatchCount == 0;
+        waiter.BaseOffset = _nextOffset;
+        while (!batches.IsEmpty)
+        {
+            var size = RecordBatch.TotalSize(batches.Span);
+            group.Add(batches[..size], _nextOffset);
+            _nextOffset += RecordBatch.LastOffsetDelta(batches.Span) + 1;
+            batches = batches[size..];
+        }
+
+        waiter.LastOffset = _nextOffset - 1;
+        group.Records += waiter.Records;
+        group.AddWaiter(waiter);
+        if (wasEmpty)
+        {
+            _work.Release();
+        }
+    }
+
+    /// <summary>Moves appends that waited for room into the (new, empty) filling group, in arrival order.</summary>
+    private void AdmitWaitingForRoom()
+    {
+        var group = _filling;
+        while (_waitingForRoom.Head is { } waiter && group.HasRoom(waiter.Pending.Length, waiter.BatchCount))
+        {
+            _waitingForRoom.TakeFirst();
+            var pending = waiter.Pending;
+            waiter.Pending = default;
+            Enter(group, waiter, pending);
         }
     }
 
@@ -76,21 +131,6 @@ internal sealed partial class PartitionLog
         BatchError.RecordCountMismatch or BatchError.MalformedRecord => LogError.InvalidRecord,
         _ => LogError.CorruptMessage,
     };
-
-    private void CopyAndStamp(AppendGroup group, ReadOnlySpan<byte> batches)
-    {
-        var destination = group.Buffer.AsSpan(group.Length, batches.Length);
-        batches.CopyTo(destination);
-        group.Length += batches.Length;
-        while (!destination.IsEmpty)
-        {
-            var size = RecordBatch.TotalSize(destination);
-            var batch = destination[..size];
-            RecordBatch.Stamp(batch, _nextOffset, 0);
-            _nextOffset += RecordBatch.LastOffsetDelta(batch) + 1;
-            destination = destination[size..];
-        }
-    }
 
     /// <summary>
     /// The partition's writer, on its own thread: it blocks in write, which on a thread-pool thread would
@@ -120,27 +160,27 @@ internal sealed partial class PartitionLog
             {
                 stopping = _disposed;
                 group = _filling;
-                if (group.Length > 0)
+                if (group.BatchCount > 0)
                 {
                     _filling = _writing;
                     _writing = group;
+                    AdmitWaitingForRoom();
                 }
             }
 
-            if (group.Length > 0)
+            if (group.BatchCount > 0)
             {
                 var outcome = WriteGroup(group);
-                var completion = group.Completion;
                 var records = group.Records;
-                group.Reset(); // the bytes are in the file: the buffer can take the next group now
+                var waiters = group.Reset(); // the bytes are in the file: the buffer can take the next group now
                 if (outcome != LogError.None)
                 {
                     FailPending();
-                    completion.SetResult(outcome);
+                    CompleteLater(ref waiters, outcome);
                 }
                 else
                 {
-                    AfterWrite(completion, records);
+                    AfterWrite(ref waiters, records);
                 }
             }
             else
@@ -148,9 +188,12 @@ internal sealed partial class PartitionLog
                 RequestSync(); // the flush interval's timer woke us
             }
 
-            if (stopping && _filling.Length == 0)
+            lock (_appendLock)
             {
-                return;
+                if (stopping && _filling.BatchCount == 0 && _waitingForRoom.IsEmpty)
+                {
+                    return;
+                }
             }
         }
     }
@@ -158,26 +201,26 @@ internal sealed partial class PartitionLog
     /// <summary>Writes a group, rolling segments between batches where size or age says so.</summary>
     private LogError WriteGroup(AppendGroup group)
     {
-        var buffer = group.Buffer.AsMemory(0, group.Length);
         var runStart = 0;
-        var position = 0;
+        long runBytes = 0;
         try
         {
-            while (position < buffer.Length)
+            for (var i = 0; i < group.BatchCount; i++)
             {
-                var size = RecordBatch.TotalSize(buffer.Span[position..]);
+                ref readonly var batch = ref group.Batch(i);
                 var active = Volatile.Read(ref _segments)[^1];
-                if (ShouldRoll(active, position - runStart, size))
+                if (ShouldRoll(active, runBytes, batch.Size))
                 {
-                    WriteRun(active, buffer[runStart..position]);
-                    Roll(RecordBatch.BaseOffset(buffer.Span[position..]));
-                    runStart = position;
+                    WriteRun(active, group, runStart, i, runBytes);
+                    Roll(batch.BaseOffset);
+                    runStart = i;
+                    runBytes = 0;
                 }
 
-                position += size;
+                runBytes += batch.Size;
             }
 
-            WriteRun(Volatile.Read(ref _segments)[^1], buffer[runStart..]);
+            WriteRun(Volatile.Read(ref _segments)[^1], group, runStart, group.BatchCount, runBytes);
             return LogError.None;
         }
         catch (IOException)
@@ -190,7 +233,7 @@ internal sealed partial class PartitionLog
         }
     }
 
-    private bool ShouldRoll(Segment active, int pendingBytes, int nextBatch)
+    private bool ShouldRoll(Segment active, long pendingBytes, int nextBatch)
     {
         var size = active.Size + pendingBytes;
         if (size == 0)
@@ -203,10 +246,10 @@ internal sealed partial class PartitionLog
             || size + nextBatch > int.MaxValue;
     }
 
-    /// <summary>One write for a run of batches; on failure the file is cut back so no partial batch survives.</summary>
-    private void WriteRun(Segment segment, ReadOnlyMemory<byte> run)
+    /// <summary>One gather write for batches [from, to); on failure the file is cut back so no partial batch survives.</summary>
+    private void WriteRun(Segment segment, AppendGroup group, int from, int to, long bytes)
     {
-        if (run.IsEmpty)
+        if (from == to)
         {
             return;
         }
@@ -214,7 +257,7 @@ internal sealed partial class PartitionLog
         var start = segment.Size;
         try
         {
-            _options.WriteAt(segment.Log, run, start);
+            _options.WriteAt(segment.Log, group.SelectRun(from, to - from), start);
         }
         catch
         {
@@ -222,21 +265,17 @@ internal sealed partial class PartitionLog
             throw;
         }
 
-        var span = run.Span;
-        var position = 0;
-        long next = 0;
-        while (position < span.Length)
+        var position = start;
+        for (var i = from; i < to; i++)
         {
-            var batch = span[position..];
-            var size = RecordBatch.TotalSize(batch);
-            next = RecordBatch.LastOffset(batch) + 1;
-            segment.OnBatchWritten(RecordBatch.BaseOffset(batch), next - 1, RecordBatch.MaxTimestamp(batch), start + position, size);
-            position += size;
+            ref readonly var batch = ref group.Batch(i);
+            segment.OnBatchWritten(batch.BaseOffset, batch.LastOffset, batch.MaxTimestamp, position, batch.Size);
+            position += batch.Size;
         }
 
-        segment.Publish(start + run.Length);
+        segment.Publish(start + bytes);
         segment.PersistIndexes();
-        Volatile.Write(ref _highWatermark, next);
+        Volatile.Write(ref _highWatermark, group.Batch(to - 1).LastOffset + 1);
     }
 
     private void Roll(long baseOffset)
@@ -257,16 +296,14 @@ internal sealed partial class PartitionLog
     /// </summary>
     private void FailPending()
     {
+        WaiterChain failed;
         lock (_appendLock)
         {
-            var filling = _filling;
             _nextOffset = Volatile.Read(ref _highWatermark);
-            if (filling.Length > 0)
-            {
-                var completion = filling.Completion;
-                filling.Reset();
-                completion.SetResult(LogError.StorageError);
-            }
+            failed = _filling.Reset();
+            AdmitWaitingForRoom();
         }
+
+        CompleteLater(ref failed, LogError.StorageError);
     }
 }

@@ -6,8 +6,7 @@ internal sealed partial class PartitionLog
     private readonly SemaphoreSlim _syncWork = new(0);
     private readonly Lock _syncLock = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private List<TaskCompletionSource<LogError>> _awaitingSync = [];
-    private List<TaskCompletionSource<LogError>> _syncing = [];
+    private WaiterChain _awaitingSync;
     private bool _syncStop;
     private long _unsyncedRecords;
     private long _lastSyncMs;
@@ -21,7 +20,7 @@ internal sealed partial class PartitionLog
     /// After a group is written: under a durable policy its appenders wait for the syncer's next fsync;
     /// otherwise they are acknowledged now, and the syncer is woken only when the policy says a sync is due.
     /// </summary>
-    private void AfterWrite(TaskCompletionSource<LogError> completion, int records)
+    private void AfterWrite(ref WaiterChain waiters, int records)
     {
         var unsynced = Interlocked.Add(ref _unsyncedRecords, records);
         var policy = _config.FlushPolicy;
@@ -29,14 +28,14 @@ internal sealed partial class PartitionLog
         {
             lock (_syncLock)
             {
-                _awaitingSync.Add(completion);
+                _awaitingSync.Append(ref waiters);
             }
 
             _syncWork.Release();
             return;
         }
 
-        completion.SetResult(LogError.None);
+        CompleteLater(ref waiters, LogError.None);
         if (unsynced >= policy.Messages || SyncIntervalElapsed())
         {
             _syncWork.Release();
@@ -74,15 +73,17 @@ internal sealed partial class PartitionLog
             {
                 _syncWork.Wait();
                 bool stop;
+                WaiterChain syncing;
                 lock (_syncLock)
                 {
-                    (_awaitingSync, _syncing) = (_syncing, _awaitingSync);
+                    syncing = _awaitingSync;
+                    _awaitingSync = default;
                     stop = _syncStop;
                 }
 
                 var unsynced = Interlocked.Read(ref _unsyncedRecords);
                 var outcome = LogError.None;
-                if (unsynced > 0 || _syncing.Count > 0)
+                if (unsynced > 0 || !syncing.IsEmpty)
                 {
                     outcome = Sync();
                     if (outcome == LogError.None)
@@ -92,12 +93,7 @@ internal sealed partial class PartitionLog
                     }
                 }
 
-                foreach (var completion in _syncing)
-                {
-                    completion.SetResult(outcome);
-                }
-
-                _syncing.Clear();
+                CompleteLater(ref syncing, outcome);
                 if (stop)
                 {
                     return;

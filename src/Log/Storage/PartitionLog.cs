@@ -23,7 +23,7 @@ internal sealed partial class PartitionLog : IAsyncDisposable
         _time = options.TimeProvider;
         _segments = segments;
         _highWatermark = segments[^1].NextOffset;
-        var capacity = Math.Max(options.GroupCommitBufferBytes, 2 * config.MaxMessageBytes);
+        var capacity = Math.Max(options.GroupCommitBytes, 2L * config.MaxMessageBytes);
         _filling = new AppendGroup(capacity);
         _writing = new AppendGroup(capacity);
         _nextOffset = _highWatermark;
@@ -77,8 +77,6 @@ internal sealed partial class PartitionLog : IAsyncDisposable
             segment.Dispose();
         }
 
-        _filling.Dispose();
-        _writing.Dispose();
         _work.Dispose();
         _syncWork.Dispose();
     }
