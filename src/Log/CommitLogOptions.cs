@@ -29,5 +29,5 @@ public sealed class CommitLogOptions
 
     /// <summary>Gather-writes buffers at a position of a segment file; tests replace it to fail like a full disk.</summary>
     internal Action<SafeFileHandle, IReadOnlyList<ReadOnlyMemory<byte>>, long> WriteAt { get; init; } =
-        static (file, buffers, position) => RandomAccess.Write(file, buffers, position);
+        Storage.GatherWriter.Write;
 }
