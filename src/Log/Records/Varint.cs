@@ -51,6 +51,14 @@ internal static class Varint
 
     private static bool TryReadLong(ReadOnlySpan<byte> source, ref int position, int maxBytes, out long value)
     {
+        // Most record fields (attributes, deltas, short lengths) fit in one byte.
+        if ((uint)position < (uint)source.Length && source[position] < 0x80)
+        {
+            var single = source[position++];
+            value = (single >> 1) ^ -(single & 1);
+            return true;
+        }
+
         ulong raw = 0;
         var shift = 0;
         for (var i = 0; i < maxBytes; i++)
