@@ -24,7 +24,7 @@ public class RecoveryTests : IDisposable
         var template = Path.Combine(_dir.Path, "template");
         await using (var log = CommitLog.Open(new CommitLogOptions { DataDirectory = template }))
         {
-            log.CreateTopic("t", 1, new TopicConfig { IndexIntervalBytes = 200 });
+            log.CreateTopic("t", 1, new TopicConfig { IndexIntervalBytes = 200, FlushPolicy = FlushPolicy.PageCache });
             for (var b = 0; b < Batches; b++)
             {
                 Assert.Equal(LogError.None, (await log.AppendAsync("t", 0, TestBatches.Make(b * 3, 3))).Error);

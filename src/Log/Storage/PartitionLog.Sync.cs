@@ -35,7 +35,7 @@ internal sealed partial class PartitionLog
             return;
         }
 
-        CompleteLater(ref waiters, LogError.None);
+        // Arm the interval's timer before acknowledging, so the flush is scheduled by the time an appender sees its result.
         if (unsynced >= policy.Messages || SyncIntervalElapsed())
         {
             _syncWork.Release();
@@ -44,6 +44,8 @@ internal sealed partial class PartitionLog
         {
             ArmFlushTimer(policy.Interval);
         }
+
+        CompleteLater(ref waiters, LogError.None);
     }
 
     private void RequestSync()
