@@ -16,7 +16,7 @@ public sealed class CommitLog : IAsyncDisposable, IDisposable
     private readonly CommitLogOptions _options;
     private readonly TopicCatalog _catalog;
     private readonly ConcurrentDictionary<string, PartitionLog[]> _topics = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, TopicCatalog.TopicEntry> _entries;
+    private readonly Dictionary<string, TopicEntry> _entries;
     private readonly Lock _topicsLock = new();
     private readonly ITimer _retentionTimer;
     private int _disposed;
@@ -95,7 +95,7 @@ public sealed class CommitLog : IAsyncDisposable, IDisposable
                 return LogError.TopicAlreadyExists;
             }
 
-            var entry = new TopicCatalog.TopicEntry(partitions, config);
+            var entry = new TopicEntry(partitions, config);
             _entries[name] = entry;
             _catalog.Save(_entries);
             _topics[name] = OpenPartitions(name, entry, clean: true);
@@ -225,7 +225,7 @@ public sealed class CommitLog : IAsyncDisposable, IDisposable
         return true;
     }
 
-    private PartitionLog[] OpenPartitions(string name, TopicCatalog.TopicEntry entry, bool clean)
+    private PartitionLog[] OpenPartitions(string name, TopicEntry entry, bool clean)
     {
         var partitions = new PartitionLog[entry.Partitions];
         for (var i = 0; i < partitions.Length; i++)

@@ -29,9 +29,4 @@ internal sealed class TopicCatalog
 
         File.Move(temporary, _path, overwrite: true);
     }
-
-    /// <summary>A topic as stored in the catalog.</summary>
-    /// <param name="Partitions">The partition count.</param>
-    /// <param name="Config">The topic's settings.</param>
-    internal sealed record TopicEntry(int Partitions, TopicConfig Config);
 }

@@ -87,7 +87,4 @@ internal sealed class AppendGroup : IReadOnlyList<ReadOnlyMemory<byte>>
     }
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-
-    /// <summary>What the writer needs of a batch without reading it again.</summary>
-    internal readonly record struct BatchInfo(int Size, long BaseOffset, long LastOffset, long MaxTimestamp);
 }
