@@ -5,7 +5,7 @@ namespace DataPlane.Log.Storage;
 internal sealed partial class PartitionLog
 {
     private readonly Lock _appendLock = new();
-    private readonly SemaphoreSlim _work = new(0);
+    private readonly WakeSignal _work = new();
     private readonly Thread _writer;
     private readonly Stack<AppendWaiter> _waiterPool = new();
     private readonly Stack<WaiterCompleter> _completerPool = new();

@@ -3,7 +3,7 @@ namespace DataPlane.Log.Storage;
 internal sealed partial class PartitionLog
 {
     private readonly Thread _syncer;
-    private readonly SemaphoreSlim _syncWork = new(0);
+    private readonly WakeSignal _syncWork = new();
     private readonly Lock _syncLock = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private WaiterChain _awaitingSync;

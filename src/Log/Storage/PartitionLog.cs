@@ -77,7 +77,5 @@ internal sealed partial class PartitionLog : IAsyncDisposable
             segment.Dispose();
         }
 
-        _work.Dispose();
-        _syncWork.Dispose();
     }
 }
