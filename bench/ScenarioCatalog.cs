@@ -11,5 +11,6 @@ internal static class ScenarioCatalog
         new RingScenario(),
         new LbScenario(),
         new ProxyScenario(),
+        new LogScenario(),
     ];
 }
