@@ -11,15 +11,15 @@ internal sealed partial class ConsumerGroup
                 return Task.FromResult(JoinGroupResult.Failed(GroupError.CoordinatorNotAvailable, request.MemberId));
             }
 
+            if (request.MemberId.Length > 0 && IsFenced(request.MemberId, request.GroupInstanceId))
+            {
+                return Task.FromResult(JoinGroupResult.Failed(GroupError.FencedInstanceId, request.MemberId));
+            }
+
             _members.TryGetValue(request.MemberId, out var known);
             if (request.MemberId.Length > 0 && known is null)
             {
                 return Task.FromResult(JoinGroupResult.Failed(GroupError.UnknownMemberId, request.MemberId));
-            }
-
-            if (known is not null && IsFenced(known.MemberId, request.GroupInstanceId))
-            {
-                return Task.FromResult(JoinGroupResult.Failed(GroupError.FencedInstanceId, request.MemberId));
             }
 
             if (!IsConsistent(request, known))

@@ -58,14 +58,14 @@ internal sealed partial class ConsumerGroup
     {
         lock (_lock)
         {
-            if (!_members.TryGetValue(memberId, out var member))
-            {
-                return _state == GroupState.Dead ? GroupError.CoordinatorNotAvailable : GroupError.UnknownMemberId;
-            }
-
             if (IsFenced(memberId, instanceId))
             {
                 return GroupError.FencedInstanceId;
+            }
+
+            if (!_members.TryGetValue(memberId, out var member))
+            {
+                return _state == GroupState.Dead ? GroupError.CoordinatorNotAvailable : GroupError.UnknownMemberId;
             }
 
             // A member that is alive keeps its session even while its view of the generation is catching up.
@@ -127,13 +127,18 @@ internal sealed partial class ConsumerGroup
 
     private GroupError Check(int generation, string memberId, string? instanceId, out GroupMember? member)
     {
+        if (IsFenced(memberId, instanceId))
+        {
+            member = null;
+            return GroupError.FencedInstanceId;
+        }
+
         if (!_members.TryGetValue(memberId, out member))
         {
             return _state == GroupState.Dead ? GroupError.CoordinatorNotAvailable : GroupError.UnknownMemberId;
         }
 
-        return IsFenced(memberId, instanceId) ? GroupError.FencedInstanceId
-            : generation != _generation ? GroupError.IllegalGeneration
+        return generation != _generation ? GroupError.IllegalGeneration
             : GroupError.None;
     }
 
