@@ -9,5 +9,6 @@ internal static class ScenarioCatalog
     [
         new RingScenario(),
         new LogScenario(),
+        new GroupsScenario(),
     ];
 }
