@@ -16,8 +16,25 @@ internal sealed partial class ConsumerGroup
                 return Task.FromResult(JoinGroupResult.Failed(GroupError.FencedInstanceId, request.MemberId));
             }
 
+            var now = _options.TimeProvider.GetUtcNow();
+            foreach (var (expiredId, expiry) in _pendingMembers)
+            {
+                if (expiry < now)
+                {
+                    _pendingMembers.Remove(expiredId);
+                }
+            }
+
+            if (request.MemberId.Length == 0 && request.RequireKnownMemberId && request.GroupInstanceId is null)
+            {
+                var assigned = NewMemberId(request.ClientId);
+                _pendingMembers[assigned] = now + request.SessionTimeout;
+                return Task.FromResult(JoinGroupResult.Failed(GroupError.MemberIdRequired, assigned));
+            }
+
             _members.TryGetValue(request.MemberId, out var known);
-            if (request.MemberId.Length > 0 && known is null)
+            var pending = known is null && _pendingMembers.Remove(request.MemberId);
+            if (request.MemberId.Length > 0 && known is null && !pending)
             {
                 return Task.FromResult(JoinGroupResult.Failed(GroupError.UnknownMemberId, request.MemberId));
             }
@@ -38,7 +55,7 @@ internal sealed partial class ConsumerGroup
                 return ReplaceStaticMember(replaced, request);
             }
 
-            var member = new GroupMember(NewMemberId(request.ClientId), request);
+            var member = new GroupMember(pending ? request.MemberId : NewMemberId(request.ClientId), request);
             _members[member.MemberId] = member;
             if (member.InstanceId is { } id)
             {
@@ -46,34 +63,14 @@ internal sealed partial class ConsumerGroup
             }
 
             _protocolType ??= request.ProtocolType;
-            var waiter = AwaitJoin(member);
-            if (_state == GroupState.PreparingRebalance)
-            {
-                TryCompleteJoin();
-            }
-            else
-            {
-                PrepareRebalance();
-            }
-
-            return waiter;
+            return JoinRebalance(member);
         }
     }
 
     private Task<JoinGroupResult> Rejoin(GroupMember member, JoinGroupRequest request)
     {
         member.Request = request with { MemberId = member.MemberId };
-        var waiter = AwaitJoin(member);
-        if (_state == GroupState.PreparingRebalance)
-        {
-            TryCompleteJoin();
-        }
-        else
-        {
-            PrepareRebalance();
-        }
-
-        return waiter;
+        return JoinRebalance(member);
     }
 
     /// <summary>
@@ -101,6 +98,12 @@ internal sealed partial class ConsumerGroup
             return Task.FromResult(new JoinGroupResult(GroupError.None, _generation, _protocolName, _leaderId, newId, []));
         }
 
+        return JoinRebalance(member);
+    }
+
+    /// <summary>The member waits for the rebalance, which this join starts or may complete.</summary>
+    private Task<JoinGroupResult> JoinRebalance(GroupMember member)
+    {
         var waiter = AwaitJoin(member);
         if (_state == GroupState.PreparingRebalance)
         {

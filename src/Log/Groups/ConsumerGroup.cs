@@ -15,6 +15,7 @@ internal sealed partial class ConsumerGroup
     private readonly Func<string, int> _partitionCount;
     private readonly Dictionary<string, GroupMember> _members = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _staticMembers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _pendingMembers = new(StringComparer.Ordinal);
     private GroupState _state = GroupState.Empty;
     private int _generation;
     private string? _protocolType;

@@ -39,6 +39,12 @@ public enum GroupError : short
     /// <summary>Writing the commit to the log failed; nothing of it was applied.</summary>
     StorageError = 56,
 
+    /// <summary>
+    /// JoinGroup v4 and later (<see cref="JoinGroupRequest.RequireKnownMemberId"/>): the member must join again with the
+    /// member id this response carries (KIP-394), so that a client that never comes back leaves no member behind.
+    /// </summary>
+    MemberIdRequired = 79,
+
     /// <summary>Another instance with the same <c>group.instance.id</c> has taken this member's place.</summary>
     FencedInstanceId = 82,
 }

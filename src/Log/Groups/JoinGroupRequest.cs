@@ -24,6 +24,12 @@ public sealed record JoinGroupRequest
     /// <summary>The protocols the member supports, most preferred first.</summary>
     public required IReadOnlyList<GroupProtocol> Protocols { get; init; }
 
+    /// <summary>
+    /// Kafka's JoinGroup v4+ behaviour: a new dynamic member first gets <see cref="GroupError.MemberIdRequired"/> with
+    /// its member id and must join again with it; the id is kept for one session timeout.
+    /// </summary>
+    public bool RequireKnownMemberId { get; init; }
+
     /// <summary>How long the coordinator waits for a heartbeat before it removes the member.</summary>
     public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromSeconds(45);
 
