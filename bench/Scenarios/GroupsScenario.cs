@@ -36,17 +36,22 @@ internal sealed class GroupsScenario : IScenario
 
         var summary = rows.GroupBy(r => (r.Strategy, r.Event)).Select(g => new RebalanceRow(
             g.Key.Strategy, g.Key.Event, Median(g.Select(r => r.Ms)), (int)Median(g.Select(r => (double)r.PausedPartitions)),
-            Median(g.Select(r => r.RecordsPerSecond)), Median(g.Select(r => r.SteadyRecordsPerSecond)))).ToList();
-        var table = new Table("strategy", "event", "rebalance ms", "paused partitions", "records/s during", "records/s steady", "during/steady");
+            Median(g.Select(r => r.RecordsPerSecond)), Median(g.Select(r => r.SteadyRecordsPerSecond)),
+            Median(g.Select(r => r.MedianStallMs)), Median(g.Select(r => r.MaxStallMs)))).ToList();
+        var table = new Table("strategy", "event", "rebalance ms", "paused partitions", "median partition stall ms", "max stall ms",
+            "records/s during", "records/s steady", "during/steady");
         foreach (var r in summary)
         {
-            table.Add(r.Strategy, r.Event, r.Ms, r.PausedPartitions, r.RecordsPerSecond, r.SteadyRecordsPerSecond, r.RecordsPerSecond / r.SteadyRecordsPerSecond);
+            table.Add(r.Strategy, r.Event, r.Ms, r.PausedPartitions, r.MedianStallMs, r.MaxStallMs, r.RecordsPerSecond, r.SteadyRecordsPerSecond,
+                r.RecordsPerSecond / r.SteadyRecordsPerSecond);
         }
 
         var markdown = $"""
             12 partitions, a producer appending 20 records of 100 bytes per 1 ms timer tick, consumers with 100 ms heartbeats; median of {rounds} round(s).
             Rebalance ms: from the 4th consumer's Subscribe (join) or a consumer's close (leave) until every partition is owned
             once and has delivered a record appended after the event. Paused partitions: partitions revoked meanwhile.
+            Partition stall: per partition, the longest gap between two deliveries during the rebalance (median and max over
+            the 12). Records/s during includes the catch-up of what piled up while partitions were paused.
             The steady rate (same run, one second before the join) is the baseline of the during/steady ratio.
 
             {table}
@@ -68,6 +73,7 @@ internal sealed class GroupsScenario : IScenario
         using var stop = new CancellationTokenSource();
         var clock = Stopwatch.StartNew();
         var lastSeen = new ConcurrentDictionary<int, long>();
+        var maxGap = new long[12];
         var consumed = 0L;
         var paused = 0;
         var producing = Task.Run(() => Produce(log, stop.Token), CancellationToken.None);
@@ -98,7 +104,14 @@ internal sealed class GroupsScenario : IScenario
                     {
                         var r = await consumer.ConsumeAsync(stop.Token);
                         Interlocked.Increment(ref consumed);
-                        lastSeen[r.Partition.Partition] = clock.ElapsedTicks;
+                        var now = clock.ElapsedTicks;
+                        var p = r.Partition.Partition;
+                        if (lastSeen.TryGetValue(p, out var previous))
+                        {
+                            InterlockedMax(ref maxGap[p], now - previous);
+                        }
+
+                        lastSeen[p] = now;
                     }
                 }
                 catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
@@ -112,12 +125,16 @@ internal sealed class GroupsScenario : IScenario
         {
             await WaitStable(consumers.Select(c => c.Consumer).ToList(), lastSeen, clock, clock.ElapsedTicks, cancellationToken);
             Interlocked.Exchange(ref paused, 0);
+            Array.Clear(maxGap);
             var before = Interlocked.Read(ref consumed);
             var start = clock.ElapsedTicks;
             await act();
             await WaitStable(consumers.Select(c => c.Consumer).ToList(), lastSeen, clock, clock.ElapsedTicks, cancellationToken);
             var seconds = (clock.ElapsedTicks - start) / (double)Stopwatch.Frequency;
-            return new RebalanceRow(name, evt, seconds * 1000, Volatile.Read(ref paused), (Interlocked.Read(ref consumed) - before) / seconds, steady);
+            var stalls = maxGap.Select(g => g * 1000.0 / Stopwatch.Frequency).ToArray();
+            return new RebalanceRow(
+                name, evt, seconds * 1000, Volatile.Read(ref paused), (Interlocked.Read(ref consumed) - before) / seconds, steady,
+                Median(stalls), stalls.Max());
         }
 
         Start();
@@ -209,11 +226,28 @@ internal sealed class GroupsScenario : IScenario
         }
     }
 
+    private static void InterlockedMax(ref long target, long value)
+    {
+        var current = Volatile.Read(ref target);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
     private static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
         return sorted[sorted.Length / 2];
     }
 
-    private sealed record RebalanceRow(string Strategy, string Event, double Ms, int PausedPartitions, double RecordsPerSecond, double SteadyRecordsPerSecond);
+    private sealed record RebalanceRow(
+        string Strategy, string Event, double Ms, int PausedPartitions, double RecordsPerSecond, double SteadyRecordsPerSecond,
+        double MedianStallMs, double MaxStallMs);
 }
