@@ -12,5 +12,6 @@ internal static class ScenarioCatalog
         new LbScenario(),
         new ProxyScenario(),
         new LogScenario(),
+        new GroupsScenario(),
     ];
 }
