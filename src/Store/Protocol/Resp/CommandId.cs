@@ -1,0 +1,36 @@
+namespace DataPlane.Store.Protocol.Resp;
+
+/// <summary>The commands the server answers.</summary>
+internal enum CommandId : byte
+{
+    Ping,
+    Echo,
+    Get,
+    Set,
+    Del,
+    Exists,
+    MGet,
+    MSet,
+    Expire,
+    PExpire,
+    Ttl,
+    PTtl,
+    Persist,
+    Incr,
+    IncrBy,
+    Decr,
+    DecrBy,
+    Append,
+    StrLen,
+    DbSize,
+    FlushDb,
+    FlushAll,
+    Info,
+    Select,
+    Quit,
+    Command,
+    Config,
+    Client,
+    Hello,
+    Cluster,
+}
