@@ -96,6 +96,42 @@ internal sealed partial class RespConnection
         }
     }
 
+    /// <summary>SETEX key seconds value / PSETEX key milliseconds value.</summary>
+    private void SetWithExpiry(long unitMs, string name)
+    {
+        if (!Integers.TryParse(_request[2], out var amount))
+        {
+            Output.WriteError(NotAnInteger);
+            return;
+        }
+
+        if (amount <= 0 || !TryExpiry(amount, unitMs, absolute: false, out var expiresAt))
+        {
+            Output.WriteError($"ERR invalid expire time in '{name}' command");
+            return;
+        }
+
+        if (_request[3].Length > _context.MaxValueLength)
+        {
+            Output.WriteError(TooLarge);
+            return;
+        }
+
+        _session.Set(_request[1], _request[3], expiresAt, SetCondition.Always, keepTtl: false, out _, out _);
+        Output.WriteRaw(RespWriter.Ok);
+    }
+
+    private void SetIfAbsent()
+    {
+        if (_request[2].Length > _context.MaxValueLength)
+        {
+            Output.WriteError(TooLarge);
+            return;
+        }
+
+        Output.WriteInteger(_session.Set(_request[1], _request[2], 0, SetCondition.IfAbsent, keepTtl: false, out _, out _) ? 1 : 0);
+    }
+
     private static bool IsExpiryOption(ReadOnlySpan<byte> option, out long unitMs, out bool absolute)
     {
         (unitMs, absolute) = CommandTable.Is(option, "EX"u8) ? (1000L, false)

@@ -136,6 +136,9 @@ internal sealed partial class RespConnection : IDisposable
         {
             case CommandId.Get: Get(); break;
             case CommandId.Set: Set(); break;
+            case CommandId.SetEx: SetWithExpiry(1000, "setex"); break;
+            case CommandId.PSetEx: SetWithExpiry(1, "psetex"); break;
+            case CommandId.SetNx: SetIfAbsent(); break;
             case CommandId.MGet: MGet(); break;
             case CommandId.MSet: MSet(); break;
             case CommandId.Incr: Increment(1, fromArgument: false); break;
