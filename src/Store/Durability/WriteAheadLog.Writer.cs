@@ -7,22 +7,26 @@ internal sealed partial class WriteAheadLog
 {
     private static readonly TimeSpan EverySecond = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The writer thread: with <see cref="FsyncMode.Always"/> it takes each batch as soon as there is
+    /// one, writes it and fsyncs it outside the lock (appends carry on meanwhile and form the next
+    /// batch); otherwise it wakes once a second to write what is pending and, for
+    /// <see cref="FsyncMode.EverySecond"/>, fsync. It also performs rotations and the final flush.
+    /// </summary>
     private void WriteLoop()
     {
-        var spare = ArrayPool<byte>.Shared.Rent(InitialBatchBytes);
         var sinceFsync = Stopwatch.StartNew();
-        var dirty = false;
         while (true)
         {
-            byte[] batch;
-            int length;
             long taken;
             TaskCompletionSource round;
             TaskCompletionSource<long>? rotation;
             bool stopping;
+            bool dirty;
+            FileStream file;
             lock (_gate)
             {
-                while (_batchLength == 0 && _rotation is null && !_stopping)
+                while (!(_mode == FsyncMode.Always && _batchLength > 0) && _rotation is null && !_stopping)
                 {
                     if (!Monitor.Wait(_gate, EverySecond))
                     {
@@ -30,34 +34,28 @@ internal sealed partial class WriteAheadLog
                     }
                 }
 
-                batch = _batch;
-                length = _batchLength;
-                _batch = spare;
-                _batchLength = 0;
+                var written = WriteOutLocked();
                 taken = _taken = _appended;
                 round = _inflightRound = _nextRound;
                 _nextRound = NewRound();
                 rotation = _rotation;
                 _rotation = null;
                 stopping = _stopping;
+                file = _file;
+                var fsyncDue = _mode == FsyncMode.Always || rotation is not null || stopping
+                    || (_mode == FsyncMode.EverySecond && sinceFsync.Elapsed >= EverySecond);
+                dirty = _dirty && fsyncDue && written;
+                if (dirty)
+                {
+                    _dirty = false;
+                }
             }
 
             try
             {
-                if (length > 0)
+                if (dirty)
                 {
-                    WriteBatch(batch.AsSpan(0, length));
-                    dirty = true;
-                }
-
-                var fsync = _mode == FsyncMode.Always
-                    || rotation is not null
-                    || stopping
-                    || (_mode == FsyncMode.EverySecond && sinceFsync.Elapsed >= EverySecond);
-                if (fsync && dirty)
-                {
-                    _file.Flush(flushToDisk: true);
-                    dirty = false;
+                    file.Flush(flushToDisk: true);
                     sinceFsync.Restart();
                 }
 
@@ -65,11 +63,7 @@ internal sealed partial class WriteAheadLog
                 round.TrySetResult();
                 if (rotation is not null)
                 {
-                    _file.Dispose();
-                    var next = _segment + 1;
-                    _file = Open(_directory, next);
-                    Volatile.Write(ref _segment, next);
-                    rotation.TrySetResult(next);
+                    Rotate(rotation);
                 }
             }
             catch (IOException e)
@@ -79,34 +73,73 @@ internal sealed partial class WriteAheadLog
                 rotation?.TrySetException(e);
             }
 
-            if (batch.Length > InitialBatchBytes * 16)
-            {
-                ArrayPool<byte>.Shared.Return(batch);
-                batch = ArrayPool<byte>.Shared.Rent(InitialBatchBytes);
-            }
-
-            spare = batch;
             if (stopping)
             {
-                ArrayPool<byte>.Shared.Return(spare);
                 return;
             }
         }
     }
 
-    /// <summary>Appends a batch; if the disk refuses part of it, cuts the file back to where it was, so the log holds only whole records.</summary>
-    private void WriteBatch(ReadOnlySpan<byte> bytes)
+    private void Rotate(TaskCompletionSource<long> rotation)
     {
+        FileStream old;
+        long next;
+        lock (_gate)
+        {
+            WriteOutLocked();
+            next = _segment + 1;
+            old = _file;
+            _file = Open(_directory, next);
+            Volatile.Write(ref _segment, next);
+            _dirty = false;
+        }
+
+        old.Flush(flushToDisk: true);
+        old.Dispose();
+        rotation.TrySetResult(next);
+    }
+
+    /// <summary>
+    /// Writes the pending batch (under the lock); false if the log has failed. If the disk refuses
+    /// part of it, the file is cut back to where it was, so the log holds only whole records.
+    /// </summary>
+    private bool WriteOutLocked()
+    {
+        if (_batchLength == 0)
+        {
+            return _fault is null;
+        }
+
         var before = _file.Position;
         try
         {
-            _file.Write(bytes);
+            _file.Write(_batch, 0, _batchLength);
+            _dirty = true;
+            return true;
         }
-        catch (IOException)
+        catch (IOException e)
         {
-            _file.SetLength(before);
-            _file.Position = before;
-            throw;
+            Volatile.Write(ref _fault, e);
+            try
+            {
+                _file.SetLength(before);
+                _file.Position = before;
+            }
+            catch (IOException)
+            {
+                // The cut failed too: recovery stops at the first torn record anyway.
+            }
+
+            return false;
+        }
+        finally
+        {
+            _batchLength = 0;
+            if (_batch.Length > InitialBatchBytes * 16)
+            {
+                ArrayPool<byte>.Shared.Return(_batch);
+                _batch = ArrayPool<byte>.Shared.Rent(InitialBatchBytes);
+            }
         }
     }
 }

@@ -28,6 +28,7 @@ internal sealed partial class WriteAheadLog : IDisposable
     private TaskCompletionSource _inflightRound = NewRound();
     private TaskCompletionSource<long>? _rotation;
     private bool _stopping;
+    private bool _dirty;
     private FileStream _file;
     private long _segment;
     private Exception? _fault;
@@ -67,12 +68,26 @@ internal sealed partial class WriteAheadLog : IDisposable
             var wasEmpty = _batchLength == 0;
             _batchLength += size;
             _appended++;
-            if (wasEmpty)
+            if (wasEmpty && _mode == FsyncMode.Always)
             {
                 Monitor.Pulse(_gate);
             }
 
             return _appended;
+        }
+    }
+
+    /// <summary>
+    /// Writes the pending batch to the file now, on the caller's thread (modes other than
+    /// <see cref="FsyncMode.Always"/>): as Redis writes its AOF buffer before replying, a reply is
+    /// sent only once its write is in the operating system, so killing the process loses nothing,
+    /// and no thread is woken per write. One write covers every connection's pending records.
+    /// </summary>
+    public void WriteOut()
+    {
+        lock (_gate)
+        {
+            WriteOutLocked();
         }
     }
 

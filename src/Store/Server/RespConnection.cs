@@ -30,7 +30,7 @@ internal sealed partial class RespConnection : IDisposable
 
     private PipeWriter Output => _pipe.Output;
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public async Task RunAsync()
     {
         var input = _pipe.Input;
         var alwaysFsync = _context.Options.Fsync == FsyncMode.Always;
@@ -38,18 +38,26 @@ internal sealed partial class RespConnection : IDisposable
         {
             while (true)
             {
-                var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                // No token on the hot path (registering one costs every read); stopping aborts the socket instead.
+                var result = await input.ReadAsync(CancellationToken.None).ConfigureAwait(false);
                 var buffer = result.Buffer;
                 var before = _session.LastSequence;
                 var close = ProcessBuffer(ref buffer);
                 input.AdvanceTo(buffer.Start, buffer.End);
                 _request.Trim();
-                if (alwaysFsync && _session.LastSequence > before)
+                if (_session.LastSequence > before)
                 {
-                    await _context.Replica.Wal.WaitDurableAsync(_session.LastSequence).ConfigureAwait(false);
+                    if (alwaysFsync)
+                    {
+                        await _context.Replica.Wal.WaitDurableAsync(_session.LastSequence).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        _context.Replica.Wal.WriteOut();
+                    }
                 }
 
-                var flush = await Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                var flush = await Output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
                 if (close || flush.IsCompleted || result.IsCompleted)
                 {
                     break;

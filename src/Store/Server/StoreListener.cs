@@ -83,7 +83,7 @@ internal sealed partial class StoreListener : IAsyncDisposable
         {
             transport.Start();
             using var connection = new RespConnection(transport, _context, id);
-            await connection.RunAsync(_stopping.Token).ConfigureAwait(false);
+            await connection.RunAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
