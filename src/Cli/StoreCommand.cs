@@ -20,6 +20,7 @@ internal static class StoreCommand
         fsync.AcceptOnlyFromAmong("always", "everysec", "no");
         var checkpointInterval = new Option<string>("--checkpoint-interval") { Description = "Time between checkpoints: 500ms, 30s, 5m (plain numbers are seconds).", DefaultValueFactory = _ => "60s" };
         var maxMemory = new Option<string>("--max-memory") { Description = "Memory for the in-memory part of the store: 256mb, 1gb (rounded down to a power of two).", DefaultValueFactory = _ => "1gb" };
+        var metrics = new Option<string?>("--metrics") { Description = "Serve Prometheus metrics at http://ADDRESS:PORT/metrics." };
         var inline = new Option<bool>("--inline-completions") { Description = $"Run socket completions inline ({InlineCompletions}=1) unless that variable is already set.", DefaultValueFactory = _ => true };
 
         var command = new Command("store", "Runs a durable Redis-compatible (RESP2) key-value replica on FASTER.");
@@ -28,6 +29,7 @@ internal static class StoreCommand
         command.Options.Add(fsync);
         command.Options.Add(checkpointInterval);
         command.Options.Add(maxMemory);
+        command.Options.Add(metrics);
         command.Options.Add(inline);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -40,6 +42,13 @@ internal static class StoreCommand
             if (!TryParseDuration(parseResult.GetValue(checkpointInterval)!, out var interval) || !TryParseSize(parseResult.GetValue(maxMemory)!, out var memory))
             {
                 Console.Error.WriteLine("dataplane store: --checkpoint-interval takes 500ms, 30s or 5m; --max-memory takes 256mb or 1gb.");
+                return 2;
+            }
+
+            IPEndPoint? metricsEndPoint = null;
+            if (parseResult.GetValue(metrics) is { } metricsText && !IPEndPoint.TryParse(metricsText, out metricsEndPoint))
+            {
+                Console.Error.WriteLine($"dataplane store: --metrics must be ADDRESS:PORT, got '{metricsText}'.");
                 return 2;
             }
 
@@ -68,6 +77,9 @@ internal static class StoreCommand
             }
 
             using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
+            // prometheus-net's meter adapter publishes the DataPlane.Store meter (and the runtime's) on /metrics.
+            using var metricServer = metricsEndPoint is null ? null : new Prometheus.MetricServer(metricsEndPoint.Address.ToString(), metricsEndPoint.Port);
+            metricServer?.Start();
             await using var server = new StoreServer(options, logging);
             await server.StartAsync(stop.Token);
             Console.WriteLine($"dataplane store listening on {server.EndPoint}");

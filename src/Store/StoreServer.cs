@@ -9,7 +9,8 @@ namespace DataPlane.Store;
 /// <summary>
 /// A Redis-compatible (RESP2) key-value server on one durable replica: FASTER KV with versioned
 /// values, a write-ahead log and periodic checkpoints. Start it, point redis-cli or any Redis client
-/// at <see cref="EndPoint"/>, and stop it to take a final checkpoint.
+/// at <see cref="EndPoint"/>, and stop it to take a final checkpoint. Its metrics are on the
+/// <c>DataPlane.Store</c> meter (System.Diagnostics.Metrics).
 /// </summary>
 public sealed partial class StoreServer : IAsyncDisposable
 {
@@ -19,6 +20,7 @@ public sealed partial class StoreServer : IAsyncDisposable
     private Replica.Replica? _replica;
     private StoreListener? _listener;
     private StoreContext? _context;
+    private StoreMetrics? _metrics;
     private Task _maintenance = Task.CompletedTask;
     private bool _stopped;
 
@@ -47,6 +49,7 @@ public sealed partial class StoreServer : IAsyncDisposable
         _replica = replica;
         LogRecovered(_logger, replica.KeyCount, _options.DataDirectory);
         _context = new StoreContext(_options, replica, new ServerStats(_options.TimeProvider));
+        _metrics = new StoreMetrics(_context);
         _listener = new StoreListener(_options.Listen, _context, _logger);
         _context.Port = _listener.EndPoint.Port;
         _listener.Start();
@@ -75,6 +78,7 @@ public sealed partial class StoreServer : IAsyncDisposable
 
         await _maintenance.ConfigureAwait(false);
         await _replica.CheckpointAsync(cancellationToken).ConfigureAwait(false);
+        _metrics?.Dispose();
         _replica.Dispose();
         LogStopped(_logger);
     }
