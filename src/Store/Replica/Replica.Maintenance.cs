@@ -43,10 +43,20 @@ internal sealed partial class Replica
         var now = Settings.Time.GetUtcNow().ToUnixTimeMilliseconds();
         var graceMs = (long)Settings.TombstoneGrace.TotalMilliseconds;
         var candidates = new List<(byte[] Key, ValueVersion Version)>();
-        using (var iterator = IterateLive())
+
+        // A raw scan of the in-memory log: FASTER's deduplicating iterator builds a temporary store
+        // on every pass (tens of MB per second under load). Older versions of a key show up too, and
+        // the purge's check under the key's lock skips them. Records already spilled to disk are not
+        // swept: once expired they stay invisible, and they cost disk, not memory.
+        using (var iterator = Store.Log.Scan(Store.Log.HeadAddress, Store.Log.TailAddress))
         {
-            while (iterator.GetNext(out _))
+            while (iterator.GetNext(out var info))
             {
+                if (info.Tombstone)
+                {
+                    continue;
+                }
+
                 var value = iterator.GetValue().AsReadOnlySpan();
                 if (IsReclaimable(value, now, graceMs))
                 {
