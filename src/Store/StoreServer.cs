@@ -77,10 +77,21 @@ public sealed partial class StoreServer : IAsyncDisposable
         }
 
         await _maintenance.ConfigureAwait(false);
-        await _replica.CheckpointAsync(cancellationToken).ConfigureAwait(false);
-        _metrics?.Dispose();
-        _replica.Dispose();
-        LogStopped(_logger);
+        try
+        {
+            await _replica.CheckpointAsync(cancellationToken).ConfigureAwait(false);
+            LogStopped(_logger);
+        }
+        catch (IOException e)
+        {
+            // The last checkpoint and the log up to the failure are still whole: recovery uses them.
+            LogMaintenanceFailed(_logger, e);
+        }
+        finally
+        {
+            _metrics?.Dispose();
+            _replica.Dispose();
+        }
     }
 
     /// <summary>Stops the server if it is running.</summary>

@@ -7,10 +7,13 @@ namespace DataPlane.Store.Tests;
 /// <summary>A store server on 127.0.0.1:0 over a fresh temporary directory, removed afterwards.</summary>
 internal sealed class TestStore : IAsyncDisposable
 {
-    private TestStore(StoreServer server, StoreOptions options)
+    private readonly bool _ownsDirectory;
+
+    private TestStore(StoreServer server, StoreOptions options, bool ownsDirectory)
     {
         Server = server;
         Options = options;
+        _ownsDirectory = ownsDirectory;
     }
 
     public StoreServer Server { get; private set; }
@@ -31,7 +34,7 @@ internal sealed class TestStore : IAsyncDisposable
         configure?.Invoke(options);
         var server = new StoreServer(options);
         await server.StartAsync();
-        return new TestStore(server, options);
+        return new TestStore(server, options, ownsDirectory: directory is null);
     }
 
     public static string NewDirectory() => Directory.CreateTempSubdirectory("dataplane-store-").FullName;
@@ -62,6 +65,11 @@ internal sealed class TestStore : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Server.DisposeAsync();
+        if (!_ownsDirectory)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(Options.DataDirectory, recursive: true);

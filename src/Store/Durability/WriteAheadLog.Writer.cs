@@ -53,6 +53,11 @@ internal sealed partial class WriteAheadLog
 
             try
             {
+                if (Volatile.Read(ref _fault) is { } fault)
+                {
+                    throw new IOException("the write-ahead log failed: " + fault.Message, fault);
+                }
+
                 if (dirty)
                 {
                     file.Flush(flushToDisk: true);
@@ -68,7 +73,7 @@ internal sealed partial class WriteAheadLog
             }
             catch (IOException e)
             {
-                Volatile.Write(ref _fault, e);
+                Interlocked.CompareExchange(ref _fault, e, null);
                 round.TrySetException(e);
                 rotation?.TrySetException(e);
             }

@@ -83,11 +83,12 @@ internal sealed partial class WriteAheadLog : IDisposable
     /// sent only once its write is in the operating system, so killing the process loses nothing,
     /// and no thread is woken per write. One write covers every connection's pending records.
     /// </summary>
-    public void WriteOut()
+    /// <returns>False if the log has failed (a full disk): the caller must not acknowledge its writes.</returns>
+    public bool WriteOut()
     {
         lock (_gate)
         {
-            WriteOutLocked();
+            return WriteOutLocked();
         }
     }
 

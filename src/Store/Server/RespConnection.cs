@@ -51,9 +51,11 @@ internal sealed partial class RespConnection : IDisposable
                     {
                         await _context.Replica.Wal.WaitDurableAsync(_session.LastSequence).ConfigureAwait(false);
                     }
-                    else
+                    else if (!_context.Replica.Wal.WriteOut())
                     {
-                        _context.Replica.Wal.WriteOut();
+                        // The log refused the batch (a full disk): drop the connection unflushed, so no
+                        // write of it is acknowledged; later writes get an error reply.
+                        break;
                     }
                 }
 
