@@ -10,8 +10,9 @@ internal static class ScenarioCatalog
     [
         new RingScenario(),
         new LbScenario(),
-        new ProxyScenario(),
         new LogScenario(),
         new GroupsScenario(),
+        new StoreScenario(),
+        new ProxyScenario(),
     ];
 }

@@ -1,0 +1,9 @@
+namespace DataPlane.Store.Replica;
+
+/// <summary>What INCRBY and friends found.</summary>
+internal enum IncrementResult : byte
+{
+    Done,
+    NotAnInteger,
+    Overflow,
+}

@@ -1,0 +1,114 @@
+using DataPlane.Store.Durability;
+using FASTER.core;
+
+namespace DataPlane.Store.Replica;
+
+internal sealed partial class Replica
+{
+    /// <summary>
+    /// Rotates the write-ahead log, takes a FASTER snapshot checkpoint (a fold-over checkpoint would
+    /// make the whole log read-only and send later updates to the tail), then deletes the log segments
+    /// it covers. Writes are applied before they are logged, and the rotation comes before the
+    /// checkpoint starts, so a write the checkpoint misses is always in a segment that is kept.
+    /// </summary>
+    public async Task CheckpointAsync(CancellationToken cancellationToken)
+    {
+        await _checkpointGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var segment = await _wal.RotateAsync().ConfigureAwait(false);
+            Store.CommitCookie = new CheckpointCookie(segment, Clock.Current).ToBytes();
+            var (success, _) = await Store.TakeFullCheckpointAsync(CheckpointType.Snapshot, cancellationToken).ConfigureAwait(false);
+            if (!success)
+            {
+                return;
+            }
+
+            await Store.CompleteCheckpointAsync(cancellationToken).ConfigureAwait(false);
+            _wal.DeleteSegmentsBefore(segment);
+            LastCheckpointUnixSeconds = Settings.Time.GetUtcNow().ToUnixTimeSeconds();
+        }
+        finally
+        {
+            _checkpointGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Reclaims expired keys and tombstones older than the grace period: FASTER deletes them, after a
+    /// check under the key's lock that nothing newer arrived meanwhile. Returns how many went.
+    /// </summary>
+    public int Sweep(ReplicaSession session)
+    {
+        var now = Settings.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        var graceMs = (long)Settings.TombstoneGrace.TotalMilliseconds;
+        var candidates = new List<(byte[] Key, ValueVersion Version)>();
+
+        // A raw scan of the in-memory log: FASTER's deduplicating iterator builds a temporary store
+        // on every pass (tens of MB per second under load). Older versions of a key show up too, and
+        // the purge's check under the key's lock skips them. Records already spilled to disk are not
+        // swept: once expired they stay invisible, and they cost disk, not memory.
+        using (var iterator = Store.Log.Scan(Store.Log.HeadAddress, Store.Log.TailAddress))
+        {
+            while (iterator.GetNext(out var info))
+            {
+                if (info.Tombstone)
+                {
+                    continue;
+                }
+
+                var value = iterator.GetValue().AsReadOnlySpan();
+                if (IsReclaimable(value, now, graceMs))
+                {
+                    candidates.Add((iterator.GetKey().AsReadOnlySpan().ToArray(), StoredValue.Version(value)));
+                }
+            }
+        }
+
+        var reclaimed = 0;
+        foreach (var (key, version) in candidates)
+        {
+            reclaimed += session.Purge(key, version, now, graceMs) ? 1 : 0;
+        }
+
+        return reclaimed;
+    }
+
+    internal static bool IsReclaimable(ReadOnlySpan<byte> value, long nowMs, long graceMs)
+    {
+        if (StoredValue.IsTombstone(value))
+        {
+            return HybridLogicalClock.PhysicalMilliseconds(StoredValue.Version(value).Timestamp) + graceMs <= nowMs;
+        }
+
+        var expires = StoredValue.ExpiresAt(value);
+        return expires != 0 && expires <= nowMs;
+    }
+
+    /// <summary>The live keys (not tombstones, not expired) at this moment, for FLUSHDB.</summary>
+    internal List<byte[]> VisibleKeys()
+    {
+        var now = Settings.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        var keys = new List<byte[]>();
+        using var iterator = IterateLive();
+        while (iterator.GetNext(out _))
+        {
+            if (StoredValue.IsVisible(iterator.GetValue().AsReadOnlySpan(), now))
+            {
+                keys.Add(iterator.GetKey().AsReadOnlySpan().ToArray());
+            }
+        }
+
+        return keys;
+    }
+
+    internal long AppendToLog(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
+    {
+        if (_wal.Fault is { } fault)
+        {
+            throw new IOException("the write-ahead log failed: " + fault.Message, fault);
+        }
+
+        return _wal.Append(key, stored);
+    }
+}

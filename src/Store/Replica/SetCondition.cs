@@ -1,0 +1,9 @@
+namespace DataPlane.Store.Replica;
+
+/// <summary>SET's NX / XX.</summary>
+internal enum SetCondition : byte
+{
+    Always,
+    IfAbsent,
+    IfPresent,
+}

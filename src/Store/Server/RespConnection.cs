@@ -1,0 +1,197 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using DataPlane.Store.Protocol.Resp;
+using DataPlane.Store.Replica;
+
+namespace DataPlane.Store.Server;
+
+/// <summary>
+/// One client: parses every complete command in the buffer, executes it against its own replica
+/// session, writes all the replies, and flushes once. With <see cref="FsyncMode.Always"/> the flush
+/// waits for the fsync that covers the batch's last write; if that fsync fails the connection is
+/// dropped unflushed, so no write is acknowledged that is not on disk.
+/// </summary>
+internal sealed partial class RespConnection : IDisposable
+{
+    private readonly IDuplexPipe _pipe;
+    private readonly StoreContext _context;
+    private readonly ReplicaSession _session;
+    private readonly RespRequest _request = new();
+    private readonly long _id;
+    private string? _name;
+
+    public RespConnection(IDuplexPipe pipe, StoreContext context, long id)
+    {
+        _pipe = pipe;
+        _context = context;
+        _id = id;
+        _session = context.Replica.NewSession();
+    }
+
+    private PipeWriter Output => _pipe.Output;
+
+    public async Task RunAsync()
+    {
+        var input = _pipe.Input;
+        var alwaysFsync = _context.Options.Fsync == FsyncMode.Always;
+        try
+        {
+            while (true)
+            {
+                // No token on the hot path (registering one costs every read); stopping aborts the socket instead.
+                var result = await input.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                var before = _session.LastSequence;
+                var close = ProcessBuffer(ref buffer);
+                input.AdvanceTo(buffer.Start, buffer.End);
+                _request.Trim();
+                if (_session.LastSequence > before)
+                {
+                    if (alwaysFsync)
+                    {
+                        await _context.Replica.Wal.WaitDurableAsync(_session.LastSequence).ConfigureAwait(false);
+                    }
+                    else if (!_context.Replica.Wal.WriteOut())
+                    {
+                        // The log refused the batch (a full disk): drop the connection unflushed, so no
+                        // write of it is acknowledged; later writes get an error reply.
+                        break;
+                    }
+                }
+
+                var flush = await Output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                if (close || flush.IsCompleted || result.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            await input.CompleteAsync().ConfigureAwait(false);
+            await Output.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _request.Dispose();
+    }
+
+    /// <summary>Executes every whole command at the front of <paramref name="buffer"/> and leaves the rest; true to close.</summary>
+    private bool ProcessBuffer(ref ReadOnlySequence<byte> buffer)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        var executed = 0;
+        var close = false;
+        while (!close)
+        {
+            var status = RespParser.TryParse(ref reader, _request, _context.Options.MaxBulkLength, out var error);
+            if (status == ParseStatus.Incomplete)
+            {
+                break;
+            }
+
+            if (status == ParseStatus.Error)
+            {
+                _context.Stats.ProtocolError();
+                Output.WriteError("ERR " + error);
+                close = true;
+                break;
+            }
+
+            if (_request.Count > 0)
+            {
+                executed++;
+                close = Execute();
+            }
+        }
+
+        _context.Stats.Commands(executed);
+        buffer = buffer.Slice(reader.Position);
+        return close;
+    }
+
+    /// <summary>Runs one command; true when the connection should close after the replies are sent (QUIT).</summary>
+    private bool Execute()
+    {
+        var command = CommandTable.Find(_request[0]);
+        if (command is null)
+        {
+            Output.WriteError(UnknownCommand());
+            return false;
+        }
+
+        if (!command.AcceptsArgumentCount(_request.Count))
+        {
+            Output.WriteError($"ERR wrong number of arguments for '{command.Name}' command");
+            return false;
+        }
+
+        try
+        {
+            return Dispatch(command.Id);
+        }
+        catch (IOException e)
+        {
+            Output.WriteError("ERR " + e.Message);
+            return false;
+        }
+    }
+
+    private bool Dispatch(CommandId id)
+    {
+        switch (id)
+        {
+            case CommandId.Get: Get(); break;
+            case CommandId.Set: Set(); break;
+            case CommandId.SetEx: SetWithExpiry(1000, "setex"); break;
+            case CommandId.PSetEx: SetWithExpiry(1, "psetex"); break;
+            case CommandId.SetNx: SetIfAbsent(); break;
+            case CommandId.MGet: MGet(); break;
+            case CommandId.MSet: MSet(); break;
+            case CommandId.Incr: Increment(1, fromArgument: false); break;
+            case CommandId.Decr: Increment(-1, fromArgument: false); break;
+            case CommandId.IncrBy: Increment(1, fromArgument: true); break;
+            case CommandId.DecrBy: Increment(-1, fromArgument: true); break;
+            case CommandId.Append: Append(); break;
+            case CommandId.StrLen: StrLen(); break;
+            case CommandId.Del: Del(); break;
+            case CommandId.Exists: Exists(); break;
+            case CommandId.Expire: Expire(1000, "expire"); break;
+            case CommandId.PExpire: Expire(1, "pexpire"); break;
+            case CommandId.Ttl: Ttl(milliseconds: false); break;
+            case CommandId.PTtl: Ttl(milliseconds: true); break;
+            case CommandId.Persist: Output.WriteInteger(_session.Persist(_request[1]) ? 1 : 0); break;
+            case CommandId.DbSize: Output.WriteInteger(_context.Replica.KeyCount); break;
+            case CommandId.FlushDb or CommandId.FlushAll: FlushDb(); break;
+            case CommandId.Ping: Ping(); break;
+            case CommandId.Echo: Output.WriteBulk(_request[1]); break;
+            case CommandId.Select: Select(); break;
+            case CommandId.Info: Info(); break;
+            case CommandId.Command: Command(); break;
+            case CommandId.Config: Config(); break;
+            case CommandId.Client: Client(); break;
+            case CommandId.Hello: Hello(); break;
+            case CommandId.Cluster: Output.WriteError("ERR This instance has cluster support disabled"); break;
+            case CommandId.Quit: Output.WriteRaw(RespWriter.Ok); return true;
+        }
+
+        return false;
+    }
+
+    private string UnknownCommand()
+    {
+        var args = new System.Text.StringBuilder();
+        for (var i = 1; i < _request.Count && args.Length < 128; i++)
+        {
+            args.Append('\'').Append(Printable(_request[i], 128)).Append("' ");
+        }
+
+        return $"ERR unknown command '{Printable(_request[0], 128)}', with args beginning with: {args}";
+    }
+
+    private static string Printable(ReadOnlySpan<byte> bytes, int max) =>
+        System.Text.Encoding.UTF8.GetString(bytes[..Math.Min(bytes.Length, max)]);
+}

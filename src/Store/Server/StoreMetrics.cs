@@ -1,0 +1,27 @@
+using System.Diagnostics.Metrics;
+
+namespace DataPlane.Store.Server;
+
+/// <summary>The store's instruments on the <c>DataPlane.Store</c> meter; the executable exposes them to Prometheus.</summary>
+internal sealed class StoreMetrics : IDisposable
+{
+    public const string MeterName = "DataPlane.Store";
+
+    private readonly Meter _meter = new(MeterName);
+
+    public StoreMetrics(StoreContext context)
+    {
+        var stats = context.Stats;
+        var replica = context.Replica;
+        _meter.CreateObservableCounter("dataplane.store.commands", () => stats.TotalCommands, description: "Commands executed.");
+        _meter.CreateObservableCounter("dataplane.store.connections", () => stats.TotalConnections, description: "Connections accepted.");
+        _meter.CreateObservableCounter("dataplane.store.expired_keys", () => stats.ExpiredKeys, description: "Expired keys and tombstones reclaimed.");
+        _meter.CreateObservableCounter("dataplane.store.protocol_errors", () => stats.ProtocolErrors, description: "Connections closed for a malformed request.");
+        _meter.CreateObservableGauge("dataplane.store.connected_clients", () => stats.Connected, description: "Open connections.");
+        _meter.CreateObservableGauge("dataplane.store.keys", () => replica.KeyCount, description: "Keys holding a value (DBSIZE).");
+        _meter.CreateObservableGauge("dataplane.store.wal_segment", () => replica.Wal.Segment, description: "The write-ahead log segment being written.");
+        _meter.CreateObservableGauge("dataplane.store.last_checkpoint", () => replica.LastCheckpointUnixSeconds, unit: "s", description: "When the last checkpoint completed (Unix time).");
+    }
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,86 @@
+using System.Text;
+using DataPlane.Store.Replica;
+using Microsoft.Extensions.Time.Testing;
+
+namespace DataPlane.Store.Tests;
+
+/// <summary>The one merge rule that local writes, replication, hinted handoff and anti-entropy share: newest version wins.</summary>
+public sealed class MergeTests : IDisposable
+{
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
+    private readonly string _directory = TestStore.NewDirectory();
+    private readonly Replica.Replica _replica;
+    private readonly ReplicaSession _session;
+
+    public MergeTests()
+    {
+        _replica = new Replica.Replica(new ReplicaSettings(_directory, NodeId: 1, FsyncMode.No, 64L << 20, TimeSpan.FromMinutes(10), _clock));
+        _session = _replica.NewSession();
+    }
+
+    [Fact]
+    public void Merge_AppliesOnlyNewerVersions_NodeIdBreaksTies()
+    {
+        var key = "k"u8;
+        Assert.Equal(MergeOutcome.Applied, _session.Merge(key, Stored(100, 2, "b")));
+        Assert.Equal(MergeOutcome.Stale, _session.Merge(key, Stored(99, 9, "older")));
+        Assert.Equal(MergeOutcome.Stale, _session.Merge(key, Stored(100, 2, "same")));
+        Assert.Equal(MergeOutcome.Stale, _session.Merge(key, Stored(100, 1, "tie, lower node")));
+        Assert.Equal("b", Get(key));
+        Assert.Equal(MergeOutcome.Applied, _session.Merge(key, Stored(100, 3, "tie, higher node")));
+        Assert.Equal("tie, higher node", Get(key));
+        Assert.Equal(MergeOutcome.Applied, _session.Merge(key, Stored(101, 1, "a much longer value than before, copied to the tail")));
+        Assert.Equal("a much longer value than before, copied to the tail", Get(key));
+        Assert.Equal(1, _replica.KeyCount);
+    }
+
+    [Fact]
+    public void NewerTombstone_HidesTheKey_OlderWriteCannotResurrectIt()
+    {
+        var key = "gone"u8;
+        _session.Merge(key, Stored(10, 1, "v"));
+        Assert.Equal(MergeOutcome.Applied, _session.Merge(key, Stored(20, 1, string.Empty, tombstone: true)));
+        Assert.Null(Get(key));
+        Assert.Equal(MergeOutcome.Stale, _session.Merge(key, Stored(15, 1, "late replica write")));
+        Assert.Null(Get(key));
+        Assert.Equal(0, _replica.KeyCount);
+    }
+
+    [Fact]
+    public void LocalWrite_AfterObservingAFutureRemoteVersion_StillWins()
+    {
+        var future = (_clock.GetUtcNow().ToUnixTimeMilliseconds() + 60_000) << 16;
+        _session.Merge("k"u8, Stored(future, 9, "from a fast clock"));
+        Assert.True(_session.Set("k"u8, "local"u8, 0, SetCondition.Always, keepTtl: false, out _, out _));
+        Assert.Equal("local", Get("k"u8));
+    }
+
+    [Fact]
+    public void Tombstones_ArePurgedAfterTheGracePeriod()
+    {
+        _session.Set("t"u8, "v"u8, 0, SetCondition.Always, keepTtl: false, out _, out _);
+        Assert.True(_session.Delete("t"u8));
+        Assert.Equal(0, _replica.Sweep(_session));
+        Assert.True(_session.TryReadStored("t"u8, out var stored) && StoredValue.IsTombstone(stored));
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal(1, _replica.Sweep(_session));
+        Assert.False(_session.TryReadStored("t"u8, out _));
+    }
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _replica.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private string? Get(ReadOnlySpan<byte> key) => _session.TryGet(key, out var payload, out _) ? Encoding.UTF8.GetString(payload) : null;
+
+    private static byte[] Stored(long timestamp, int node, string payload, bool tombstone = false)
+    {
+        var bytes = new byte[StoredValue.HeaderSize + Encoding.UTF8.GetByteCount(payload)];
+        StoredValue.WriteHeader(bytes, new ValueVersion(timestamp, node), tombstone, 0);
+        Encoding.UTF8.GetBytes(payload, bytes.AsSpan(StoredValue.HeaderSize));
+        return bytes;
+    }
+}

@@ -1,0 +1,47 @@
+using System.Net;
+using System.Net.Sockets;
+using StackExchange.Redis;
+
+namespace DataPlane.Store.Tests;
+
+/// <summary><c>--metrics</c> serves the store's meter in Prometheus text format.</summary>
+public sealed class MetricsTests
+{
+    [Fact]
+    public async Task MetricsEndpoint_ServesTheStoreMeter()
+    {
+        var directory = TestStore.NewDirectory();
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        try
+        {
+            var (child, endPoint) = await StoreProcess.StartAsync(directory, "--metrics", $"127.0.0.1:{port}");
+            using (child)
+            {
+                await using (var redis = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { endPoint } }))
+                {
+                    await redis.GetDatabase().StringSetAsync("counted", "1");
+                }
+
+                using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+                var text = string.Empty;
+                await DataPlane.Testing.Eventually.True(() =>
+                {
+                    text = http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics")).GetAwaiter().GetResult();
+                    return text.Contains("dataplane_store_keys", StringComparison.Ordinal);
+                }, "the store's gauges on /metrics", TimeSpan.FromSeconds(30));
+                Assert.Contains("dataplane_store_commands", text);
+                Assert.Equal(0, await child.TerminateAsync());
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}
