@@ -7,33 +7,14 @@ internal sealed partial class PartitionLog
     /// (what Kafka's DeleteRecords does at segment granularity; the offsets store calls it after compacting). The
     /// active segment is never deleted; files go as retention's do. Returns how many segments were deleted.
     /// </summary>
-    public int DeleteSegmentsBefore(long offset)
+    public int DeleteSegmentsBefore(long offset) => DeleteOldest(segments =>
     {
-        Segment[] deleted;
-        lock (_segmentsLock)
+        var drop = 0;
+        while (drop < segments.Length - 1 && segments[drop + 1].BaseOffset <= offset)
         {
-            var segments = _segments;
-            var drop = 0;
-            while (drop < segments.Length - 1 && segments[drop + 1].BaseOffset <= offset)
-            {
-                drop++;
-            }
-
-            if (drop == 0)
-            {
-                return 0;
-            }
-
-            deleted = segments[..drop];
-            Volatile.Write(ref _segments, segments[drop..]);
+            drop++;
         }
 
-        foreach (var segment in deleted)
-        {
-            segment.DeleteFiles();
-            ScheduleClose(segment);
-        }
-
-        return deleted.Length;
-    }
+        return drop;
+    });
 }

@@ -10,43 +10,20 @@ internal sealed partial class PartitionLog
     /// once and closed after <see cref="CommitLogOptions.FileDeleteDelay"/>, so slices already handed out stay
     /// readable. Returns how many segments were deleted.
     /// </summary>
-    public int EnforceRetention()
+    public int EnforceRetention() => DeleteOldest(CountPastRetention);
+
+    /// <summary>
+    /// Unlinks the oldest closed segments, as many as <paramref name="count"/> says of the current list (never the
+    /// active one), and closes them after the delete delay. Returns how many were deleted.
+    /// </summary>
+    private int DeleteOldest(Func<Segment[], int> count)
     {
         Segment[] deleted;
         lock (_segmentsLock)
         {
             var segments = _segments;
-            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            var drop = 0;
-            if (_config.RetentionTime is { } retention)
-            {
-                while (drop < segments.Length - 1 && now - segments[drop].MaxTimestamp > retention.TotalMilliseconds)
-                {
-                    drop++;
-                }
-            }
-
-            if (_config.RetentionBytes is { } limit)
-            {
-                var total = 0L;
-                foreach (var s in segments)
-                {
-                    total += s.Size;
-                }
-
-                for (var i = 0; i < drop; i++)
-                {
-                    total -= segments[i].Size;
-                }
-
-                while (drop < segments.Length - 1 && total - segments[drop].Size >= limit)
-                {
-                    total -= segments[drop].Size;
-                    drop++;
-                }
-            }
-
-            if (drop == 0)
+            var drop = Math.Min(count(segments), segments.Length - 1);
+            if (drop <= 0)
             {
                 return 0;
             }
@@ -62,6 +39,41 @@ internal sealed partial class PartitionLog
         }
 
         return deleted.Length;
+    }
+
+    private int CountPastRetention(Segment[] segments)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var drop = 0;
+        if (_config.RetentionTime is { } retention)
+        {
+            while (drop < segments.Length - 1 && now - segments[drop].MaxTimestamp > retention.TotalMilliseconds)
+            {
+                drop++;
+            }
+        }
+
+        if (_config.RetentionBytes is { } limit)
+        {
+            var total = 0L;
+            foreach (var s in segments)
+            {
+                total += s.Size;
+            }
+
+            for (var i = 0; i < drop; i++)
+            {
+                total -= segments[i].Size;
+            }
+
+            while (drop < segments.Length - 1 && total - segments[drop].Size >= limit)
+            {
+                total -= segments[drop].Size;
+                drop++;
+            }
+        }
+
+        return drop;
     }
 
     private void ScheduleClose(Segment segment)
