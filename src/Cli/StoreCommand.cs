@@ -22,6 +22,7 @@ internal static class StoreCommand
         var maxMemory = new Option<string>("--max-memory") { Description = "Memory for the in-memory part of the store: 256mb, 1gb (rounded down to a power of two).", DefaultValueFactory = _ => "1gb" };
         var inline = new Option<bool>("--inline-completions") { Description = $"Run socket completions inline ({InlineCompletions}=1) unless that variable is already set.", DefaultValueFactory = _ => true };
 
+        var cluster = StoreClusterOptions.Create();
         var command = new Command("store", "Runs a durable Redis-compatible (RESP2) key-value replica on FASTER.");
         command.Options.Add(listen);
         command.Options.Add(data);
@@ -29,6 +30,7 @@ internal static class StoreCommand
         command.Options.Add(checkpointInterval);
         command.Options.Add(maxMemory);
         command.Options.Add(inline);
+        cluster.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             if (!IPEndPoint.TryParse(parseResult.GetValue(listen)!, out var endPoint))
@@ -40,6 +42,12 @@ internal static class StoreCommand
             if (!TryParseDuration(parseResult.GetValue(checkpointInterval)!, out var interval) || !TryParseSize(parseResult.GetValue(maxMemory)!, out var memory))
             {
                 Console.Error.WriteLine("dataplane store: --checkpoint-interval takes 500ms, 30s or 5m; --max-memory takes 256mb or 1gb.");
+                return 2;
+            }
+
+            if (!cluster.TryBuild(parseResult, out var clusterOptions, out var clusterError))
+            {
+                Console.Error.WriteLine("dataplane store: " + clusterError);
                 return 2;
             }
 
@@ -56,6 +64,7 @@ internal static class StoreCommand
                 Fsync = parseResult.GetValue(fsync) switch { "always" => FsyncMode.Always, "no" => FsyncMode.No, _ => FsyncMode.EverySecond },
                 CheckpointInterval = interval,
                 MaxMemory = memory,
+                Cluster = clusterOptions,
             };
             // SIGTERM and SIGINT stop the server cleanly (final checkpoint) instead of ending the process.
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

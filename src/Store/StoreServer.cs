@@ -15,6 +15,7 @@ public sealed partial class StoreServer : IAsyncDisposable
 {
     private readonly StoreOptions _options;
     private readonly ILogger _logger;
+    private readonly ILoggerFactory _loggers;
     private readonly CancellationTokenSource _stopping = new();
     private Replica.Replica? _replica;
     private StoreListener? _listener;
@@ -27,7 +28,8 @@ public sealed partial class StoreServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
-        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<StoreServer>();
+        _loggers = loggerFactory ?? NullLoggerFactory.Instance;
+        _logger = _loggers.CreateLogger<StoreServer>();
     }
 
     /// <summary>The address the server listens on (with the real port when <see cref="StoreOptions.Listen"/> asked for port 0).</summary>
@@ -42,13 +44,15 @@ public sealed partial class StoreServer : IAsyncDisposable
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        StartCluster(validateOnly: true);
         var replica = new Replica.Replica(new ReplicaSettings(
-            _options.DataDirectory, _options.NodeId, _options.Fsync, _options.MaxMemory, _options.TombstoneGrace, _options.TimeProvider));
+            _options.DataDirectory, _options.Cluster?.VersionId ?? _options.NodeId, _options.Fsync, _options.MaxMemory, _options.TombstoneGrace, _options.TimeProvider));
         _replica = replica;
         LogRecovered(_logger, replica.KeyCount, _options.DataDirectory);
         _context = new StoreContext(_options, replica, new ServerStats(_options.TimeProvider));
         _listener = new StoreListener(_options.Listen, _context, _logger);
         _context.Port = _listener.EndPoint.Port;
+        StartCluster(validateOnly: false);
         _listener.Start();
         _maintenance = MaintainAsync(_stopping.Token);
         LogListening(_logger, _listener.EndPoint, _options.Fsync);
@@ -74,6 +78,7 @@ public sealed partial class StoreServer : IAsyncDisposable
         }
 
         await _maintenance.ConfigureAwait(false);
+        await StopClusterAsync().ConfigureAwait(false);
         await _replica.CheckpointAsync(cancellationToken).ConfigureAwait(false);
         _replica.Dispose();
         LogStopped(_logger);

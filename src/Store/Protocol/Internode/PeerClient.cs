@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Store.Protocol.Internode;
+
+/// <summary>
+/// This node's one connection to a peer, multiplexed: every request carries an id, any number are
+/// pipelined (up to the in-flight limit, after which senders wait), and replies are matched by id in
+/// whatever order they come. A broken connection fails every pending request and is re-opened with
+/// back-off; <see cref="StateChanged"/> reports each change.
+/// </summary>
+internal sealed partial class PeerClient : IAsyncDisposable
+{
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
+
+    private readonly string _localName;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _inFlight;
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<PeerResponse>> _pending = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private Connection? _connection;
+    private Task _running = Task.CompletedTask;
+    private long _nextId;
+
+    public PeerClient(string name, IPEndPoint endPoint, string localName, int maxInFlight, TimeProvider time, ILogger logger)
+    {
+        Name = name;
+        EndPoint = endPoint;
+        _localName = localName;
+        _time = time;
+        _logger = logger;
+        _inFlight = new SemaphoreSlim(maxInFlight, maxInFlight);
+    }
+
+    /// <summary>Raised with true when a connection is established (handshake done), false when it is lost.</summary>
+    public event Action<PeerClient, bool>? StateChanged;
+
+    /// <summary>Raised whenever any frame arrives from the peer (the failure detector's evidence of life).</summary>
+    public event Action<PeerClient>? Heard;
+
+    public string Name { get; }
+
+    public IPEndPoint EndPoint { get; }
+
+    public bool IsConnected => Volatile.Read(ref _connection) is not null;
+
+    public void Start() => _running = RunAsync(_stopping.Token);
+
+    /// <summary>Sends a request and waits for its reply, the connection's loss, or <paramref name="cancellationToken"/>.</summary>
+    public async Task<PeerResponse> CallAsync(FrameType type, ReadOnlyMemory<byte> part1, ReadOnlyMemory<byte> part2, ReadOnlyMemory<byte> part3, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _connection) is null)
+        {
+            throw new PeerUnavailableException(Name);
+        }
+
+        await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var id = (ulong)Interlocked.Increment(ref _nextId);
+        var reply = new TaskCompletionSource<PeerResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = reply;
+        try
+        {
+            var connection = Volatile.Read(ref _connection);
+            if (connection is null || !connection.Outbox.Write(type, id, part1.Span, part2.Span, part3.Span))
+            {
+                throw new PeerUnavailableException(Name);
+            }
+
+            if (Volatile.Read(ref _connection) != connection)
+            {
+                // Lost between the write and the registration check: the failure sweep may have missed this id.
+                throw new PeerUnavailableException(Name);
+            }
+
+            return await reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _pending.TryRemove(id, out _);
+            _inFlight.Release();
+        }
+    }
+
+    /// <summary>Drops the current connection (a suspected or misbehaving peer); it is re-opened with back-off.</summary>
+    public void Reset() => Volatile.Read(ref _connection)?.Socket.Dispose();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        Reset();
+        await _running.ConfigureAwait(false);
+        _stopping.Dispose();
+        _inFlight.Dispose();
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var backoff = TimeSpan.FromMilliseconds(50);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var connected = false;
+            try
+            {
+                connected = await ConnectAndServeAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or IOException or InvalidDataException or ObjectDisposedException or OperationCanceledException)
+            {
+                if (!cancellationToken.IsCancellationRequested)
+                {
+                    LogConnectionLost(_logger, Name, EndPoint, e.Message);
+                }
+            }
+
+            backoff = connected ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            try
+            {
+                await Task.Delay(backoff, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private sealed record Connection(Socket Socket, FrameOutbox Outbox);
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "Connected to peer {Peer} at {EndPoint}")]
+    private static partial void LogConnected(ILogger logger, string peer, IPEndPoint endPoint);
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Debug, Message = "Connection to peer {Peer} at {EndPoint} lost: {Reason}")]
+    private static partial void LogConnectionLost(ILogger logger, string peer, IPEndPoint endPoint, string reason);
+}
