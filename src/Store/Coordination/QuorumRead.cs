@@ -12,6 +12,7 @@ internal sealed class QuorumRead(int needed)
     private readonly Lock _lock = new();
     private readonly List<(int Node, byte[]? Stored)> _answers = [];
     private int _outstanding = 1;
+    private bool _sealed;
 
     public int Needed { get; } = needed;
 
@@ -49,6 +50,7 @@ internal sealed class QuorumRead(int needed)
     {
         lock (_lock)
         {
+            _sealed = true;
             Settle(true);
         }
     }
@@ -83,7 +85,7 @@ internal sealed class QuorumRead(int needed)
     private void Settle(bool expected)
     {
         _outstanding -= expected ? 1 : 0;
-        if (_answers.Count >= Needed || _answers.Count + _outstanding < Needed)
+        if (_answers.Count >= Needed || (_sealed && _answers.Count + _outstanding < Needed))
         {
             _quorum.TrySetResult();
         }

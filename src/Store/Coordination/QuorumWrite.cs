@@ -10,7 +10,8 @@ internal sealed class QuorumWrite(int needed)
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _lock = new();
     private int _acks;
-    private int _outstanding = 1;
+    private int _outstanding;
+    private bool _sealed;
 
     public int Needed { get; } = needed;
 
@@ -39,8 +40,16 @@ internal sealed class QuorumWrite(int needed)
 
     public void Fail(bool expected) => Settle(expected, 0);
 
-    /// <summary>Called once every replica has been sent to (balances the initial count of one), so that the failure test sees the final count.</summary>
-    public void Sealed() => Settle(true, 0);
+    /// <summary>Called once every replica has been sent to: only then can the replicas left be too few.</summary>
+    public void Sealed()
+    {
+        lock (_lock)
+        {
+            _sealed = true;
+        }
+
+        Settle(false, 0);
+    }
 
     private void Settle(bool expected, int ack)
     {
@@ -48,7 +57,7 @@ internal sealed class QuorumWrite(int needed)
         {
             _acks += ack;
             _outstanding -= expected ? 1 : 0;
-            if (_acks >= Needed || _acks + _outstanding < Needed)
+            if (_acks >= Needed || (_sealed && _acks + _outstanding < Needed))
             {
                 _done.TrySetResult();
             }
