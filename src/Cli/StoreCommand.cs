@@ -78,7 +78,17 @@ internal static class StoreCommand
 
             using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
             await using var server = new StoreServer(options, logging);
-            await server.StartAsync(stop.Token);
+            try
+            {
+                await server.StartAsync(stop.Token);
+            }
+            catch (InvalidOperationException e)
+            {
+                // A data directory of another node, or cluster settings the flags could not check alone.
+                Console.Error.WriteLine("dataplane store: " + e.Message);
+                return 1;
+            }
+
             Console.WriteLine($"dataplane store listening on {server.EndPoint}");
             try
             {
