@@ -8,5 +8,6 @@ internal static class ScenarioCatalog
     public static IReadOnlyList<IScenario> All { get; } =
     [
         new RingScenario(),
+        new StoreClusterScenario(),
     ];
 }
