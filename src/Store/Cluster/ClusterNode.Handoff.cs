@@ -35,9 +35,7 @@ internal sealed partial class ClusterNode
                 for (var offset = 0; offset < records.Count; offset += HandoffWindow)
                 {
                     var window = records.GetRange(offset, Math.Min(HandoffWindow, records.Count - offset));
-                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    timeout.CancelAfter(Options.RequestTimeout);
-                    await Task.WhenAll(window.Select(r => Deliver(peer, r.Key, r.Stored, timeout.Token))).ConfigureAwait(false);
+                    await Task.WhenAll(window.Select(r => Deliver(peer, r.Key, r.Stored, Options.RequestTimeout))).ConfigureAwait(false);
                     delivered += window.Count;
                     var due = TimeSpan.FromSeconds((double)delivered / Options.HintsPerSecond) - Time.GetElapsedTime(started);
                     if (due > TimeSpan.Zero)
@@ -64,11 +62,9 @@ internal sealed partial class ClusterNode
         }
     }
 
-    private static async Task Deliver(PeerState peer, byte[] key, byte[] stored, CancellationToken cancellationToken)
+    private static async Task Deliver(PeerState peer, byte[] key, byte[] stored, TimeSpan timeout)
     {
-        var length = new byte[4];
-        BinaryPrimitives.WriteUInt32LittleEndian(length, (uint)key.Length);
-        var reply = await peer.Client.CallAsync(FrameType.Write, length, key, stored, cancellationToken).ConfigureAwait(false);
+        var reply = await peer.Client.CallAsync(FrameType.Write, key.Length, key, stored, default, timeout).ConfigureAwait(false);
         if (reply.Type != FrameType.Ack)
         {
             throw new IOException($"peer {peer.Name} refused a hint: " + System.Text.Encoding.UTF8.GetString(reply.Payload));

@@ -17,7 +17,7 @@ internal sealed partial class ClusterNode
                 {
                     if (peer.Client.IsConnected)
                     {
-                        _ = PingAsync(peer, cancellationToken);
+                        _ = PingAsync(peer);
                     }
 
                     if (!peer.Suspected && Time.GetElapsedTime(peer.LastHeard) > Options.SuspectAfter && peer.Suspect())
@@ -37,15 +37,13 @@ internal sealed partial class ClusterNode
         }
     }
 
-    private async Task PingAsync(PeerState peer, CancellationToken cancellationToken)
+    private async Task PingAsync(PeerState peer)
     {
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(Options.SuspectAfter);
-            await peer.Client.CallAsync(FrameType.Ping, default, default, default, timeout.Token).ConfigureAwait(false);
+            await peer.Client.CallAsync(FrameType.Ping, -1, default, default, default, Options.SuspectAfter).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
             // Silence is what the failure detector measures; the next tick judges it.
         }

@@ -13,7 +13,6 @@ internal sealed partial class Coordinator
     public async Task<(string? Error, byte[]? Stored)> ReadAsync(byte[] key)
     {
         var quorum = new QuorumRead(Options.ReadQuorum);
-        var timeout = new CancellationTokenSource(Options.RequestTimeout, node.Time);
         var placement = node.Placement;
         foreach (var target in placement.PreferenceList(placement.PartitionOf(key)))
         {
@@ -24,30 +23,23 @@ internal sealed partial class Coordinator
             else if (node.IsHealthy(target))
             {
                 quorum.Expect();
-                _ = AskAsync(quorum, target, key, timeout.Token);
+                _ = AskAsync(quorum, target, key);
             }
         }
 
         quorum.Sealed();
-        _ = RepairAsync(quorum, key, timeout);
-        try
-        {
-            await quorum.Quorum.WaitAsync(Options.RequestTimeout, node.Time).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // Reported below with the answers that arrived in time.
-        }
+        _ = RepairAsync(quorum, key);
+        await quorum.Quorum.ConfigureAwait(false);
 
         var (answers, newest) = quorum.Result();
         return answers >= quorum.Needed ? (null, newest) : ($"ERR quorum not reached: {answers} of {quorum.Needed} replicas answered", null);
     }
 
-    private async Task AskAsync(QuorumRead quorum, int target, byte[] key, CancellationToken cancellationToken)
+    private async Task AskAsync(QuorumRead quorum, int target, byte[] key)
     {
         try
         {
-            var reply = await node.Peer(target)!.Client.CallAsync(FrameType.Read, key, default, default, cancellationToken).ConfigureAwait(false);
+            var reply = await node.Peer(target)!.Client.CallAsync(FrameType.Read, -1, key, default, default, Options.RequestTimeout).ConfigureAwait(false);
             if (reply.Type == FrameType.Value && reply.Payload.Length >= 1)
             {
                 var stored = reply.Payload[0] == 1 && reply.Payload.Length >= 1 + StoredValue.HeaderSize ? reply.Payload[1..] : null;
@@ -55,7 +47,7 @@ internal sealed partial class Coordinator
                 return;
             }
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
             // Counted as no answer.
         }
@@ -64,42 +56,32 @@ internal sealed partial class Coordinator
     }
 
     /// <summary>Read repair: every replica that answered with an older version, or without the key, is sent the newest.</summary>
-    private async Task RepairAsync(QuorumRead quorum, byte[] key, CancellationTokenSource timeout)
+    private async Task RepairAsync(QuorumRead quorum, byte[] key)
     {
-        try
+        await quorum.AllAnswered.ConfigureAwait(false);
+        var (_, newest) = quorum.Result();
+        if (newest is null)
         {
-            await quorum.AllAnswered.ConfigureAwait(false);
-            var (_, newest) = quorum.Result();
-            if (newest is null)
+            return;
+        }
+
+        foreach (var (target, stored) in quorum.Answers())
+        {
+            if (stored is not null && !StoredValue.IsNewer(newest, stored))
             {
-                return;
+                continue;
             }
 
-            foreach (var (target, stored) in quorum.Answers())
+            node.CountReadRepair();
+            if (target == node.Self)
             {
-                if (stored is not null && !StoredValue.IsNewer(newest, stored))
-                {
-                    continue;
-                }
-
-                node.CountReadRepair();
-                if (target == node.Self)
-                {
-                    TryMergeHere(key, newest);
-                }
-                else
-                {
-                    await TryWriteToAsync(target, key, newest, CancellationToken.None).WaitAsync(Options.RequestTimeout, node.Time).ConfigureAwait(false);
-                }
+                TryMergeHere(key, newest);
             }
-        }
-        catch (TimeoutException)
-        {
-            // A replica that does not take the repair now gets it from the next read.
-        }
-        finally
-        {
-            timeout.Dispose();
+            else
+            {
+                // A replica that does not take the repair now gets it from the next read.
+                _ = TryWriteToAsync(target, key, newest);
+            }
         }
     }
 }

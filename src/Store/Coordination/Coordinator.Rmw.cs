@@ -33,17 +33,16 @@ internal sealed partial class Coordinator
             return RespReplies.Error("ERR quorum not reached: no replica of the key is reachable");
         }
 
-        var head = new byte[4];
-        BinaryPrimitives.WriteUInt32LittleEndian(head, (uint)key.Length);
-        using var timeout = new CancellationTokenSource(Options.RequestTimeout, node.Time);
         try
         {
-            var reply = await node.Peer(first)!.Client.CallAsync(FrameType.Execute, head, key, command, timeout.Token).ConfigureAwait(false);
+            // Forced to yield: the rest of the client's pipeline must not run on the peer's receive loop.
+            var reply = await node.Peer(first)!.Client.CallAsync(FrameType.Execute, key.Length, key, command, default, Options.RequestTimeout)
+                .ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
             return reply.Type == FrameType.Reply
                 ? reply.Payload
                 : RespReplies.Error($"ERR replica {placement.Nodes[first]} failed: {Encoding.UTF8.GetString(reply.Payload)}");
         }
-        catch (OperationCanceledException)
+        catch (PeerTimeoutException)
         {
             return RespReplies.Error($"ERR timed out after {Options.RequestTimeout.TotalMilliseconds:F0} ms waiting for replica {placement.Nodes[first]}");
         }

@@ -28,31 +28,21 @@ internal sealed partial class Coordinator(ClusterNode node, LocalExecutor execut
     /// <summary>Writes a stored value to the key's replicas; null once W acknowledged, else the error reply's text.</summary>
     public async Task<string?> WriteAsync(byte[] key, byte[] stored, bool appliedHere = false)
     {
+        // Every request to a peer fails at the request timeout, so the quorum is decided by then.
         var quorum = new QuorumWrite(Options.WriteQuorum);
-        var timeout = new CancellationTokenSource(Options.RequestTimeout, node.Time);
-        var sends = StartWrite(quorum, key, stored, appliedHere, timeout.Token);
-        try
-        {
-            await quorum.Done.WaitAsync(Options.RequestTimeout, node.Time).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // Reported below with the count that arrived in time.
-        }
-
-        _ = DisposeWhenDone(sends, timeout);
+        StartWrite(quorum, key, stored, appliedHere);
+        await quorum.Done.ConfigureAwait(false);
         var acks = quorum.Acks;
         return acks >= quorum.Needed ? null : $"ERR quorum not reached: {acks} of {quorum.Needed} replicas acknowledged";
     }
 
-    private Task StartWrite(QuorumWrite quorum, byte[] key, byte[] stored, bool appliedHere, CancellationToken cancellationToken)
+    private void StartWrite(QuorumWrite quorum, byte[] key, byte[] stored, bool appliedHere)
     {
         var placement = node.Placement;
         var partition = placement.PartitionOf(key);
         var order = placement.OrderOf(partition);
         var substitute = placement.Replicas;
         var selfCounted = false;
-        List<Task>? sends = null;
         foreach (var target in order[..placement.Replicas])
         {
             if (target == node.Self)
@@ -69,7 +59,7 @@ internal sealed partial class Coordinator(ClusterNode node, LocalExecutor execut
             if (node.IsHealthy(target))
             {
                 quorum.Expect();
-                (sends ??= []).Add(SendWriteAsync(quorum, target, key, stored, cancellationToken));
+                _ = SendWriteAsync(quorum, target, key, stored);
                 continue;
             }
 
@@ -92,12 +82,11 @@ internal sealed partial class Coordinator(ClusterNode node, LocalExecutor execut
             else
             {
                 quorum.Expect();
-                (sends ??= []).Add(SendHintAsync(quorum, holder, target, key, stored, cancellationToken));
+                _ = SendHintAsync(quorum, holder, target, key, stored);
             }
         }
 
         quorum.Sealed();
-        return sends is null ? Task.CompletedTask : Task.WhenAll(sends);
     }
 
     private bool TryMergeHere(byte[] key, byte[] stored)
@@ -113,9 +102,9 @@ internal sealed partial class Coordinator(ClusterNode node, LocalExecutor execut
         }
     }
 
-    private async Task SendWriteAsync(QuorumWrite quorum, int target, byte[] key, byte[] stored, CancellationToken cancellationToken)
+    private async Task SendWriteAsync(QuorumWrite quorum, int target, byte[] key, byte[] stored)
     {
-        if (await TryWriteToAsync(target, key, stored, cancellationToken).ConfigureAwait(false))
+        if (await TryWriteToAsync(target, key, stored).ConfigureAwait(false))
         {
             quorum.Ack(expected: true);
             return;
@@ -126,7 +115,7 @@ internal sealed partial class Coordinator(ClusterNode node, LocalExecutor execut
         quorum.Fail(expected: true);
     }
 
-    private async Task SendHintAsync(QuorumWrite quorum, int holder, int target, byte[] key, byte[] stored, CancellationToken cancellationToken)
+    private async Task SendHintAsync(QuorumWrite quorum, int holder, int target, byte[] key, byte[] stored)
     {
         var name = System.Text.Encoding.ASCII.GetBytes(node.Placement.Nodes[target]);
         var head = new byte[1 + name.Length + 4];
@@ -135,14 +124,14 @@ internal sealed partial class Coordinator(ClusterNode node, LocalExecutor execut
         BinaryPrimitives.WriteUInt32LittleEndian(head.AsSpan(1 + name.Length), (uint)key.Length);
         try
         {
-            var reply = await node.Peer(holder)!.Client.CallAsync(FrameType.Hint, head, key, stored, cancellationToken).ConfigureAwait(false);
+            var reply = await node.Peer(holder)!.Client.CallAsync(FrameType.Hint, -1, head, key, stored, Options.RequestTimeout).ConfigureAwait(false);
             if (reply.Type == FrameType.Ack)
             {
                 quorum.Ack(expected: true);
                 return;
             }
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
             // Falls through: the hint stays here instead.
         }
@@ -152,24 +141,16 @@ internal sealed partial class Coordinator(ClusterNode node, LocalExecutor execut
     }
 
     /// <summary>Sends one replica a write; true when it confirmed (applied, or already had something newer).</summary>
-    private async Task<bool> TryWriteToAsync(int target, byte[] key, byte[] stored, CancellationToken cancellationToken)
+    private async Task<bool> TryWriteToAsync(int target, byte[] key, byte[] stored)
     {
-        var length = new byte[4];
-        BinaryPrimitives.WriteUInt32LittleEndian(length, (uint)key.Length);
         try
         {
-            var reply = await node.Peer(target)!.Client.CallAsync(FrameType.Write, length, key, stored, cancellationToken).ConfigureAwait(false);
+            var reply = await node.Peer(target)!.Client.CallAsync(FrameType.Write, key.Length, key, stored, default, Options.RequestTimeout).ConfigureAwait(false);
             return reply.Type == FrameType.Ack;
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
             return false;
         }
-    }
-
-    private static async Task DisposeWhenDone(Task work, CancellationTokenSource timeout)
-    {
-        await work.ConfigureAwait(false);
-        timeout.Dispose();
     }
 }

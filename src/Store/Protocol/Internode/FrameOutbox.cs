@@ -18,7 +18,11 @@ internal sealed class FrameOutbox : IDisposable
     private bool _closed;
 
     /// <summary>Appends a frame whose payload is the concatenation of the parts; false when the outbox is closed.</summary>
-    public bool Write(FrameType type, ulong requestId, ReadOnlySpan<byte> part1, ReadOnlySpan<byte> part2 = default, ReadOnlySpan<byte> part3 = default)
+    public bool Write(FrameType type, ulong requestId, ReadOnlySpan<byte> part1, ReadOnlySpan<byte> part2 = default, ReadOnlySpan<byte> part3 = default) =>
+        Write(type, requestId, -1, part1, part2, part3);
+
+    /// <summary>As the other overload, with the payload starting with <paramref name="prefix"/> as a u32 when it is not negative (a key's length).</summary>
+    public bool Write(FrameType type, ulong requestId, int prefix, ReadOnlySpan<byte> part1, ReadOnlySpan<byte> part2, ReadOnlySpan<byte> part3)
     {
         lock (_lock)
         {
@@ -27,12 +31,19 @@ internal sealed class FrameOutbox : IDisposable
                 return false;
             }
 
-            var length = part1.Length + part2.Length + part3.Length;
+            var head = prefix >= 0 ? 4 : 0;
+            var length = head + part1.Length + part2.Length + part3.Length;
             var span = _filling.GetSpan(Frame.HeaderSize + length);
             Frame.WriteHeader(span, type, requestId, length);
-            part1.CopyTo(span[Frame.HeaderSize..]);
-            part2.CopyTo(span[(Frame.HeaderSize + part1.Length)..]);
-            part3.CopyTo(span[(Frame.HeaderSize + part1.Length + part2.Length)..]);
+            if (prefix >= 0)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(span[Frame.HeaderSize..], (uint)prefix);
+            }
+
+            var at = Frame.HeaderSize + head;
+            part1.CopyTo(span[at..]);
+            part2.CopyTo(span[(at + part1.Length)..]);
+            part3.CopyTo(span[(at + part1.Length + part2.Length)..]);
             _filling.Advance(Frame.HeaderSize + length);
             if (!_signalled)
             {

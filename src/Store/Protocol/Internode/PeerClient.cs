@@ -19,7 +19,10 @@ internal sealed partial class PeerClient : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _inFlight;
-    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<PeerResponse>> _pending = new();
+    private static readonly TimeSpan SweepInterval = TimeSpan.FromMilliseconds(20);
+
+    private readonly ConcurrentDictionary<ulong, PendingCall> _pending = new();
+    private readonly ITimer _sweeper;
     private readonly CancellationTokenSource _stopping = new();
     private Connection? _connection;
     private Task _running = Task.CompletedTask;
@@ -33,6 +36,7 @@ internal sealed partial class PeerClient : IAsyncDisposable
         _time = time;
         _logger = logger;
         _inFlight = new SemaphoreSlim(maxInFlight, maxInFlight);
+        _sweeper = time.CreateTimer(static state => ((PeerClient)state!).Sweep(), this, SweepInterval, SweepInterval);
     }
 
     /// <summary>Raised with true when a connection is established (handshake done), false when it is lost.</summary>
@@ -49,33 +53,37 @@ internal sealed partial class PeerClient : IAsyncDisposable
 
     public void Start() => _running = RunAsync(_stopping.Token);
 
-    /// <summary>Sends a request and waits for its reply, the connection's loss, or <paramref name="cancellationToken"/>.</summary>
-    public async Task<PeerResponse> CallAsync(FrameType type, ReadOnlyMemory<byte> part1, ReadOnlyMemory<byte> part2, ReadOnlyMemory<byte> part3, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends a request and waits for its reply, the connection's loss, or <paramref name="timeout"/>
+    /// (checked every 20 ms by one timer per peer, not a timer per request). With a non-negative
+    /// <paramref name="keyLength"/> the payload starts with it as a u32.
+    /// </summary>
+    public async Task<PeerResponse> CallAsync(FrameType type, int keyLength, ReadOnlyMemory<byte> part1, ReadOnlyMemory<byte> part2, ReadOnlyMemory<byte> part3, TimeSpan timeout)
     {
         if (Volatile.Read(ref _connection) is null)
         {
             throw new PeerUnavailableException(Name);
         }
 
-        await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (!await _inFlight.WaitAsync(timeout).ConfigureAwait(false))
+        {
+            throw new PeerTimeoutException(Name, timeout);
+        }
+
         var id = (ulong)Interlocked.Increment(ref _nextId);
-        var reply = new TaskCompletionSource<PeerResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Replies complete inline on the receive loop: what runs there is short (a quorum count), and
+        // the coordinator's own completion hands the client's continuation to the thread pool.
+        var reply = new PendingCall(_time.GetTimestamp() + (long)(timeout.TotalSeconds * _time.TimestampFrequency), timeout);
         _pending[id] = reply;
         try
         {
             var connection = Volatile.Read(ref _connection);
-            if (connection is null || !connection.Outbox.Write(type, id, part1.Span, part2.Span, part3.Span))
+            if (connection is null || !connection.Outbox.Write(type, id, keyLength, part1.Span, part2.Span, part3.Span))
             {
                 throw new PeerUnavailableException(Name);
             }
 
-            if (Volatile.Read(ref _connection) != connection)
-            {
-                // Lost between the write and the registration check: the failure sweep may have missed this id.
-                throw new PeerUnavailableException(Name);
-            }
-
-            return await reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await reply.Task.ConfigureAwait(false);
         }
         finally
         {
@@ -92,6 +100,8 @@ internal sealed partial class PeerClient : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         Reset();
         await _running.ConfigureAwait(false);
+        await _sweeper.DisposeAsync().ConfigureAwait(false);
+        FailPending();
         _stopping.Dispose();
         _inFlight.Dispose();
     }
@@ -126,7 +136,27 @@ internal sealed partial class PeerClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Fails every request whose deadline has passed.</summary>
+    private void Sweep()
+    {
+        var now = _time.GetTimestamp();
+        foreach (var (_, call) in _pending)
+        {
+            if (call.Deadline <= now)
+            {
+                call.TrySetException(new PeerTimeoutException(Name, call.Timeout));
+            }
+        }
+    }
+
     private sealed record Connection(Socket Socket, FrameOutbox Outbox);
+
+    private sealed class PendingCall(long deadline, TimeSpan timeout) : TaskCompletionSource<PeerResponse>
+    {
+        public long Deadline { get; } = deadline;
+
+        public TimeSpan Timeout { get; } = timeout;
+    }
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "Connected to peer {Peer} at {EndPoint}")]
     private static partial void LogConnected(ILogger logger, string peer, IPEndPoint endPoint);
