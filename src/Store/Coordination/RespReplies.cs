@@ -15,11 +15,21 @@ internal static class RespReplies
 
     public static byte[] Error(string message) => Encoding.UTF8.GetBytes("-" + message.ReplaceLineEndings(" ") + "\r\n");
 
+    /// <summary>A bulk string reply in one exactly sized array (the GET reply, the hot one).</summary>
     public static byte[] Bulk(ReadOnlySpan<byte> payload)
     {
-        var writer = new ArrayBufferWriter<byte>(payload.Length + 16);
-        WriteBulk(writer, payload);
-        return writer.WrittenSpan.ToArray();
+        Span<byte> prefix = stackalloc byte[24];
+        prefix[0] = (byte)'$';
+        System.Buffers.Text.Utf8Formatter.TryFormat(payload.Length, prefix[1..], out var digits);
+        var head = digits + 3;
+        prefix[digits + 1] = (byte)'\r';
+        prefix[digits + 2] = (byte)'\n';
+        var reply = new byte[head + payload.Length + 2];
+        prefix[..head].CopyTo(reply);
+        payload.CopyTo(reply.AsSpan(head));
+        reply[^2] = (byte)'\r';
+        reply[^1] = (byte)'\n';
+        return reply;
     }
 
     public static void WriteBulk(ArrayBufferWriter<byte> writer, ReadOnlySpan<byte> payload)

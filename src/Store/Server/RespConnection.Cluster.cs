@@ -29,7 +29,7 @@ internal sealed partial class RespConnection
                     var drain = StartCommands(commands, ref buffer, out close);
                     foreach (var reply in _clustered)
                     {
-                        Output.Write(await reply.ConfigureAwait(false));
+                        await WriteReplyAsync(reply).ConfigureAwait(false);
                     }
 
                     _clustered.Clear();
@@ -52,6 +52,19 @@ internal sealed partial class RespConnection
         {
             await input.CompleteAsync().ConfigureAwait(false);
             await Output.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Writes one clustered reply; a local I/O failure (the write-ahead log, a hint file) becomes an error reply, as on a single node.</summary>
+    private async Task WriteReplyAsync(Task<byte[]> reply)
+    {
+        try
+        {
+            Output.Write(await reply.ConfigureAwait(false));
+        }
+        catch (IOException e)
+        {
+            Output.WriteError("ERR " + e.Message);
         }
     }
 
