@@ -14,6 +14,8 @@ namespace DataPlane.Bench.Scenarios;
 /// </summary>
 internal sealed class StoreClusterScenario : IScenario
 {
+    private const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
     public string Name => "store-cluster";
 
     public string Description => "store: redis-benchmark SET/GET against one node of a 3-node cluster (N=3,W=2,R=2) vs a single node";
@@ -23,6 +25,12 @@ internal sealed class StoreClusterScenario : IScenario
         if (!File.Exists("/usr/bin/redis-benchmark"))
         {
             throw new ScenarioSkippedException("redis-benchmark is not installed (apt-get install redis-tools)");
+        }
+
+        // As `dataplane store` runs by default (--inline-completions): read when this process makes its first socket.
+        if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
+        {
+            Environment.SetEnvironmentVariable(InlineCompletions, "1");
         }
 
         var requests = context.Quick ? 100_000 : 1_000_000;
@@ -61,7 +69,8 @@ internal sealed class StoreClusterScenario : IScenario
 
             var markdown = $"""
                 `redis-benchmark -t set,get -P 16 -c 50 -d 100 -r 100000 -n {requests}` against node a of a 3-node
-                cluster (N=3, W=2, R=2, all nodes in this process) and against a single node, in the same run.
+                cluster (N=3, W=2, R=2, all nodes in this process) and against a single node, in the same run;
+                socket completions inline ({InlineCompletions}={Environment.GetEnvironmentVariable(InlineCompletions)}), as `dataplane store` runs by default.
 
                 {table}
                 """;
