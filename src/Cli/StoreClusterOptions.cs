@@ -16,13 +16,14 @@ internal sealed class StoreClusterOptions
     private readonly Option<string> _requestTimeout = new("--request-timeout") { Description = "Longest a request waits for its quorum: 500ms, 2s.", DefaultValueFactory = _ => "2s" };
     private readonly Option<string> _suspectAfter = new("--suspect-after") { Description = "Silence after which a peer is suspected and skipped: 2s.", DefaultValueFactory = _ => "2s" };
     private readonly Option<string> _heartbeat = new("--heartbeat-interval") { Description = "Time between heartbeats to each peer: 250ms.", DefaultValueFactory = _ => "250ms" };
+    private readonly Option<string> _clusterName = new("--cluster-name") { Description = "The cluster's name; nodes refuse peers of another cluster.", DefaultValueFactory = _ => "dataplane" };
     private readonly Option<int> _partitions = new("--partitions") { Description = "Q: fixed partitions of the hash space (a power of two); every node must agree.", DefaultValueFactory = _ => 4096 };
 
     public static StoreClusterOptions Create() => new();
 
     public void AddTo(Command command)
     {
-        foreach (var option in (Option[])[_nodeId, _peerListen, _peers, _replicas, _readQuorum, _writeQuorum, _requestTimeout, _suspectAfter, _heartbeat, _partitions])
+        foreach (var option in (Option[])[_nodeId, _clusterName, _peerListen, _peers, _replicas, _readQuorum, _writeQuorum, _requestTimeout, _suspectAfter, _heartbeat, _partitions])
         {
             command.Options.Add(option);
         }
@@ -56,6 +57,7 @@ internal sealed class StoreClusterOptions
         options = new ClusterOptions
         {
             NodeId = nodeId,
+            ClusterName = parse.GetValue(_clusterName)!,
             PeerListen = peerListen,
             Replicas = parse.GetValue(_replicas),
             ReadQuorum = parse.GetValue(_readQuorum),

@@ -10,6 +10,7 @@ public sealed class CheckerTests : IDisposable
     private readonly string _root = Path.Combine(Path.GetTempPath(), "dp-checker-" + Guid.NewGuid().ToString("N"));
     private readonly Dictionary<string, (IPEndPoint Client, IPEndPoint Peer)> _addresses = Names.ToDictionary(n => n, _ => (Ports.Free(), Ports.Free()));
     private readonly Dictionary<string, NodeProcess> _nodes = [];
+    private readonly string _clusterName = TestCluster.UniqueName();
 
     [Fact]
     public async Task AcknowledgedWrites_SurviveNodesKilledWithSigkillOneAtATime()
@@ -121,7 +122,7 @@ public sealed class CheckerTests : IDisposable
         var peers = string.Join(',', Names.Where(n => n != name).Select(n => $"{n}={_addresses[n].Peer}"));
         return
         [
-            "--node-id", name, "--listen", _addresses[name].Client.ToString(), "--peer-listen", _addresses[name].Peer.ToString(),
+            "--node-id", name, "--cluster-name", _clusterName, "--listen", _addresses[name].Client.ToString(), "--peer-listen", _addresses[name].Peer.ToString(),
             "--peers", peers, "--data", Path.Combine(_root, name), "--max-memory", "64mb",
             "--replicas", "3", "--read-quorum", "2", "--write-quorum", "2",
             "--request-timeout", "5s", "--suspect-after", "2s", "--heartbeat-interval", "100ms",

@@ -9,14 +9,16 @@ internal sealed class FakePeer : IAsyncDisposable
 {
     private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
     private readonly string _name;
+    private readonly string _clusterName;
     private readonly bool _garbage;
     private readonly List<Socket> _accepted = [];
     private readonly Task _accepting;
     private int _connections;
 
-    public FakePeer(string name, bool garbage)
+    public FakePeer(string name, bool garbage, string clusterName)
     {
         _name = name;
+        _clusterName = clusterName;
         _garbage = garbage;
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _listener.Listen(16);
@@ -59,7 +61,7 @@ internal sealed class FakePeer : IAsyncDisposable
         {
             var buffer = new byte[64 * 1024];
             await socket.ReceiveAsync(buffer, SocketFlags.None);
-            await socket.SendAsync(Handshake.Build(_name), SocketFlags.None);
+            await socket.SendAsync(Handshake.Build(_name, _clusterName), SocketFlags.None);
             Interlocked.Increment(ref _connections);
             if (_garbage)
             {

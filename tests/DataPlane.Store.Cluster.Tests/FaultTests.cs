@@ -11,7 +11,8 @@ public sealed class FaultTests
     [Fact]
     public async Task HungPeer_RequestsFailWithTheQuorumErrorAtTheirTimeout()
     {
-        await using var hung = new FakePeer("b", garbage: false);
+        var name = TestCluster.UniqueName();
+        await using var hung = new FakePeer("b", garbage: false, name);
         await using var cluster = await TestCluster.StartAsync(
             ["a", "c"],
             o =>
@@ -21,7 +22,8 @@ public sealed class FaultTests
                 o.RequestTimeout = TimeSpan.FromSeconds(2);
                 o.SuspectAfter = TimeSpan.FromMinutes(5);
             },
-            new() { ["b"] = hung.EndPoint });
+            new() { ["b"] = hung.EndPoint },
+            name);
         await Testing.Eventually.True(() => !cluster.Server("a").ClusterNode!.Peers.First(p => p.Name == "b").Suspected, "a connected to the hung peer");
 
         var write = await Assert.ThrowsAsync<RedisServerException>(() => cluster.Db("a").StringSetAsync("k", "v"));
@@ -35,8 +37,9 @@ public sealed class FaultTests
     [Fact]
     public async Task PeerSendingAMalformedFrame_IsDisconnectedAndReconnected()
     {
-        await using var bad = new FakePeer("b", garbage: true);
-        await using var cluster = await TestCluster.StartAsync(["a", "c"], o => o.Replicas = 2, new() { ["b"] = bad.EndPoint });
+        var name = TestCluster.UniqueName();
+        await using var bad = new FakePeer("b", garbage: true, name);
+        await using var cluster = await TestCluster.StartAsync(["a", "c"], o => o.Replicas = 2, new() { ["b"] = bad.EndPoint }, name);
         await Testing.Eventually.True(() => bad.Connections >= 3, "a reconnects to b after each malformed frame", TimeSpan.FromSeconds(30));
     }
 
@@ -48,7 +51,7 @@ public sealed class FaultTests
         var stored = node.Coordinator.NewStored("evil"u8, tombstone: false, 0);
 
         // A key length that runs past the payload.
-        using (var socket = await ConnectAsync(node.PeerEndPoint))
+        using (var socket = await ConnectAsync(node.PeerEndPoint, cluster.ClusterName))
         {
             var payload = new byte[4 + 3 + stored.Length];
             BinaryPrimitives.WriteUInt32LittleEndian(payload, 1000);
@@ -57,7 +60,7 @@ public sealed class FaultTests
         }
 
         // A length beyond the frame limit.
-        using (var socket = await ConnectAsync(node.PeerEndPoint))
+        using (var socket = await ConnectAsync(node.PeerEndPoint, cluster.ClusterName))
         {
             var header = new byte[Frame.HeaderSize];
             Frame.WriteHeader(header, FrameType.Write, 1, Frame.MaxPayload + 1);
@@ -66,7 +69,7 @@ public sealed class FaultTests
         }
 
         // Half a valid write, then the peer dies.
-        using (var socket = await ConnectAsync(node.PeerEndPoint))
+        using (var socket = await ConnectAsync(node.PeerEndPoint, cluster.ClusterName))
         {
             var payload = WritePayload("torn"u8, stored);
             var frame = new byte[Frame.HeaderSize + payload.Length];
@@ -76,11 +79,11 @@ public sealed class FaultTests
         }
 
         // A whole, valid write on a fresh connection is applied and acknowledged: the node still serves peers.
-        using (var socket = await ConnectAsync(node.PeerEndPoint))
+        using (var socket = await ConnectAsync(node.PeerEndPoint, cluster.ClusterName))
         {
             await SendFrameAsync(socket, FrameType.Write, WritePayload("whole"u8, stored));
             var reply = new byte[Frame.HeaderSize + 1];
-            await socket.ReceiveAsync(reply, SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(10));
+            await ReceiveExactlyAsync(socket, reply);
             Assert.Equal((byte)FrameType.Ack, reply[4]);
         }
 
@@ -96,7 +99,17 @@ public sealed class FaultTests
         await using var cluster = await TestCluster.StartAsync(["a", "b"], o => { o.Replicas = 2; o.ReadQuorum = 1; o.WriteQuorum = 1; });
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(cluster.Server("a").PeerEndPoint!);
-        await socket.SendAsync(Handshake.Build("z", version: 9), SocketFlags.None);
+        await socket.SendAsync(Handshake.Build("z", cluster.ClusterName, version: 9), SocketFlags.None);
+        Assert.True(await ClosedAsync(socket));
+    }
+
+    [Fact]
+    public async Task HandshakeFromAnotherCluster_IsRefused()
+    {
+        await using var cluster = await TestCluster.StartAsync(["a", "b"], o => { o.Replicas = 2; o.ReadQuorum = 1; o.WriteQuorum = 1; });
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(cluster.Server("a").PeerEndPoint!);
+        await socket.SendAsync(Handshake.Build("b", "another-cluster"), SocketFlags.None);
         Assert.True(await ClosedAsync(socket));
     }
 
@@ -150,15 +163,25 @@ public sealed class FaultTests
         return payload;
     }
 
-    private static async Task<Socket> ConnectAsync(System.Net.IPEndPoint endPoint)
+    private static async Task<Socket> ConnectAsync(System.Net.IPEndPoint endPoint, string clusterName)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(endPoint);
-        await socket.SendAsync(Handshake.Build("z"), SocketFlags.None);
-        var reply = new byte[7];
-        await socket.ReceiveAsync(reply, SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(10));
+        await socket.SendAsync(Handshake.Build("z", clusterName), SocketFlags.None);
+        var reply = new byte[8 + clusterName.Length];
+        await ReceiveExactlyAsync(socket, reply);
         Assert.Equal("DPIN", Encoding.ASCII.GetString(reply, 0, 4));
         return socket;
+    }
+
+    private static async Task ReceiveExactlyAsync(Socket socket, byte[] buffer)
+    {
+        for (var read = 0; read < buffer.Length;)
+        {
+            var got = await socket.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.True(got > 0, "the node closed the connection early");
+            read += got;
+        }
     }
 
     private static async Task SendFrameAsync(Socket socket, FrameType type, byte[] payload)

@@ -6,15 +6,17 @@ namespace DataPlane.Store.Cluster.Tests;
 /// <summary>Three (or more) in-process nodes on loopback, each stoppable and restartable on its own addresses and data.</summary>
 internal sealed class TestCluster : IAsyncDisposable
 {
+
     private readonly string _root = Path.Combine(Path.GetTempPath(), "dp-cluster-" + Guid.NewGuid().ToString("N"));
     private readonly Dictionary<string, (IPEndPoint Client, IPEndPoint Peer)> _addresses = new(StringComparer.Ordinal);
     private readonly Dictionary<string, StoreServer?> _servers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ConnectionMultiplexer> _clients = new(StringComparer.Ordinal);
     private readonly Action<ClusterOptions>? _configure;
 
-    private TestCluster(string[] names, Action<ClusterOptions>? configure, Dictionary<string, IPEndPoint>? extraPeers)
+    private TestCluster(string[] names, Action<ClusterOptions>? configure, Dictionary<string, IPEndPoint>? extraPeers, string? clusterName)
     {
         _configure = configure;
+        ClusterName = clusterName ?? UniqueName();
         foreach (var name in names)
         {
             _addresses[name] = (Ports.Free(), Ports.Free());
@@ -25,9 +27,14 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public IReadOnlyDictionary<string, IPEndPoint> ExtraPeers { get; }
 
-    public static async Task<TestCluster> StartAsync(string[]? names = null, Action<ClusterOptions>? configure = null, Dictionary<string, IPEndPoint>? extraPeers = null)
+    /// <summary>Unique per test cluster: tests running side by side may be handed each other's released ports, and must not talk.</summary>
+    public string ClusterName { get; }
+
+    public static string UniqueName() => "t" + Guid.NewGuid().ToString("N");
+
+    public static async Task<TestCluster> StartAsync(string[]? names = null, Action<ClusterOptions>? configure = null, Dictionary<string, IPEndPoint>? extraPeers = null, string? clusterName = null)
     {
-        var cluster = new TestCluster(names ?? ["a", "b", "c"], configure, extraPeers);
+        var cluster = new TestCluster(names ?? ["a", "b", "c"], configure, extraPeers, clusterName);
         foreach (var name in cluster._addresses.Keys)
         {
             await cluster.StartNodeAsync(name);
@@ -57,6 +64,7 @@ internal sealed class TestCluster : IAsyncDisposable
         var options = new ClusterOptions
         {
             NodeId = name,
+            ClusterName = ClusterName,
             PeerListen = _addresses[name].Peer,
             HeartbeatInterval = TimeSpan.FromMilliseconds(100),
             SuspectAfter = TimeSpan.FromSeconds(3),

@@ -36,7 +36,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         {
             if (i != Self)
             {
-                var client = new PeerClient(names[i], options.Peers[names[i]], options.NodeId, options.MaxInFlightPerPeer, Time, peerLogger);
+                var client = new PeerClient(names[i], options.Peers[names[i]], options.NodeId, options.ClusterName, options.MaxInFlightPerPeer, Time, peerLogger);
                 _peers[i] = new PeerState(i, client);
                 client.StateChanged += OnStateChanged;
                 client.Heard += OnHeard;
@@ -84,7 +84,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
 
     public void Start()
     {
-        _listener = new InternodeListener(Options.PeerListen, Options.NodeId, Replica, Hints, Coordinator.ExecuteHereAsync, _logger);
+        _listener = new InternodeListener(Options.PeerListen, Options.NodeId, Options.ClusterName, Replica, Hints, Coordinator.ExecuteHereAsync, _logger);
         _listener.Start();
         foreach (var peer in Peers)
         {

@@ -13,6 +13,9 @@ public sealed class ClusterOptions
     /// <summary>This node's name ("a"): letters, digits, '-' and '_'. It places the node on the ring and is kept in the data directory.</summary>
     public string NodeId { get; set; } = "a";
 
+    /// <summary>The cluster's name ("dataplane"): nodes refuse peers that give another, so two clusters never mix.</summary>
+    public string ClusterName { get; set; } = "dataplane";
+
     /// <summary>The address other nodes connect to for replication; port 0 picks a free port.</summary>
     public IPEndPoint PeerListen { get; set; } = new(IPAddress.Loopback, 17001);
 
@@ -72,6 +75,11 @@ public sealed class ClusterOptions
         if (Replicas > Peers.Count + 1)
         {
             errors.Add($"replicas (N={Replicas}) cannot exceed the number of nodes ({Peers.Count + 1})");
+        }
+
+        if (!IsValidName(ClusterName))
+        {
+            errors.Add($"cluster name '{ClusterName}' must be 1-64 letters, digits, '-' or '_'");
         }
 
         if (!IsValidName(NodeId))

@@ -14,7 +14,7 @@ namespace DataPlane.Store.Protocol.Internode;
 /// A malformed frame throws <see cref="InvalidDataException"/>, which closes the connection with
 /// nothing of that frame applied.
 /// </summary>
-internal sealed class InternodeConnection(Socket socket, string localName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute)
+internal sealed class InternodeConnection(Socket socket, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute)
 {
     private const int MaxNameLength = 64;
 
@@ -28,8 +28,8 @@ internal sealed class InternodeConnection(Socket socket, string localName, Repli
         Task sending = Task.CompletedTask;
         try
         {
-            await ReadHandshakeAsync(input, cancellationToken).ConfigureAwait(false);
-            await socket.SendAsync(Handshake.Build(localName), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            await ReadHandshakeAsync(input, clusterName, cancellationToken).ConfigureAwait(false);
+            await socket.SendAsync(Handshake.Build(localName, clusterName), SocketFlags.None, cancellationToken).ConfigureAwait(false);
             sending = outbox.RunAsync(socket, ending.Token);
             while (true)
             {
@@ -61,7 +61,7 @@ internal sealed class InternodeConnection(Socket socket, string localName, Repli
         }
     }
 
-    private static async Task ReadHandshakeAsync(PipeReader input, CancellationToken cancellationToken)
+    private static async Task ReadHandshakeAsync(PipeReader input, string clusterName, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(5));
@@ -69,7 +69,7 @@ internal sealed class InternodeConnection(Socket socket, string localName, Repli
         {
             var result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
             var buffer = result.Buffer;
-            if (Handshake.TryRead(ref buffer, out _))
+            if (Handshake.TryRead(ref buffer, clusterName, out _))
             {
                 input.AdvanceTo(buffer.Start);
                 return;

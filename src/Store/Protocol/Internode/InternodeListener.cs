@@ -11,6 +11,7 @@ internal sealed partial class InternodeListener : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly string _localName;
+    private readonly string _clusterName;
     private readonly Replica.Replica _replica;
     private readonly HintStore _hints;
     private readonly Func<byte[], Task<byte[]>> _execute;
@@ -20,9 +21,10 @@ internal sealed partial class InternodeListener : IAsyncDisposable
     private Task _accepting = Task.CompletedTask;
     private long _nextId;
 
-    public InternodeListener(IPEndPoint endPoint, string localName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute, ILogger logger)
+    public InternodeListener(IPEndPoint endPoint, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute, ILogger logger)
     {
         _localName = localName;
+        _clusterName = clusterName;
         _replica = replica;
         _hints = hints;
         _execute = execute;
@@ -88,7 +90,7 @@ internal sealed partial class InternodeListener : IAsyncDisposable
         await Task.Yield();
         try
         {
-            var connection = new InternodeConnection(client, _localName, _replica, _hints, _execute);
+            var connection = new InternodeConnection(client, _localName, _clusterName, _replica, _hints, _execute);
             await connection.RunAsync(_stopping.Token).ConfigureAwait(false);
         }
         catch (InvalidDataException e)
@@ -100,12 +102,20 @@ internal sealed partial class InternodeListener : IAsyncDisposable
         {
             // The peer went away or this node is stopping.
         }
+        catch (Exception e)
+        {
+            // A fault while applying a frame ends only this connection; the peer reconnects.
+            LogFailed(_logger, e);
+        }
         finally
         {
             client.Dispose();
             _connections.TryRemove(id, out _);
         }
     }
+
+    [LoggerMessage(EventId = 31, Level = LogLevel.Error, Message = "A peer connection failed")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "Closed a peer connection that sent a malformed frame: {Reason}")]
     private static partial void LogMalformed(ILogger logger, string reason);

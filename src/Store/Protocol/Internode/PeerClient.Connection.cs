@@ -16,7 +16,7 @@ internal sealed partial class PeerClient
             await socket.ConnectAsync(EndPoint, connectTimeout.Token).ConfigureAwait(false);
         }
 
-        await socket.SendAsync(Handshake.Build(_localName), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        await socket.SendAsync(Handshake.Build(_localName, _clusterName), SocketFlags.None, cancellationToken).ConfigureAwait(false);
         await using var stream = new NetworkStream(socket, ownsSocket: false);
         var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
         try
@@ -63,7 +63,7 @@ internal sealed partial class PeerClient
         {
             var result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
             var buffer = result.Buffer;
-            if (Handshake.TryRead(ref buffer, out var name))
+            if (Handshake.TryRead(ref buffer, _clusterName, out var name))
             {
                 input.AdvanceTo(buffer.Start);
                 if (name != Name)

@@ -16,6 +16,7 @@ internal sealed partial class PeerClient : IAsyncDisposable
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
 
     private readonly string _localName;
+    private readonly string _clusterName;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _inFlight;
@@ -28,11 +29,12 @@ internal sealed partial class PeerClient : IAsyncDisposable
     private Task _running = Task.CompletedTask;
     private long _nextId;
 
-    public PeerClient(string name, IPEndPoint endPoint, string localName, int maxInFlight, TimeProvider time, ILogger logger)
+    public PeerClient(string name, IPEndPoint endPoint, string localName, string clusterName, int maxInFlight, TimeProvider time, ILogger logger)
     {
         Name = name;
         EndPoint = endPoint;
         _localName = localName;
+        _clusterName = clusterName;
         _time = time;
         _logger = logger;
         _inFlight = new SemaphoreSlim(maxInFlight, maxInFlight);
@@ -116,12 +118,15 @@ internal sealed partial class PeerClient : IAsyncDisposable
             {
                 connected = await ConnectAndServeAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is SocketException or IOException or InvalidDataException or ObjectDisposedException or OperationCanceledException)
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
-                if (!cancellationToken.IsCancellationRequested)
-                {
-                    LogConnectionLost(_logger, Name, EndPoint, e.Message);
-                }
+                // Whatever ended the connection, the loop must live on: this is the peer's only way back.
+                LogConnectionLost(_logger, Name, EndPoint, e.Message);
+            }
+            catch (Exception)
+            {
+                // Stopping: whatever the socket threw on the way out is moot.
+                return;
             }
 
             backoff = connected ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
