@@ -85,7 +85,11 @@ internal sealed class StoreClusterScenario : IScenario
     private static async Task<StoreServer[]> StartClusterAsync(string root, CancellationToken cancellationToken)
     {
         string[] names = ["a", "b", "c"];
-        var peers = names.ToDictionary(n => n, _ => FreePort());
+        // Every port chosen before any node binds, all distinct: a node's client port taken with port 0
+        // could otherwise land on another node's peer port that is free only until that node starts.
+        var taken = new HashSet<int>();
+        var peers = names.ToDictionary(n => n, _ => FreePort(taken));
+        var clients = names.ToDictionary(n => n, _ => FreePort(taken));
         var nodes = new StoreServer[names.Length];
         for (var i = 0; i < names.Length; i++)
         {
@@ -95,7 +99,7 @@ internal sealed class StoreClusterScenario : IScenario
                 options.Peers[other] = peers[other];
             }
 
-            nodes[i] = new StoreServer(new StoreOptions { Listen = new(IPAddress.Loopback, 0), DataDirectory = Path.Combine(root, names[i]), MaxMemory = 256L << 20, Cluster = options });
+            nodes[i] = new StoreServer(new StoreOptions { Listen = clients[names[i]], DataDirectory = Path.Combine(root, names[i]), MaxMemory = 256L << 20, Cluster = options });
             await nodes[i].StartAsync(cancellationToken);
         }
 
@@ -114,11 +118,18 @@ internal sealed class StoreClusterScenario : IScenario
     }
 
     /// <summary>A free loopback port for a peer address, which every node must know before any starts.</summary>
-    private static IPEndPoint FreePort()
+    private static IPEndPoint FreePort(HashSet<int> taken)
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return (IPEndPoint)socket.LocalEndPoint!;
+        while (true)
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            var endPoint = (IPEndPoint)socket.LocalEndPoint!;
+            if (taken.Add(endPoint.Port))
+            {
+                return endPoint;
+            }
+        }
     }
 
     private static async Task<Dictionary<string, (double Ops, double P99)>> RunBenchmarkAsync(IPEndPoint endPoint, int requests, CancellationToken cancellationToken)

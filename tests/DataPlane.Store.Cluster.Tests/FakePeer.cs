@@ -20,7 +20,7 @@ internal sealed class FakePeer : IAsyncDisposable
         _name = name;
         _clusterName = clusterName;
         _garbage = garbage;
-        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Bind(Ports.Free());
         _listener.Listen(16);
         EndPoint = (IPEndPoint)_listener.LocalEndPoint!;
         _accepting = AcceptAsync();

@@ -13,7 +13,7 @@ public sealed class ReadmeSampleTests
     {
         var dataRoot = Path.Combine(Path.GetTempPath(), "dp-readme-" + Guid.NewGuid().ToString("N"));
         var peerAddress = NodeNames.ToDictionary(n => n, _ => Ports.Free());
-        var clientAddress = NodeNames.ToDictionary(n => n, _ => new IPEndPoint(IPAddress.Loopback, 0));
+        var clientAddress = NodeNames.ToDictionary(n => n, _ => Ports.Free());
         try
         {
             #region readme-store-cluster

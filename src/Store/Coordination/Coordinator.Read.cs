@@ -12,7 +12,7 @@ internal sealed partial class Coordinator
     /// </summary>
     public async Task<(string? Error, byte[]? Stored)> ReadAsync(byte[] key)
     {
-        var quorum = new QuorumRead(Options.ReadQuorum);
+        var quorum = new QuorumRead(Options.ReadQuorum, q => Repair(q, key));
         var placement = node.Placement;
         foreach (var target in placement.PreferenceList(placement.PartitionOf(key)))
         {
@@ -28,7 +28,6 @@ internal sealed partial class Coordinator
         }
 
         quorum.Sealed();
-        _ = RepairAsync(quorum, key);
         await quorum.Quorum.ConfigureAwait(false);
 
         var (answers, newest) = quorum.Result();
@@ -56,9 +55,8 @@ internal sealed partial class Coordinator
     }
 
     /// <summary>Read repair: every replica that answered with an older version, or without the key, is sent the newest.</summary>
-    private async Task RepairAsync(QuorumRead quorum, byte[] key)
+    private void Repair(QuorumRead quorum, byte[] key)
     {
-        await quorum.AllAnswered.ConfigureAwait(false);
         var (_, newest) = quorum.Result();
         if (newest is null)
         {

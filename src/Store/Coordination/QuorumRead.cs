@@ -2,13 +2,13 @@ namespace DataPlane.Store.Coordination;
 
 /// <summary>
 /// One read's answers: done when <see cref="Needed"/> replicas answered (the newest answer so far is
-/// the result) or when too few are left to answer; <see cref="AllAnswered"/> fires when every replica
-/// asked has answered or failed, which is when read repair compares them.
+/// the result) or when too few are left to answer. When every replica asked has answered or failed,
+/// <c>allAnswered</c> runs once, outside the lock, on the thread of the last answer: that is where
+/// read repair compares them, without a task or a thread-pool hop per read.
 /// </summary>
-internal sealed class QuorumRead(int needed)
+internal sealed class QuorumRead(int needed, Action<QuorumRead> allAnswered)
 {
     private readonly TaskCompletionSource _quorum = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _lock = new();
     private readonly List<(int Node, byte[]? Stored)> _answers = [];
     private int _outstanding = 1;
@@ -17,8 +17,6 @@ internal sealed class QuorumRead(int needed)
     public int Needed { get; } = needed;
 
     public Task Quorum => _quorum.Task;
-
-    public Task AllAnswered => _all.Task;
 
     public void Expect()
     {
@@ -30,29 +28,38 @@ internal sealed class QuorumRead(int needed)
 
     public void Answer(int node, byte[]? stored, bool expected)
     {
+        bool all;
         lock (_lock)
         {
             _answers.Add((node, stored));
-            Settle(expected);
+            all = Settle(expected);
         }
+
+        Finish(all);
     }
 
     public void Fail()
     {
+        bool all;
         lock (_lock)
         {
-            Settle(true);
+            all = Settle(true);
         }
+
+        Finish(all);
     }
 
     /// <summary>Called once every replica has been asked (balances the initial count of one).</summary>
     public void Sealed()
     {
+        bool all;
         lock (_lock)
         {
             _sealed = true;
-            Settle(true);
+            all = Settle(true);
         }
+
+        Finish(all);
     }
 
     /// <summary>How many answered and the newest stored value among them (null when none has the key).</summary>
@@ -73,7 +80,7 @@ internal sealed class QuorumRead(int needed)
         }
     }
 
-    /// <summary>Every answer, for read repair (call after <see cref="AllAnswered"/>).</summary>
+    /// <summary>Every answer, for read repair.</summary>
     public List<(int Node, byte[]? Stored)> Answers()
     {
         lock (_lock)
@@ -82,7 +89,7 @@ internal sealed class QuorumRead(int needed)
         }
     }
 
-    private void Settle(bool expected)
+    private bool Settle(bool expected)
     {
         _outstanding -= expected ? 1 : 0;
         if (_answers.Count >= Needed || (_sealed && _answers.Count + _outstanding < Needed))
@@ -90,10 +97,15 @@ internal sealed class QuorumRead(int needed)
             _quorum.TrySetResult();
         }
 
-        if (_outstanding == 0)
+        return _outstanding == 0;
+    }
+
+    private void Finish(bool all)
+    {
+        if (all)
         {
             _quorum.TrySetResult();
-            _all.TrySetResult();
+            allAnswered(this);
         }
     }
 }
