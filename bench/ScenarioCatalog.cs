@@ -13,6 +13,7 @@ internal static class ScenarioCatalog
         new LogScenario(),
         new GroupsScenario(),
         new StoreScenario(),
+        new StoreClusterScenario(),
         new ProxyScenario(),
     ];
 }

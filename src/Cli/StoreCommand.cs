@@ -23,6 +23,7 @@ internal static class StoreCommand
         var metrics = new Option<string?>("--metrics") { Description = "Serve Prometheus metrics at http://ADDRESS:PORT/metrics." };
         var inline = new Option<bool>("--inline-completions") { Description = $"Run socket completions inline ({InlineCompletions}=1) unless that variable is already set.", DefaultValueFactory = _ => true };
 
+        var cluster = StoreClusterOptions.Create();
         var command = new Command("store", "Runs a durable Redis-compatible (RESP2) key-value replica on FASTER.");
         command.Options.Add(listen);
         command.Options.Add(data);
@@ -31,6 +32,7 @@ internal static class StoreCommand
         command.Options.Add(maxMemory);
         command.Options.Add(metrics);
         command.Options.Add(inline);
+        cluster.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             if (!IPEndPoint.TryParse(parseResult.GetValue(listen)!, out var endPoint))
@@ -52,6 +54,12 @@ internal static class StoreCommand
                 return 2;
             }
 
+            if (!cluster.TryBuild(parseResult, out var clusterOptions, out var clusterError))
+            {
+                Console.Error.WriteLine("dataplane store: " + clusterError);
+                return 2;
+            }
+
             if (parseResult.GetValue(inline) && Environment.GetEnvironmentVariable(InlineCompletions) is null)
             {
                 // Read once, when the first socket is made: no socket exists yet in this process.
@@ -65,6 +73,7 @@ internal static class StoreCommand
                 Fsync = parseResult.GetValue(fsync) switch { "always" => FsyncMode.Always, "no" => FsyncMode.No, _ => FsyncMode.EverySecond },
                 CheckpointInterval = interval,
                 MaxMemory = memory,
+                Cluster = clusterOptions,
             };
             // SIGTERM and SIGINT stop the server cleanly (final checkpoint) instead of ending the process.
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -81,7 +90,17 @@ internal static class StoreCommand
             using var metricServer = metricsEndPoint is null ? null : new Prometheus.MetricServer(metricsEndPoint.Address.ToString(), metricsEndPoint.Port);
             metricServer?.Start();
             await using var server = new StoreServer(options, logging);
-            await server.StartAsync(stop.Token);
+            try
+            {
+                await server.StartAsync(stop.Token);
+            }
+            catch (InvalidOperationException e)
+            {
+                // A data directory of another node, or cluster settings the flags could not check alone.
+                Console.Error.WriteLine("dataplane store: " + e.Message);
+                return 1;
+            }
+
             Console.WriteLine($"dataplane store listening on {server.EndPoint}");
             try
             {

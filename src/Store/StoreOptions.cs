@@ -32,6 +32,9 @@ public sealed class StoreOptions
     /// <summary>The largest bulk string a client may send (Redis's <c>proto-max-bulk-len</c>); default 512 MiB. Values are also limited by the store's page size (32 MiB).</summary>
     public long MaxBulkLength { get; set; } = 512L * 1024 * 1024;
 
+    /// <summary>Makes this server one node of a replicated cluster (quorum reads and writes, hinted handoff); null for a single node.</summary>
+    public Cluster.ClusterOptions? Cluster { get; set; }
+
     /// <summary>The clock for expiry, versions and timers; tests pass a fake one.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 }

@@ -16,6 +16,7 @@ public sealed partial class StoreServer : IAsyncDisposable
 {
     private readonly StoreOptions _options;
     private readonly ILogger _logger;
+    private readonly ILoggerFactory _loggers;
     private readonly CancellationTokenSource _stopping = new();
     private Replica.Replica? _replica;
     private StoreListener? _listener;
@@ -29,7 +30,8 @@ public sealed partial class StoreServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
-        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<StoreServer>();
+        _loggers = loggerFactory ?? NullLoggerFactory.Instance;
+        _logger = _loggers.CreateLogger<StoreServer>();
     }
 
     /// <summary>The address the server listens on (with the real port when <see cref="StoreOptions.Listen"/> asked for port 0).</summary>
@@ -44,14 +46,16 @@ public sealed partial class StoreServer : IAsyncDisposable
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        StartCluster(validateOnly: true);
         var replica = new Replica.Replica(new ReplicaSettings(
-            _options.DataDirectory, _options.NodeId, _options.Fsync, _options.MaxMemory, _options.TombstoneGrace, _options.TimeProvider));
+            _options.DataDirectory, _options.Cluster?.VersionId ?? _options.NodeId, _options.Fsync, _options.MaxMemory, _options.TombstoneGrace, _options.TimeProvider));
         _replica = replica;
         LogRecovered(_logger, replica.KeyCount, _options.DataDirectory);
         _context = new StoreContext(_options, replica, new ServerStats(_options.TimeProvider));
         _metrics = new StoreMetrics(_context);
         _listener = new StoreListener(_options.Listen, _context, _logger);
         _context.Port = _listener.EndPoint.Port;
+        StartCluster(validateOnly: false);
         _listener.Start();
         _maintenance = MaintainAsync(_stopping.Token);
         LogListening(_logger, _listener.EndPoint, _options.Fsync);
@@ -79,6 +83,7 @@ public sealed partial class StoreServer : IAsyncDisposable
         await _maintenance.ConfigureAwait(false);
         try
         {
+            await StopClusterAsync().ConfigureAwait(false);
             await _replica.CheckpointAsync(cancellationToken).ConfigureAwait(false);
             LogStopped(_logger);
         }

@@ -7,7 +7,7 @@ namespace DataPlane.Store.Server;
 /// <summary>INFO's text: the sections and fields Redis clients and tools read.</summary>
 internal static class InfoReport
 {
-    private static readonly string[] DefaultSections = ["server", "clients", "memory", "persistence", "stats", "replication", "keyspace"];
+    private static readonly string[] DefaultSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cluster", "keyspace"];
 
     public static string Build(StoreContext context, List<string> requested)
     {
@@ -76,6 +76,10 @@ internal static class InfoReport
             case "replication":
                 Line("role", "master");
                 Line("connected_slaves", 0);
+                ClusterInfo.Replication(context.Cluster, Line);
+                break;
+            case "cluster":
+                ClusterInfo.Cluster(context.Cluster, Line);
                 break;
             case "keyspace":
                 if (replica.KeyCount > 0)

@@ -32,6 +32,12 @@ internal sealed partial class RespConnection : IDisposable
 
     public async Task RunAsync()
     {
+        if (_context.ClusterCommands is { } clustered)
+        {
+            await RunClusteredAsync(clustered).ConfigureAwait(false);
+            return;
+        }
+
         var input = _pipe.Input;
         var alwaysFsync = _context.Options.Fsync == FsyncMode.Always;
         try

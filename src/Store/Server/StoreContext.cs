@@ -13,6 +13,12 @@ internal sealed class StoreContext(StoreOptions options, Replica.Replica replica
 
     public int Port { get; set; }
 
+    /// <summary>The cluster this node belongs to; null for a single node.</summary>
+    public Cluster.ClusterNode? Cluster { get; set; }
+
+    /// <summary>How client commands run across the cluster; null for a single node.</summary>
+    public Coordination.ClusterCommands? ClusterCommands { get; set; }
+
     public long NowMs => Options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>The largest value a command may store: the protocol limit or FASTER's page, whichever is smaller.</summary>

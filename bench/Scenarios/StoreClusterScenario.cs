@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using DataPlane.Store;
+using DataPlane.Store.Cluster;
+
+namespace DataPlane.Bench.Scenarios;
+
+/// <summary>
+/// The cost of replication: redis-benchmark (SET and GET, 16-deep pipelines, 50 clients, 100-byte
+/// values) against one node of a 3-node cluster (N=3, W=2, R=2) and, in the same run, against a
+/// single node; every server runs in this process on loopback.
+/// </summary>
+internal sealed class StoreClusterScenario : IScenario
+{
+    private const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
+    public string Name => "store-cluster";
+
+    public string Description => "store: redis-benchmark SET/GET against one node of a 3-node cluster (N=3,W=2,R=2) vs a single node";
+
+    public async Task<ScenarioReport> RunAsync(ScenarioContext context, CancellationToken cancellationToken)
+    {
+        if (!File.Exists("/usr/bin/redis-benchmark"))
+        {
+            throw new ScenarioSkippedException("redis-benchmark is not installed (apt-get install redis-tools)");
+        }
+
+        // As `dataplane store` runs by default (--inline-completions): read when this process makes its first socket.
+        if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
+        {
+            Environment.SetEnvironmentVariable(InlineCompletions, "1");
+        }
+
+        var requests = context.Quick ? 100_000 : 1_000_000;
+        var root = Path.Combine(Path.GetTempPath(), "dp-bench-cluster-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Dictionary<string, (double Ops, double P99)> single;
+            await using (var server = new StoreServer(new StoreOptions { Listen = new(IPAddress.Loopback, 0), DataDirectory = Path.Combine(root, "single"), MaxMemory = 256L << 20 }))
+            {
+                await server.StartAsync(cancellationToken);
+                single = await RunBenchmarkAsync(server.EndPoint, requests, cancellationToken);
+            }
+
+            Dictionary<string, (double Ops, double P99)> cluster;
+            var nodes = await StartClusterAsync(root, cancellationToken);
+            try
+            {
+                cluster = await RunBenchmarkAsync(nodes[0].EndPoint, requests, cancellationToken);
+            }
+            finally
+            {
+                foreach (var node in nodes)
+                {
+                    await node.DisposeAsync();
+                }
+            }
+
+            var rows = new List<ClusterRow>();
+            var table = new Table("test", "cluster ops/s", "single ops/s", "cluster/single", "cluster p99 ms", "single p99 ms");
+            foreach (var test in (string[])["SET", "GET"])
+            {
+                var row = new ClusterRow(test, cluster[test].Ops, single[test].Ops, cluster[test].P99, single[test].P99);
+                rows.Add(row);
+                table.Add(test, row.ClusterOpsPerSec, row.SingleOpsPerSec, row.ClusterOpsPerSec / row.SingleOpsPerSec, row.ClusterP99Ms, row.SingleP99Ms);
+            }
+
+            var markdown = $"""
+                `redis-benchmark -t set,get -P 16 -c 50 -d 100 -r 100000 -n {requests}` against node a of a 3-node
+                cluster (N=3, W=2, R=2, all nodes in this process) and against a single node, in the same run;
+                socket completions inline ({InlineCompletions}={Environment.GetEnvironmentVariable(InlineCompletions)}), as `dataplane store` runs by default.
+
+                {table}
+                """;
+            return new ScenarioReport(new { rows }, markdown);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static async Task<StoreServer[]> StartClusterAsync(string root, CancellationToken cancellationToken)
+    {
+        string[] names = ["a", "b", "c"];
+        // Every port chosen before any node binds, all distinct: a node's client port taken with port 0
+        // could otherwise land on another node's peer port that is free only until that node starts.
+        var taken = new HashSet<int>();
+        var peers = names.ToDictionary(n => n, _ => FreePort(taken));
+        var clients = names.ToDictionary(n => n, _ => FreePort(taken));
+        var nodes = new StoreServer[names.Length];
+        for (var i = 0; i < names.Length; i++)
+        {
+            var options = new ClusterOptions { NodeId = names[i], PeerListen = peers[names[i]] };
+            foreach (var other in names.Where(n => n != names[i]))
+            {
+                options.Peers[other] = peers[other];
+            }
+
+            nodes[i] = new StoreServer(new StoreOptions { Listen = clients[names[i]], DataDirectory = Path.Combine(root, names[i]), MaxMemory = 256L << 20, Cluster = options });
+            await nodes[i].StartAsync(cancellationToken);
+        }
+
+        var deadline = Stopwatch.StartNew();
+        while (nodes.Any(n => n.ClusterNode!.Peers.Any(p => p.Suspected)))
+        {
+            if (deadline.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new TimeoutException("the cluster's nodes did not connect to each other");
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
+
+        return nodes;
+    }
+
+    /// <summary>A free loopback port for a peer address, which every node must know before any starts.</summary>
+    private static IPEndPoint FreePort(HashSet<int> taken)
+    {
+        while (true)
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            var endPoint = (IPEndPoint)socket.LocalEndPoint!;
+            if (taken.Add(endPoint.Port))
+            {
+                return endPoint;
+            }
+        }
+    }
+
+    private static async Task<Dictionary<string, (double Ops, double P99)>> RunBenchmarkAsync(IPEndPoint endPoint, int requests, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("redis-benchmark") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in (string[])["-h", "127.0.0.1", "-p", endPoint.Port.ToString(CultureInfo.InvariantCulture), "-t", "set,get", "-P", "16", "-c", "50", "-d", "100", "-r", "100000", "-n", requests.ToString(CultureInfo.InvariantCulture), "--csv"])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        var results = new Dictionary<string, (double, double)>(StringComparer.Ordinal);
+        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var cells = line.Replace("\"", string.Empty, StringComparison.Ordinal).Split(',');
+            if (cells.Length >= 7 && double.TryParse(cells[1], CultureInfo.InvariantCulture, out var ops) && double.TryParse(cells[6], CultureInfo.InvariantCulture, out var p99))
+            {
+                results[cells[0]] = (ops, p99);
+            }
+        }
+
+        return results.Count == 2 ? results : throw new InvalidOperationException("redis-benchmark printed no SET and GET rows: " + output);
+    }
+
+    private sealed record ClusterRow(string Test, double ClusterOpsPerSec, double SingleOpsPerSec, double ClusterP99Ms, double SingleP99Ms);
+}

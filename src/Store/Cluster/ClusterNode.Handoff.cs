@@ -1,0 +1,76 @@
+using System.Buffers.Binary;
+using DataPlane.Store.Protocol.Internode;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Store.Cluster;
+
+internal sealed partial class ClusterNode
+{
+    private const int HandoffWindow = 256;
+
+    /// <summary>Starts handing <paramref name="peer"/> its hints if it is healthy, has some, and no handoff is running.</summary>
+    private void StartHandoff(PeerState peer)
+    {
+        if (!peer.Suspected && !_stopping.IsCancellationRequested && Hints.PendingFor(peer.Name) > 0 && peer.TryBeginDelivery())
+        {
+            _ = HandOffAsync(peer, _stopping.Token);
+        }
+    }
+
+    /// <summary>
+    /// Delivers every sealed hint file of a peer, a window of writes at a time, no faster than
+    /// <see cref="ClusterOptions.HintsPerSecond"/>; a file is deleted only when all its hints were
+    /// acknowledged. Delivery is an ordinary replicated write, so a hint delivered twice, or one older
+    /// than what the peer has, changes nothing (last writer wins).
+    /// </summary>
+    private async Task HandOffAsync(PeerState peer, CancellationToken cancellationToken)
+    {
+        var delivered = 0;
+        var started = Time.GetTimestamp();
+        try
+        {
+            foreach (var file in Hints.Seal(peer.Name))
+            {
+                var records = DataPlane.Store.Hints.HintStore.ReadFile(file);
+                for (var offset = 0; offset < records.Count; offset += HandoffWindow)
+                {
+                    var window = records.GetRange(offset, Math.Min(HandoffWindow, records.Count - offset));
+                    await Task.WhenAll(window.Select(r => Deliver(peer, r.Key, r.Stored, Options.RequestTimeout))).ConfigureAwait(false);
+                    delivered += window.Count;
+                    var due = TimeSpan.FromSeconds((double)delivered / Options.HintsPerSecond) - Time.GetElapsedTime(started);
+                    if (due > TimeSpan.Zero)
+                    {
+                        await Task.Delay(due, Time, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                Hints.Complete(peer.Name, file, records.Count);
+            }
+
+            if (delivered > 0)
+            {
+                LogHandedOff(_logger, delivered, peer.Name);
+            }
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The peer went away again (or this node is stopping): the files stay for the next attempt.
+        }
+        finally
+        {
+            peer.EndDelivery();
+        }
+    }
+
+    private static async Task Deliver(PeerState peer, byte[] key, byte[] stored, TimeSpan timeout)
+    {
+        var reply = await peer.Client.CallAsync(FrameType.Write, key.Length, key, stored, default, timeout).ConfigureAwait(false);
+        if (reply.Type != FrameType.Ack)
+        {
+            throw new IOException($"peer {peer.Name} refused a hint: " + System.Text.Encoding.UTF8.GetString(reply.Payload));
+        }
+    }
+
+    [LoggerMessage(EventId = 44, Level = LogLevel.Information, Message = "Handed {Count} hints to {Peer}")]
+    private static partial void LogHandedOff(ILogger logger, int count, string peer);
+}

@@ -1,0 +1,96 @@
+using DataPlane.Store.Protocol.Internode;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Store.Cluster;
+
+internal sealed partial class ClusterNode
+{
+    /// <summary>Every interval: a heartbeat to each connected peer, a suspicion for each silent one, hint delivery to each healthy one with hints.</summary>
+    private async Task HeartbeatAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(Options.HeartbeatInterval, Time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                foreach (var peer in Peers)
+                {
+                    if (peer.Client.IsConnected)
+                    {
+                        _ = PingAsync(peer);
+                    }
+
+                    if (!peer.Suspected && Time.GetElapsedTime(peer.LastHeard) > Options.SuspectAfter && peer.Suspect())
+                    {
+                        // A peer that hangs keeps its socket open: drop it so its requests fail now, not at their timeouts.
+                        LogSuspected(_logger, peer.Name, Options.SuspectAfter);
+                        peer.Client.Reset();
+                    }
+
+                    StartHandoff(peer);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    private async Task PingAsync(PeerState peer)
+    {
+        try
+        {
+            await peer.Client.CallAsync(FrameType.Ping, -1, default, default, default, Options.SuspectAfter).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // Silence is what the failure detector measures; the next tick judges it.
+        }
+    }
+
+    private void OnStateChanged(PeerClient client, bool connected)
+    {
+        var peer = PeerNamed(client.Name);
+        if (connected)
+        {
+            OnHeard(client);
+        }
+        else if (peer.Suspect())
+        {
+            LogDown(_logger, peer.Name);
+        }
+    }
+
+    private void OnHeard(PeerClient client)
+    {
+        var peer = PeerNamed(client.Name);
+        if (peer.Hear(Time.GetTimestamp()) && client.IsConnected)
+        {
+            LogUp(_logger, peer.Name);
+            StartHandoff(peer);
+        }
+    }
+
+    private PeerState PeerNamed(string name)
+    {
+        foreach (var peer in Peers)
+        {
+            if (peer.Name == name)
+            {
+                return peer;
+            }
+        }
+
+        throw new InvalidOperationException($"unknown peer {name}");
+    }
+
+    [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "Peer {Peer} suspected after {Silence} of silence")]
+    private static partial void LogSuspected(ILogger logger, string peer, TimeSpan silence);
+
+    [LoggerMessage(EventId = 42, Level = LogLevel.Warning, Message = "Peer {Peer} is down")]
+    private static partial void LogDown(ILogger logger, string peer);
+
+    [LoggerMessage(EventId = 43, Level = LogLevel.Information, Message = "Peer {Peer} is up")]
+    private static partial void LogUp(ILogger logger, string peer);
+}

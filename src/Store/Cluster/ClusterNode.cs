@@ -1,0 +1,120 @@
+using DataPlane.Store.Coordination;
+using DataPlane.Store.Hints;
+using DataPlane.Store.Protocol.Internode;
+using DataPlane.Store.Server;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Store.Cluster;
+
+/// <summary>
+/// One node's part in the cluster: the peer listener, a connection to every peer, failure detection
+/// by heartbeats, durable hints and their handoff, and the coordinator that client connections use.
+/// </summary>
+internal sealed partial class ClusterNode : IAsyncDisposable
+{
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly PeerState?[] _peers;
+    private readonly LocalExecutor _executor;
+    private InternodeListener? _listener;
+    private Task _heartbeats = Task.CompletedTask;
+    private long _readRepairs;
+
+    public ClusterNode(ClusterOptions options, StoreOptions storeOptions, Replica.Replica replica, StoreContext standalone, ILoggerFactory loggers)
+    {
+        Options = options;
+        Time = storeOptions.TimeProvider;
+        Replica = replica;
+        _logger = loggers.CreateLogger<ClusterNode>();
+        var names = new List<string>(options.Peers.Keys) { options.NodeId };
+        names.Sort(StringComparer.Ordinal);
+        Placement = new Placement(names, options.Partitions, options.Replicas);
+        Self = names.IndexOf(options.NodeId);
+        _peers = new PeerState?[names.Count];
+        var peerLogger = loggers.CreateLogger<PeerClient>();
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (i != Self)
+            {
+                var client = new PeerClient(names[i], options.Peers[names[i]], options.NodeId, options.ClusterName, options.MaxInFlightPerPeer, Time, peerLogger);
+                _peers[i] = new PeerState(i, client);
+                client.StateChanged += OnStateChanged;
+                client.Heard += OnHeard;
+            }
+        }
+
+        Sessions = new SessionPool(replica);
+        Hints = new HintStore(Path.Combine(storeOptions.DataDirectory, "hints"), storeOptions.Fsync == FsyncMode.Always);
+        _executor = new LocalExecutor(standalone);
+        Coordinator = new Coordinator(this, _executor);
+    }
+
+    public ClusterOptions Options { get; }
+
+    public TimeProvider Time { get; }
+
+    public Replica.Replica Replica { get; }
+
+    public Placement Placement { get; }
+
+    /// <summary>This node's index in <see cref="Placement"/>.</summary>
+    public int Self { get; }
+
+    public SessionPool Sessions { get; }
+
+    public HintStore Hints { get; }
+
+    public Coordinator Coordinator { get; }
+
+    public long ReadRepairs => Interlocked.Read(ref _readRepairs);
+
+    /// <summary>The peer at a node index (null for this node).</summary>
+    public PeerState? Peer(int index) => _peers[index];
+
+    public IEnumerable<PeerState> Peers => _peers.OfType<PeerState>();
+
+    /// <summary>Whether the node at <paramref name="index"/> may be asked: this node always, a peer when not suspected.</summary>
+    public bool IsHealthy(int index) => index == Self || _peers[index]!.Suspected is false;
+
+    public long ProtocolErrors => _listener?.ProtocolErrors ?? 0;
+
+    public System.Net.IPEndPoint PeerEndPoint => _listener?.EndPoint ?? Options.PeerListen;
+
+    public void CountReadRepair() => Interlocked.Increment(ref _readRepairs);
+
+    public void Start()
+    {
+        _listener = new InternodeListener(Options.PeerListen, Options.NodeId, Options.ClusterName, Replica, Hints, Coordinator.ExecuteHereAsync, _logger);
+        _listener.Start();
+        foreach (var peer in Peers)
+        {
+            peer.Client.Start();
+        }
+
+        _heartbeats = HeartbeatAsync(_stopping.Token);
+        LogStarted(_logger, Options.NodeId, PeerEndPoint, Options.Replicas, Options.ReadQuorum, Options.WriteQuorum);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _heartbeats.ConfigureAwait(false);
+        if (_listener is not null)
+        {
+            await _listener.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var peer in Peers)
+        {
+            await peer.Client.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _executor.DisposeAsync().ConfigureAwait(false);
+        Sessions.Dispose();
+        Hints.Dispose();
+        _stopping.Dispose();
+    }
+
+    [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "Cluster node {Node} replicating on {EndPoint} (N={N}, R={R}, W={W})")]
+    private static partial void LogStarted(ILogger logger, string node, System.Net.IPEndPoint endPoint, int n, int r, int w);
+}

@@ -1,0 +1,136 @@
+using System.Net;
+
+namespace DataPlane.Store.Cluster;
+
+/// <summary>
+/// Makes a <see cref="StoreServer"/> one node of a Dynamo-style cluster: keys live on
+/// <see cref="Replicas"/> nodes picked by the ring, writes succeed after <see cref="WriteQuorum"/>
+/// acknowledgements and reads after <see cref="ReadQuorum"/> answers. Every node is given the same
+/// peer table (less itself).
+/// </summary>
+public sealed class ClusterOptions
+{
+    /// <summary>This node's name ("a"): letters, digits, '-' and '_'. It places the node on the ring and is kept in the data directory.</summary>
+    public string NodeId { get; set; } = "a";
+
+    /// <summary>The cluster's name ("dataplane"): nodes refuse peers that give another, so two clusters never mix.</summary>
+    public string ClusterName { get; set; } = "dataplane";
+
+    /// <summary>The address other nodes connect to for replication; port 0 picks a free port.</summary>
+    public IPEndPoint PeerListen { get; set; } = new(IPAddress.Loopback, 17001);
+
+    /// <summary>The other nodes: name to replication address.</summary>
+    public IDictionary<string, IPEndPoint> Peers { get; } = new Dictionary<string, IPEndPoint>(StringComparer.Ordinal);
+
+    /// <summary>N: how many nodes hold each key; default 3.</summary>
+    public int Replicas { get; set; } = 3;
+
+    /// <summary>R: how many replicas must answer a read; default 2.</summary>
+    public int ReadQuorum { get; set; } = 2;
+
+    /// <summary>W: how many replicas must apply a write before it is acknowledged; default 2.</summary>
+    public int WriteQuorum { get; set; } = 2;
+
+    /// <summary>The longest a client request waits for its quorum before an error reply; default 2 s.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often a node sends each peer a heartbeat; default 250 ms.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>A peer not heard from for this long is suspected and skipped until it answers again; default 2 s.</summary>
+    public TimeSpan SuspectAfter { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Q: the fixed partitions of the hash space (a power of two); default 4096.</summary>
+    public int Partitions { get; set; } = 4096;
+
+    /// <summary>Hints handed to a returning node per second, at most; default 20,000.</summary>
+    public int HintsPerSecond { get; set; } = 20_000;
+
+    /// <summary>Requests in flight to one peer before senders wait (back-pressure); default 4096.</summary>
+    public int MaxInFlightPerPeer { get; set; } = 4096;
+
+    /// <summary>
+    /// Checks the settings: 1 &lt;= R, W &lt;= N, N no more than the nodes, names well formed.
+    /// Returns the problems (empty when valid) and a warning when R + W &lt;= N (reads may miss the newest write).
+    /// </summary>
+    public IReadOnlyList<string> Validate(out string? warning)
+    {
+        var errors = new List<string>();
+        warning = null;
+        if (Replicas < 1)
+        {
+            errors.Add($"replicas (N) must be at least 1, got {Replicas}");
+        }
+
+        if (ReadQuorum < 1 || ReadQuorum > Replicas)
+        {
+            errors.Add($"read quorum (R) must be between 1 and N={Replicas}, got {ReadQuorum}");
+        }
+
+        if (WriteQuorum < 1 || WriteQuorum > Replicas)
+        {
+            errors.Add($"write quorum (W) must be between 1 and N={Replicas}, got {WriteQuorum}");
+        }
+
+        if (Replicas > Peers.Count + 1)
+        {
+            errors.Add($"replicas (N={Replicas}) cannot exceed the number of nodes ({Peers.Count + 1})");
+        }
+
+        if (!IsValidName(ClusterName))
+        {
+            errors.Add($"cluster name '{ClusterName}' must be 1-64 letters, digits, '-' or '_'");
+        }
+
+        if (!IsValidName(NodeId))
+        {
+            errors.Add($"node id '{NodeId}' must be 1-64 letters, digits, '-' or '_'");
+        }
+
+        foreach (var name in Peers.Keys)
+        {
+            if (!IsValidName(name) || name == NodeId)
+            {
+                errors.Add($"peer name '{name}' must be 1-64 letters, digits, '-' or '_' and differ from the node id");
+            }
+        }
+
+        if (Partitions < 1 || (Partitions & (Partitions - 1)) != 0)
+        {
+            errors.Add($"partitions (Q) must be a power of two, got {Partitions}");
+        }
+
+        if (RequestTimeout <= TimeSpan.Zero || HeartbeatInterval <= TimeSpan.Zero || SuspectAfter <= TimeSpan.Zero || HintsPerSecond < 1 || MaxInFlightPerPeer < 1)
+        {
+            errors.Add("timeouts, intervals, the hint rate and the in-flight limit must be positive");
+        }
+
+        if (errors.Count == 0 && ReadQuorum + WriteQuorum <= Replicas)
+        {
+            warning = $"R={ReadQuorum} + W={WriteQuorum} <= N={Replicas}: a read may miss the newest acknowledged write";
+        }
+
+        return errors;
+    }
+
+    /// <summary>The id written into the versions this node creates: a stable hash of <see cref="NodeId"/>.</summary>
+    internal int VersionId => (int)(Ring.RingHash.Hash(NodeId.AsSpan()) & int.MaxValue);
+
+    internal static bool IsValidName(string name)
+    {
+        if (name.Length is 0 or > 64)
+        {
+            return false;
+        }
+
+        foreach (var c in name)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c != '-' && c != '_')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

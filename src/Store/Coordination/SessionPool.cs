@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using DataPlane.Store.Replica;
+
+namespace DataPlane.Store.Coordination;
+
+/// <summary>
+/// FASTER sessions for the coordinator's work on the local replica, which runs on whatever thread a
+/// reply arrived on: a session is taken for one short synchronous step and given back.
+/// </summary>
+internal sealed class SessionPool(Replica.Replica replica) : IDisposable
+{
+    private const int Keep = 64;
+    private readonly ConcurrentBag<ReplicaSession> _idle = [];
+
+    public ReplicaSession Rent() => _idle.TryTake(out var session) ? session : replica.NewSession();
+
+    public void Return(ReplicaSession session)
+    {
+        if (_idle.Count < Keep)
+        {
+            _idle.Add(session);
+        }
+        else
+        {
+            session.Dispose();
+        }
+    }
+
+    /// <summary>The local stored value of <paramref name="key"/>, copied, or null.</summary>
+    public byte[]? ReadStored(ReadOnlySpan<byte> key)
+    {
+        var session = Rent();
+        try
+        {
+            return session.TryReadStored(key, out var stored) ? stored.ToArray() : null;
+        }
+        finally
+        {
+            Return(session);
+        }
+    }
+
+    public MergeOutcome Merge(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
+    {
+        var session = Rent();
+        try
+        {
+            return session.Merge(key, stored);
+        }
+        finally
+        {
+            Return(session);
+        }
+    }
+
+    public void Dispose()
+    {
+        while (_idle.TryTake(out var session))
+        {
+            session.Dispose();
+        }
+    }
+}

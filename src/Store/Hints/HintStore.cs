@@ -1,0 +1,140 @@
+using System.Globalization;
+
+namespace DataPlane.Store.Hints;
+
+/// <summary>
+/// Durable hints: writes kept for a node that was down, one append-only file series per target node
+/// (<c>hints/&lt;node&gt;.&lt;sequence&gt;.hints</c>). Delivery seals the file being appended (new hints
+/// go to the next one), hands the sealed files over, and deletes each once every hint in it was
+/// acknowledged. A hint is acknowledged to the coordinator only after it is written (and fsynced
+/// under <see cref="FsyncMode.Always"/>), so it survives a crash of this process.
+/// </summary>
+internal sealed class HintStore : IDisposable
+{
+    private readonly string _directory;
+    private readonly bool _fsync;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, Target> _targets = new(StringComparer.Ordinal);
+
+    public HintStore(string directory, bool fsync)
+    {
+        _directory = directory;
+        _fsync = fsync;
+        Directory.CreateDirectory(directory);
+        foreach (var path in Directory.GetFiles(directory, "*.hints"))
+        {
+            if (TryParseName(path, out var node, out var sequence))
+            {
+                var target = TargetFor(node);
+                target.Sequence = Math.Max(target.Sequence, sequence);
+                target.Pending += HintRecord.ReadAll(path).Count();
+            }
+        }
+    }
+
+    /// <summary>Hints held for <paramref name="node"/> and not yet acknowledged by it.</summary>
+    public long PendingFor(string node)
+    {
+        lock (_lock)
+        {
+            return _targets.TryGetValue(node, out var target) ? target.Pending : 0;
+        }
+    }
+
+    /// <summary>Hints delivered and deleted since this node started.</summary>
+    public long Delivered { get; private set; }
+
+    public void Add(string node, ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
+    {
+        var record = HintRecord.Encode(key, stored);
+        lock (_lock)
+        {
+            var target = TargetFor(node);
+            target.File ??= new FileStream(PathFor(node, ++target.Sequence), FileMode.Append, FileAccess.Write, FileShare.Read, 4096);
+            target.File.Write(record);
+            target.File.Flush(_fsync);
+            target.Pending++;
+        }
+    }
+
+    /// <summary>Closes the file being appended for <paramref name="node"/> and lists every file of its hints, oldest first.</summary>
+    public List<string> Seal(string node)
+    {
+        lock (_lock)
+        {
+            var target = TargetFor(node);
+            target.File?.Dispose();
+            target.File = null;
+            var files = new List<(long Sequence, string Path)>();
+            foreach (var path in Directory.GetFiles(_directory, node + ".*.hints"))
+            {
+                if (TryParseName(path, out var name, out var sequence) && name == node)
+                {
+                    files.Add((sequence, path));
+                }
+            }
+
+            files.Sort();
+            return files.ConvertAll(f => f.Path);
+        }
+    }
+
+    /// <summary>Deletes a sealed file whose <paramref name="count"/> hints were all acknowledged.</summary>
+    public void Complete(string node, string path, int count)
+    {
+        lock (_lock)
+        {
+            File.Delete(path);
+            var target = TargetFor(node);
+            target.Pending = Math.Max(0, target.Pending - count);
+            Delivered += count;
+        }
+    }
+
+    /// <summary>The hints of a sealed file.</summary>
+    public static List<(byte[] Key, byte[] Stored)> ReadFile(string path) => [.. HintRecord.ReadAll(path)];
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            foreach (var target in _targets.Values)
+            {
+                target.File?.Dispose();
+                target.File = null;
+            }
+        }
+    }
+
+    private Target TargetFor(string node)
+    {
+        if (!_targets.TryGetValue(node, out var target))
+        {
+            target = new Target();
+            _targets[node] = target;
+        }
+
+        return target;
+    }
+
+    private string PathFor(string node, long sequence) =>
+        Path.Combine(_directory, string.Create(CultureInfo.InvariantCulture, $"{node}.{sequence:D10}.hints"));
+
+    private static bool TryParseName(string path, out string node, out long sequence)
+    {
+        var name = Path.GetFileNameWithoutExtension(path);
+        var dot = name.LastIndexOf('.');
+        node = dot > 0 ? name[..dot] : string.Empty;
+        sequence = 0;
+        return dot > 0 && long.TryParse(name.AsSpan(dot + 1), NumberStyles.None, CultureInfo.InvariantCulture, out sequence);
+    }
+
+    private sealed class Target
+    {
+        public FileStream? File { get; set; }
+
+        public long Sequence { get; set; }
+
+        public long Pending { get; set; }
+    }
+}

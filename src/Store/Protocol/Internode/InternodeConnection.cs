@@ -1,0 +1,165 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Text;
+using DataPlane.Store.Hints;
+using DataPlane.Store.Replica;
+
+namespace DataPlane.Store.Protocol.Internode;
+
+/// <summary>
+/// One peer's connection into this node: reads whole frames, applies writes and answers reads on its
+/// own replica session in arrival order, and answers with the request's id. A read-modify-write
+/// (<see cref="FrameType.Execute"/>) runs asynchronously and its reply joins the others when done.
+/// A malformed frame throws <see cref="InvalidDataException"/>, which closes the connection with
+/// nothing of that frame applied.
+/// </summary>
+internal sealed class InternodeConnection(Socket socket, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute)
+{
+    private const int MaxNameLength = 64;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
+        using var outbox = new FrameOutbox();
+        using var session = replica.NewSession();
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task sending = Task.CompletedTask;
+        try
+        {
+            await ReadHandshakeAsync(input, clusterName, cancellationToken).ConfigureAwait(false);
+            await socket.SendAsync(Handshake.Build(localName, clusterName), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            sending = outbox.RunAsync(socket, ending.Token);
+            while (true)
+            {
+                var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                try
+                {
+                    while (Frame.TryRead(ref buffer, out var type, out var id, out var payload))
+                    {
+                        Handle(type, id, payload, session, outbox);
+                    }
+                }
+                finally
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                }
+
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            await ending.CancelAsync().ConfigureAwait(false);
+            await sending.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            await input.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static async Task ReadHandshakeAsync(PipeReader input, string clusterName, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        while (true)
+        {
+            var result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (Handshake.TryRead(ref buffer, clusterName, out _))
+            {
+                input.AdvanceTo(buffer.Start);
+                return;
+            }
+
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted)
+            {
+                throw new InvalidDataException("the peer closed before its handshake");
+            }
+        }
+    }
+
+    private void Handle(FrameType type, ulong id, ReadOnlySequence<byte> payload, ReplicaSession session, FrameOutbox outbox)
+    {
+        byte[]? rented = null;
+        var length = (int)payload.Length;
+        Span<byte> scratch = length <= 512 ? stackalloc byte[length] : (rented = ArrayPool<byte>.Shared.Rent(length)).AsSpan(0, length);
+        payload.CopyTo(scratch);
+        try
+        {
+            switch (type)
+            {
+                case FrameType.Ping:
+                    outbox.Write(FrameType.Pong, id, default);
+                    break;
+                case FrameType.Write:
+                    {
+                        Frame.SplitKeyValue(scratch, out var key, out var stored);
+                        var outcome = session.Merge(key, stored);
+                        outbox.Write(FrameType.Ack, id, [(byte)outcome]);
+                        break;
+                    }
+
+                case FrameType.Read:
+                    if (session.TryReadStored(scratch, out var value))
+                    {
+                        outbox.Write(FrameType.Value, id, [1], value);
+                    }
+                    else
+                    {
+                        outbox.Write(FrameType.Value, id, [0]);
+                    }
+
+                    break;
+                case FrameType.Hint:
+                    {
+                        var nameLength = scratch.IsEmpty ? 0 : scratch[0];
+                        if (nameLength is 0 or > MaxNameLength || scratch.Length < 1 + nameLength)
+                        {
+                            throw new InvalidDataException("internode hint frame has a malformed target name");
+                        }
+
+                        var target = Encoding.ASCII.GetString(scratch.Slice(1, nameLength));
+                        Frame.SplitKeyValue(scratch[(1 + nameLength)..], out var key, out var stored);
+                        hints.Add(target, key, stored);
+                        outbox.Write(FrameType.Ack, id, [(byte)MergeOutcome.Applied]);
+                        break;
+                    }
+
+                case FrameType.Execute:
+                    _ = ExecuteAsync(id, scratch.ToArray(), outbox);
+                    break;
+                default:
+                    throw new InvalidDataException($"internode frame type {type} is a reply, not a request");
+            }
+        }
+        catch (IOException e)
+        {
+            outbox.Write(FrameType.Error, id, Encoding.UTF8.GetBytes(e.Message));
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private async Task ExecuteAsync(ulong id, byte[] command, FrameOutbox outbox)
+    {
+        try
+        {
+            var reply = await execute(command).ConfigureAwait(false);
+            outbox.Write(FrameType.Reply, id, reply);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or OperationCanceledException or ObjectDisposedException)
+        {
+            outbox.Write(FrameType.Error, id, Encoding.UTF8.GetBytes(e.Message));
+        }
+    }
+}

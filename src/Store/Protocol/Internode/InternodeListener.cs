@@ -1,0 +1,133 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using DataPlane.Store.Hints;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Store.Protocol.Internode;
+
+/// <summary>Accepts peers' connections on the peer address and serves each with an <see cref="InternodeConnection"/>.</summary>
+internal sealed partial class InternodeListener : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly string _localName;
+    private readonly string _clusterName;
+    private readonly Replica.Replica _replica;
+    private readonly HintStore _hints;
+    private readonly Func<byte[], Task<byte[]>> _execute;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<long, (Socket Socket, Task Serving)> _connections = new();
+    private Task _accepting = Task.CompletedTask;
+    private long _nextId;
+
+    public InternodeListener(IPEndPoint endPoint, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute, ILogger logger)
+    {
+        _localName = localName;
+        _clusterName = clusterName;
+        _replica = replica;
+        _hints = hints;
+        _execute = execute;
+        _logger = logger;
+        _socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (OperatingSystem.IsLinux())
+        {
+            // SO_REUSEADDR alone (SOL_SOCKET=1, SO_REUSEADDR=2), to rebind over TIME_WAIT after a crash:
+            // .NET's ReuseAddress also sets SO_REUSEPORT on Linux, which lets a second process (or a
+            // listener that took the port first) share it and silently take half the peers' connections.
+            _socket.SetRawSocketOption(1, 2, BitConverter.GetBytes(1));
+        }
+        else
+        {
+            _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        }
+
+        _socket.Bind(endPoint);
+        _socket.Listen(64);
+        EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+    }
+
+    public IPEndPoint EndPoint { get; }
+
+    /// <summary>Malformed frames or handshakes seen (each closed its connection).</summary>
+    public long ProtocolErrors => Interlocked.Read(ref _protocolErrors);
+
+    private long _protocolErrors;
+
+    public void Start() => _accepting = AcceptAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _socket.Dispose();
+        await _accepting.ConfigureAwait(false);
+        foreach (var (socket, _) in _connections.Values)
+        {
+            socket.Dispose();
+        }
+
+        await Task.WhenAll(_connections.Values.Select(c => c.Serving)).ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _socket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                if (_stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            client.NoDelay = true;
+            var id = Interlocked.Increment(ref _nextId);
+            var serving = ServeAsync(id, client);
+            _connections[id] = (client, serving);
+        }
+    }
+
+    private async Task ServeAsync(long id, Socket client)
+    {
+        await Task.Yield();
+        try
+        {
+            var connection = new InternodeConnection(client, _localName, _clusterName, _replica, _hints, _execute);
+            await connection.RunAsync(_stopping.Token).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e)
+        {
+            Interlocked.Increment(ref _protocolErrors);
+            LogMalformed(_logger, e.Message);
+        }
+        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The peer went away or this node is stopping.
+        }
+        catch (Exception e)
+        {
+            // A fault while applying a frame ends only this connection; the peer reconnects.
+            LogFailed(_logger, e);
+        }
+        finally
+        {
+            client.Dispose();
+            _connections.TryRemove(id, out _);
+        }
+    }
+
+    [LoggerMessage(EventId = 31, Level = LogLevel.Error, Message = "A peer connection failed")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "Closed a peer connection that sent a malformed frame: {Reason}")]
+    private static partial void LogMalformed(ILogger logger, string reason);
+}

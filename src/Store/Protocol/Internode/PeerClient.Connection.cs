@@ -1,0 +1,122 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+
+namespace DataPlane.Store.Protocol.Internode;
+
+internal sealed partial class PeerClient
+{
+    /// <summary>Connects, shakes hands, then reads replies until the connection ends; true if it was ever established.</summary>
+    private async Task<bool> ConnectAndServeAsync(CancellationToken cancellationToken)
+    {
+        using var socket = new Socket(EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            connectTimeout.CancelAfter(TimeSpan.FromSeconds(2));
+            await socket.ConnectAsync(EndPoint, connectTimeout.Token).ConfigureAwait(false);
+        }
+
+        await socket.SendAsync(Handshake.Build(_localName, _clusterName), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
+        try
+        {
+            if (!await ReadHandshakeAsync(input, cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            using var outbox = new FrameOutbox();
+            using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var connection = new Connection(socket, outbox);
+            Volatile.Write(ref _connection, connection);
+            LogConnected(_logger, Name, EndPoint);
+            StateChanged?.Invoke(this, true);
+            var sending = outbox.RunAsync(socket, ending.Token);
+            try
+            {
+                await ReceiveAsync(input, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Volatile.Write(ref _connection, null);
+                await ending.CancelAsync().ConfigureAwait(false);
+                socket.Dispose();
+                await sending.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+                FailPending();
+                StateChanged?.Invoke(this, false);
+            }
+
+            return true;
+        }
+        finally
+        {
+            await input.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<bool> ReadHandshakeAsync(PipeReader input, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        while (true)
+        {
+            var result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (Handshake.TryRead(ref buffer, _clusterName, out var name))
+            {
+                input.AdvanceTo(buffer.Start);
+                if (name != Name)
+                {
+                    throw new InvalidDataException($"expected peer '{Name}' at {EndPoint}, found '{name}'");
+                }
+
+                return true;
+            }
+
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted)
+            {
+                return false;
+            }
+        }
+    }
+
+    private async Task ReceiveAsync(PipeReader input, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var any = false;
+            while (Frame.TryRead(ref buffer, out var type, out var id, out var payload))
+            {
+                any = true;
+                if (_pending.TryGetValue(id, out var reply))
+                {
+                    reply.TrySetResult(new PeerResponse(type, payload.ToArray()));
+                }
+            }
+
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (any)
+            {
+                Heard?.Invoke(this);
+            }
+
+            if (result.IsCompleted)
+            {
+                return;
+            }
+        }
+    }
+
+    private void FailPending()
+    {
+        foreach (var (id, reply) in _pending)
+        {
+            reply.TrySetException(new PeerUnavailableException(Name));
+            _pending.TryRemove(id, out _);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using DataPlane.Store.Cluster;
+
+namespace DataPlane.Store.Server;
+
+/// <summary>INFO's cluster fields: this node, its peers and their state, hints pending per peer, read repairs.</summary>
+internal static class ClusterInfo
+{
+    public static void Replication(ClusterNode? cluster, Action<string, object> line)
+    {
+        if (cluster is null)
+        {
+            return;
+        }
+
+        var o = cluster.Options;
+        line("cluster_node_id", o.NodeId);
+        line("cluster_replicas", o.Replicas);
+        line("cluster_read_quorum", o.ReadQuorum);
+        line("cluster_write_quorum", o.WriteQuorum);
+        line("read_repairs", cluster.ReadRepairs);
+        line("hints_pending", cluster.Peers.Sum(p => cluster.Hints.PendingFor(p.Name)));
+    }
+
+    public static void Cluster(ClusterNode? cluster, Action<string, object> line)
+    {
+        if (cluster is null)
+        {
+            line("cluster_mode", "single");
+            return;
+        }
+
+        var o = cluster.Options;
+        line("cluster_mode", "quorum");
+        line("node_id", o.NodeId);
+        line("peer_listen", cluster.PeerEndPoint);
+        line("partitions", o.Partitions);
+        line("replicas", o.Replicas);
+        line("read_quorum", o.ReadQuorum);
+        line("write_quorum", o.WriteQuorum);
+        line("request_timeout_ms", (long)o.RequestTimeout.TotalMilliseconds);
+        line("peers", cluster.Peers.Count());
+        var i = 0;
+        foreach (var peer in cluster.Peers)
+        {
+            line($"peer{i++}", $"name={peer.Name},address={peer.Client.EndPoint},state={(peer.Suspected ? "down" : "up")},hints_pending={cluster.Hints.PendingFor(peer.Name)}");
+        }
+
+        line("hints_delivered", cluster.Hints.Delivered);
+        line("read_repairs", cluster.ReadRepairs);
+        line("internode_protocol_errors", cluster.ProtocolErrors);
+    }
+}

@@ -1,0 +1,144 @@
+using System.Text;
+using StackExchange.Redis;
+
+namespace DataPlane.Store.Cluster.Tests;
+
+public sealed class QuorumTests
+{
+    [Fact]
+    public async Task TenThousandKeys_WrittenThroughOneNode_AreReadableThroughEveryNode()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        var a = cluster.Db("a");
+        await Task.WhenAll(Enumerable.Range(0, 10_000).Select(i => a.StringSetAsync($"key:{i}", $"value:{i}")));
+        foreach (var node in (string[])["a", "b", "c"])
+        {
+            var db = cluster.Db(node);
+            var values = await Task.WhenAll(Enumerable.Range(0, 10_000).Select(i => db.StringGetAsync($"key:{i}")));
+            for (var i = 0; i < values.Length; i++)
+            {
+                Assert.Equal($"value:{i}", values[i]);
+            }
+        }
+
+        // N = 3 of 3 nodes: every node ends up holding every key, the third replica at the latest after W acknowledged.
+        await Testing.Eventually.True(() => (string[])["a", "b", "c"] is var all && all.All(n => cluster.Server(n).KeyCount == 10_000), "every replica holds 10,000 keys", TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task OneNodeDown_EveryReadAndWriteSucceeds_AndTheNodeGetsItsHintsWhenBack()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await cluster.Db("a").StringSetAsync("before", "1");
+        await cluster.StopNodeAsync("c");
+        await cluster.WaitDownAsync("c");
+
+        var writes = Enumerable.Range(0, 1000).Select(i => cluster.Db(i % 2 == 0 ? "a" : "b").StringSetAsync($"down:{i}", $"v{i}"));
+        Assert.All(await Task.WhenAll(writes), Assert.True);
+        foreach (var node in (string[])["a", "b"])
+        {
+            var db = cluster.Db(node);
+            var values = await Task.WhenAll(Enumerable.Range(0, 1000).Select(i => db.StringGetAsync($"down:{i}")));
+            Assert.All(Enumerable.Range(0, 1000), i => Assert.Equal($"v{i}", values[i]));
+            Assert.Equal("1", await db.StringGetAsync("before"));
+        }
+
+        Assert.True(cluster.Server("a").ClusterNode!.Hints.PendingFor("c") + cluster.Server("b").ClusterNode!.Hints.PendingFor("c") >= 1000);
+
+        await cluster.StartNodeAsync("c");
+        await Testing.Eventually.True(
+            () => cluster.Server("a").ClusterNode!.Hints.PendingFor("c") == 0 && cluster.Server("b").ClusterNode!.Hints.PendingFor("c") == 0,
+            "a and b hand c its hints",
+            TimeSpan.FromSeconds(30));
+        var c = cluster.Server("c").ClusterNode!;
+        Assert.All(Enumerable.Range(0, 1000), i => Assert.Equal($"v{i}", Payload(c.Sessions.ReadStored(Encoding.UTF8.GetBytes($"down:{i}")))));
+    }
+
+    [Fact]
+    public async Task TwoNodesDown_WritesFailWithTheQuorumError_AndSucceedWhenOneComesBack()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        var a = cluster.Db("a");
+        await a.StringSetAsync("k", "before");
+        await cluster.StopNodeAsync("b");
+        await cluster.StopNodeAsync("c");
+        await cluster.WaitDownAsync("b");
+        await cluster.WaitDownAsync("c");
+
+        var write = await Assert.ThrowsAsync<RedisServerException>(() => a.StringSetAsync("k", "during"));
+        Assert.Contains("quorum not reached: 1 of 2 replicas acknowledged", write.Message, StringComparison.Ordinal);
+        var read = await Assert.ThrowsAsync<RedisServerException>(() => a.StringGetAsync("k"));
+        Assert.Contains("quorum not reached: 1 of 2 replicas answered", read.Message, StringComparison.Ordinal);
+        var increment = await Assert.ThrowsAsync<RedisServerException>(() => a.StringIncrementAsync("counter"));
+        Assert.Contains("quorum not reached", increment.Message, StringComparison.Ordinal);
+
+        await cluster.StartNodeAsync("b");
+        await Testing.Eventually.True(() => !cluster.Server("a").ClusterNode!.Peers.First(p => p.Name == "b").Suspected, "a sees b up again", TimeSpan.FromSeconds(30));
+        Assert.True(await a.StringSetAsync("k", "after"));
+        Assert.Equal("after", await a.StringGetAsync("k"));
+        Assert.Equal(1, await a.StringIncrementAsync("counter2"));
+    }
+
+    [Fact]
+    public async Task ReadRepair_FixesAReplicaThatMissedAWrite()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await cluster.Db("a").StringSetAsync("repair", "old");
+        var key = Encoding.UTF8.GetBytes("repair");
+        await Testing.Eventually.True(() => Payload(cluster.Server("c").ClusterNode!.Sessions.ReadStored(key)) == "old", "c holds the first write");
+
+        // A write that reached a and b but not c (as if c had dropped it).
+        var a = cluster.Server("a").ClusterNode!;
+        var newer = a.Coordinator.NewStored("new"u8, tombstone: false, 0);
+        a.Sessions.Merge(key, newer);
+        cluster.Server("b").ClusterNode!.Sessions.Merge(key, newer);
+        Assert.Equal("old", Payload(cluster.Server("c").ClusterNode!.Sessions.ReadStored(key)));
+
+        Assert.Equal("new", await cluster.Db("c").StringGetAsync("repair"));
+        await Testing.Eventually.True(() => Payload(cluster.Server("c").ClusterNode!.Sessions.ReadStored(key)) == "new", "read repair brings c up to date");
+        Assert.True(cluster.Server("c").ClusterNode!.ReadRepairs >= 1);
+        Assert.Contains("read_repairs:", (await cluster.Db("c").ExecuteAsync("INFO", "cluster")).ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadModifyWriteCommands_ThroughEveryNode_AreSerialisedAtTheKeysFirstReplica()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        var nodes = (string[])["a", "b", "c"];
+        await Task.WhenAll(nodes.Select(n => Task.WhenAll(Enumerable.Range(0, 100).Select(_ => cluster.Db(n).StringIncrementAsync("counter")))));
+        foreach (var node in nodes)
+        {
+            Assert.Equal("300", await cluster.Db(node).StringGetAsync("counter"));
+        }
+
+        var b = cluster.Db("b");
+        Assert.Equal(5, await b.StringAppendAsync("text", "hello"));
+        Assert.Equal(11, await cluster.Db("c").StringAppendAsync("text", " world"));
+        Assert.Equal("hello world", await cluster.Db("a").StringGetAsync("text"));
+        Assert.False(await b.StringSetAsync("text", "x", when: When.NotExists));
+        Assert.True(await b.StringSetAsync("fresh", "x", when: When.NotExists));
+        Assert.True(await cluster.Db("a").KeyExpireAsync("fresh", TimeSpan.FromMinutes(5)));
+        Assert.NotNull(await cluster.Db("c").KeyTimeToLiveAsync("fresh"));
+        Assert.Equal(2, await cluster.Db("c").KeyDeleteAsync(["fresh", "text", "missing"]));
+        Assert.False(await cluster.Db("a").KeyExistsAsync("fresh"));
+        Assert.True(await cluster.Db("a").StringSetAsync([new("m1", "1"), new("m2", "2")]));
+        Assert.Equal(["1", "2", null], (await cluster.Db("b").StringGetAsync(["m1", "m2", "m3"])).Select(v => (string?)v));
+    }
+
+    [Fact]
+    public async Task Info_ReportsThePeersTheirStateHintsAndTheKeyspace()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await cluster.Db("a").StringSetAsync("x", "1");
+        await Testing.Eventually.True(() => cluster.Server("b").KeyCount == 1, "b holds x");
+        var info = (await cluster.Db("b").ExecuteAsync("INFO")).ToString();
+        Assert.Contains("node_id:b", info, StringComparison.Ordinal);
+        Assert.Contains("name=a,", info, StringComparison.Ordinal);
+        Assert.Contains("state=up,hints_pending=0", info, StringComparison.Ordinal);
+        Assert.Contains("db0:keys=1,expires=0,avg_ttl=0", info, StringComparison.Ordinal);
+        Assert.Contains("cluster_write_quorum:2", (await cluster.Db("b").ExecuteAsync("INFO", "replication")).ToString(), StringComparison.Ordinal);
+    }
+
+    private static string? Payload(byte[]? stored) =>
+        stored is null || Replica.StoredValue.IsTombstone(stored) ? null : Encoding.UTF8.GetString(Replica.StoredValue.Payload(stored));
+}
