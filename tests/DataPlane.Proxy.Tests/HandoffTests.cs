@@ -111,6 +111,38 @@ public sealed class HandoffTests
     }
 
     [Fact]
+    public async Task Wrk_AcrossAHandoff_NoSocketErrors()
+    {
+        // A new connection per request (the upstream answers Connection: close), so the handoff happens under wrk's connects.
+        await using var upstream = HttpUpstream.StartClosing("hello");
+        var path = SocketPath();
+        try
+        {
+            var arguments = Arguments(upstream.Address, path);
+            await using var old = new DataplaneProcess(arguments);
+            var listen = await old.Listening;
+            var wrk = Wrk.RunAsync($"http://{listen}/", connections: 8, TimeSpan.FromSeconds(4));
+            await Eventually.True(() => upstream.Accepted > 100 || wrk.IsCompleted, "wrk is running", Loopback.Timeout);
+
+            await using var next = new DataplaneProcess(arguments);
+            Assert.Equal(listen, await next.Listening);
+            Assert.Equal(0, await old.WaitForExitAsync());
+            var handedOverAt = upstream.Accepted;
+
+            var (code, output) = await wrk;
+            Assert.True(code == 0, output);
+            Assert.DoesNotContain("Socket errors", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("Non-2xx", output, StringComparison.Ordinal);
+            Assert.Matches(@"\d+ requests in", output);
+            Assert.True(upstream.Accepted > handedOverAt, $"the new process served wrk too:\n{output}");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task HandoffSocket_IsOnlyForThisUser()
     {
