@@ -71,7 +71,8 @@ internal static class ProxyRunner
             await host.StartAsync(config, inherited);
             if (handoff is not null)
             {
-                await Task.Run(handoff.ReadyAndWaitForCommit, CancellationToken.None);
+                var counters = await Task.Run(handoff.ReadyAndWaitForCommit, CancellationToken.None);
+                host.AddCarriedCounters(counters);
                 host.ResumeAccepting();
                 Console.WriteLine($"took over the listeners of process {handoff.PeerPid}");
                 await Task.Run(handoff.Started, CancellationToken.None);

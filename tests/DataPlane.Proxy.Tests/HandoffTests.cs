@@ -143,6 +143,35 @@ public sealed class HandoffTests
     }
 
     [Fact]
+    public async Task MetricCounters_CarryOverToTheNewProcess()
+    {
+        await using var upstream = TestUpstream.Echo();
+        var path = SocketPath();
+        try
+        {
+            string[] arguments = [.. Arguments(upstream.Address, path), "--admin", "127.0.0.1:0"];
+            await using var old = new DataplaneProcess(arguments);
+            var listen = await old.Listening;
+            for (var i = 0; i < 3; i++)
+            {
+                using var client = await Loopback.ConnectAsync(listen);
+                await Loopback.SendAllAsync(client, "ping"u8.ToArray());
+                Assert.Equal("ping"u8.ToArray(), await Loopback.ReadExactlyAsync(client, 4));
+            }
+
+            await using var next = new DataplaneProcess(arguments);
+            Assert.Equal(listen, await next.Listening);
+            var (_, metrics) = await Curl.GetAsync($"http://{await next.Admin}/metrics");
+            Assert.Matches($@"dataplane_proxy_upstream_connections(_total)?\{{[^}}]*upstream=""{upstream.Address}""[^}}]*\}} 3\n", metrics);
+            Assert.Matches($@"dataplane_proxy_upstream_bytes(_total)?\{{[^}}]*direction=""to_client""[^}}]*\}} 12\n", metrics);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task HandoffSocket_IsOnlyForThisUser()
     {

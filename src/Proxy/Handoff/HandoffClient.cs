@@ -89,16 +89,22 @@ internal sealed class HandoffClient : IDisposable
         }
     }
 
-    /// <summary>Says READY and waits for the running process to stop accepting (COMMIT).</summary>
-    public void ReadyAndWaitForCommit()
+    /// <summary>
+    /// Says READY and waits for the running process to stop accepting (COMMIT); returns the metric
+    /// counter lines that came with it.
+    /// </summary>
+    public string[] ReadyAndWaitForCommit()
     {
         _channel.Send(HandoffProtocol.Ready, [], _timeout);
         var reply = _channel.Receive(_timeout);
         HandoffChannel.CloseAll(reply.Descriptors);
-        if (reply.Text != HandoffProtocol.Commit)
+        var lines = reply.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (lines.Length == 0 || lines[0] != HandoffProtocol.Commit)
         {
             throw new InvalidDataException($"expected {HandoffProtocol.Commit}, got '{reply.Text}'");
         }
+
+        return lines[1..];
     }
 
     /// <summary>Tells the old process this one accepts now: it may close its copies and drain.</summary>

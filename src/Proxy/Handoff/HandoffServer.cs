@@ -134,7 +134,7 @@ internal sealed partial class HandoffServer : IAsyncDisposable
             paused = true;
             await Task.Run(() =>
             {
-                channel.Send(HandoffProtocol.Commit, [], _timeout);
+                channel.Send($"{HandoffProtocol.Commit}\n{_source.CarriedCounters()}", [], _timeout);
                 Expect(channel.Receive(_timeout), HandoffProtocol.Started);
             });
             LogHandedOver(listeners.Count, pid, Environment.TickCount64 - started);

@@ -8,4 +8,7 @@ internal interface IHandoffSource
     Task PauseAcceptingAsync();
 
     void ResumeAccepting();
+
+    /// <summary>The metric counters the new process adds to its own, as text lines.</summary>
+    string CarriedCounters();
 }

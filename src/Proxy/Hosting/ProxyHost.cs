@@ -193,6 +193,28 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHandoffSource
         }
     }
 
+    /// <summary>Every upstream's cumulative counters, one line each: listen address, upstream address, counters.</summary>
+    public string CarriedCounters() => string.Join('\n', _listeners.SelectMany(l => l.Cluster.Set.Items.Select(u =>
+        string.Join(' ', [l.Options.Listen.ToString(), u.Address, .. u.Counters().Select(c => c.ToString(System.Globalization.CultureInfo.InvariantCulture))]))));
+
+    /// <summary>Adds counters from <see cref="CarriedCounters"/> of the previous process to the same listener's same upstream.</summary>
+    public void AddCarriedCounters(IEnumerable<string> lines)
+    {
+        foreach (var line in lines)
+        {
+            var parts = line.Split(' ');
+            if (parts.Length < 5)
+            {
+                continue;
+            }
+
+            var listener = Array.Find(_listeners, l => l.Options.Listen.ToString() == parts[0]);
+            var upstream = listener is null ? null : Array.Find(listener.Cluster.Set.Items, u => u.Address == parts[1]);
+            var counters = parts[2..].Select(p => long.TryParse(p, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : 0).ToArray();
+            upstream?.AddCarried(counters);
+        }
+    }
+
     private IEnumerable<KeyValuePair<string, long>> HostCounters()
     {
         yield return new("dataplane_proxy_config_reloads_total", Reloads);
