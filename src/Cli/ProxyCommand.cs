@@ -35,11 +35,16 @@ internal static class ProxyCommand
         var healthInterval = new Option<string?>("--health-interval") { Description = "Active TCP health probe interval (off when not given)." };
         var slowStart = new Option<string?>("--slow-start") { Description = "Ramp-up window of a new or returning upstream." };
         var maxEjection = new Option<int>("--max-ejection-percent") { Description = "Upstreams ejected at most at once, in percent.", DefaultValueFactory = _ => 50 };
-        var drainTimeout = new Option<string>("--drain-timeout") { Description = "On SIGTERM, how long connections may finish.", DefaultValueFactory = _ => "30s" };
+        var drainTimeout = new Option<string>("--drain-timeout") { Description = "On SIGTERM or after a handoff, how long connections may finish.", DefaultValueFactory = _ => "30s" };
+        var handoffSocket = new Option<string?>("--handoff-socket")
+        {
+            Description = "Unix socket for zero-downtime upgrades: a proxy started with the same path takes over the listeners of the one running, which drains and exits.",
+        };
+        var handoffTimeout = new Option<string>("--handoff-timeout") { Description = "How long each handoff step may take before it rolls back.", DefaultValueFactory = _ => "10s" };
         var config = new Option<string?>("--config") { Description = "JSON config file with several listeners; reloaded on change and on SIGHUP." };
 
         var command = new Command("proxy", "Runs the TCP sidecar proxy: balancing, health checks, circuit breaker, rate limits, metrics.");
-        foreach (var option in new Option[] { listen, upstream, policy, admin, connectTimeout, idleTimeout, maxConnections, retries, rateLimit, rateBurst, rejectResponse, breakerFailures, breakerOpen, healthInterval, slowStart, maxEjection, drainTimeout, config })
+        foreach (var option in new Option[] { listen, upstream, policy, admin, connectTimeout, idleTimeout, maxConnections, retries, rateLimit, rateBurst, rejectResponse, breakerFailures, breakerOpen, healthInterval, slowStart, maxEjection, drainTimeout, handoffSocket, handoffTimeout, config })
         {
             command.Options.Add(option);
         }
@@ -54,6 +59,7 @@ internal static class ProxyCommand
 
             ProxyOptions defaults;
             IPEndPoint? adminEndPoint;
+            HandoffSettings handoff;
             try
             {
                 var reject = parseResult.GetValue(rejectResponse);
@@ -77,6 +83,9 @@ internal static class ProxyCommand
                     DrainTimeout = Durations.Parse(parseResult.GetValue(drainTimeout)!, "--drain-timeout"),
                 };
                 adminEndPoint = parseResult.GetValue(admin) is { } a ? ProxyConfigFile.ParseEndPoint(a, "--admin") : null;
+                handoff = new HandoffSettings(
+                    parseResult.GetValue(handoffSocket) is { } path ? Path.GetFullPath(path) : null,
+                    Durations.Parse(parseResult.GetValue(handoffTimeout)!, "--handoff-timeout"));
             }
             catch (Exception e) when (e is FormatException or ArgumentException)
             {
@@ -84,7 +93,7 @@ internal static class ProxyCommand
                 return 2;
             }
 
-            return await ProxyRunner.RunAsync(defaults, adminEndPoint, parseResult.GetValue(config), cancellationToken);
+            return await ProxyRunner.RunAsync(defaults, adminEndPoint, parseResult.GetValue(config), handoff, cancellationToken);
         });
         return command;
     }

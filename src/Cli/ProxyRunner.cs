@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using DataPlane.Proxy;
 using DataPlane.Proxy.Config;
+using DataPlane.Proxy.Handoff;
 using DataPlane.Proxy.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -17,7 +18,7 @@ internal static class ProxyRunner
     // Editors save in several steps (truncate, write, rename): wait for the burst to settle.
     private static readonly TimeSpan ReloadSettle = TimeSpan.FromMilliseconds(200);
 
-    public static async Task<int> RunAsync(ProxyOptions defaults, IPEndPoint? admin, string? configPath, CancellationToken invocation)
+    public static async Task<int> RunAsync(ProxyOptions defaults, IPEndPoint? admin, string? configPath, HandoffSettings handoffSettings, CancellationToken invocation)
     {
         ProxyConfig config;
         try
@@ -46,14 +47,71 @@ internal static class ProxyRunner
                 o.SingleLine = true;
                 o.TimestampFormat = "HH:mm:ss ";
             }));
+        // A process already serving the handoff socket hands its listeners over to this one.
+        HandoffClient? handoff = null;
+        List<HandoffListener>? inherited = null;
+        if (handoffSettings.Path is { } handoffPath)
+        {
+            try
+            {
+                handoff = HandoffClient.TryConnect(handoffPath, handoffSettings.Timeout);
+                inherited = handoff?.ReceiveListeners();
+            }
+            catch (Exception e) when (e is IOException or TimeoutException or InvalidDataException or SocketException or FormatException)
+            {
+                handoff?.Dispose();
+                await Console.Error.WriteLineAsync($"dataplane proxy: handoff from {handoffPath} failed, the running process keeps serving: {e.Message}");
+                return 1;
+            }
+        }
+
         var host = new ProxyHost(loggerFactory);
         try
         {
-            await host.StartAsync(config);
+            await host.StartAsync(config, inherited);
+            if (handoff is not null)
+            {
+                var counters = await Task.Run(handoff.ReadyAndWaitForCommit, CancellationToken.None);
+                host.AddCarriedCounters(counters);
+                host.ResumeAccepting();
+                Console.WriteLine($"took over the listeners of process {handoff.PeerPid}");
+                await Task.Run(handoff.Started, CancellationToken.None);
+            }
         }
         catch (Exception e) when (e is SocketException or ArgumentException)
         {
             await Console.Error.WriteLineAsync($"dataplane proxy: cannot start: {e.Message}");
+            handoff?.Dispose();
+            await host.DisposeAsync();
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or TimeoutException or InvalidDataException)
+        {
+            // Before COMMIT the old process rolls back and keeps serving; after it, this one accepts already.
+            if (!host.Listeners.Any(l => l.IsAccepting))
+            {
+                await Console.Error.WriteLineAsync($"dataplane proxy: handoff failed, the running process keeps serving: {e.Message}");
+                handoff?.Dispose();
+                await host.DisposeAsync();
+                return 1;
+            }
+        }
+        finally
+        {
+            handoff?.Dispose();
+        }
+
+        // Serving the handoff socket before reporting "listening": whoever sees that line may start the next process.
+        var handoffServer = handoffSettings.Path is null
+            ? null
+            : new HandoffServer(handoffSettings.Path, host, handoffSettings.Timeout, loggerFactory.CreateLogger<HandoffServer>());
+        try
+        {
+            handoffServer?.Start();
+        }
+        catch (Exception e) when (e is IOException or SocketException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"dataplane proxy: cannot serve the handoff socket {handoffSettings.Path}: {e.Message}");
             await host.DisposeAsync();
             return 1;
         }
@@ -94,6 +152,15 @@ internal static class ProxyRunner
             reload.Release();
         });
         using var watcher = configPath is null ? null : Watch(configPath, reload);
+        _ = handoffServer?.HandedOver.ContinueWith(
+            handedOver =>
+            {
+                Console.WriteLine($"handed over to process {handedOver.Result}: draining connections");
+                stopping.Cancel();
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion,
+            TaskScheduler.Default);
         try
         {
             while (true)
@@ -117,6 +184,11 @@ internal static class ProxyRunner
         }
         finally
         {
+            if (handoffServer is not null)
+            {
+                await handoffServer.DisposeAsync();
+            }
+
             await host.DisposeAsync();
             drained.TrySetResult();
         }

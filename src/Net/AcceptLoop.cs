@@ -25,6 +25,9 @@ internal sealed class AcceptLoop : IDisposable
     /// <summary>The listening socket (for its LocalEndPoint, or to hand it over after <see cref="StopAsync"/>).</summary>
     public Socket Listener => _listener;
 
+    /// <summary>Whether the loop was started and not stopped.</summary>
+    public bool IsRunning => _running is not null && !_stop.IsCancellationRequested;
+
     /// <summary>Starts accepting on the thread pool.</summary>
     public void Start() => _running ??= Task.Run(RunAsync);
 

@@ -199,8 +199,13 @@ public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatche
         }
     }
 
-    /// <summary>Starts on a listening socket: one bound here, or one inherited from another process.</summary>
-    internal void Start(Socket listener)
+    /// <summary>
+    /// Starts on a listening socket: one bound here, or one inherited from another process. With
+    /// <paramref name="accepting"/> false nothing is accepted before <see cref="ResumeAccepting"/>
+    /// (a process taking over a listener waits for the old one's COMMIT; the kernel's backlog holds
+    /// new clients meanwhile).
+    /// </summary>
+    internal void Start(Socket listener, bool accepting = true)
     {
         if (_accept is not null)
         {
@@ -218,8 +223,45 @@ public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatche
         _idleSweep = _time.CreateTimer(static state => ((ProxyServer)state!).SweepIdle(), this, SweepPeriod(options), SweepPeriod(options));
         _prober.Configure(options);
         _accept = new AcceptLoop(listener, this);
-        _accept.Start();
+        if (accepting)
+        {
+            _accept.Start();
+        }
+
         LogStarted(Name, LocalEndPoint, options.Upstreams.Count, options.Policy);
+    }
+
+    /// <summary>Whether an accept loop runs now (false before a deferred start, while paused, and once stopping).</summary>
+    internal bool IsAccepting => _accept is { IsRunning: true } && !_stopping;
+
+    /// <summary>The listening socket (to hand over to another process); null before the start.</summary>
+    internal Socket? Listener => _listener;
+
+    /// <summary>
+    /// Stops accepting and waits until no accept is pending; the listening socket stays open and
+    /// intact, so another process can accept on it, or <see cref="ResumeAccepting"/> can.
+    /// </summary>
+    internal async Task PauseAcceptingAsync()
+    {
+        if (_accept is not null)
+        {
+            await _accept.StopAsync();
+        }
+    }
+
+    /// <summary>Accepts (again) on the same listening socket: after a deferred start or a rolled-back handoff.</summary>
+    internal void ResumeAccepting()
+    {
+        if (_listener is null || _stopping)
+        {
+            return;
+        }
+
+        var previous = _accept;
+        var next = new AcceptLoop(_listener, this);
+        _accept = next;
+        next.Start();
+        previous?.Dispose();
     }
 
     private static ClientRateLimiter? CreateLimiter(ProxyOptions options) =>

@@ -1,6 +1,7 @@
 using System.Net;
 using DataPlane.Proxy.Admin;
 using DataPlane.Proxy.Config;
+using DataPlane.Proxy.Handoff;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -11,7 +12,7 @@ namespace DataPlane.Proxy.Hosting;
 /// Applying a new configuration reconfigures listeners that stay (no connection dropped), starts new
 /// ones and drains removed ones; an invalid configuration is refused whole and the old one stays.
 /// </summary>
-internal sealed partial class ProxyHost : IAsyncDisposable
+internal sealed partial class ProxyHost : IAsyncDisposable, IHandoffSource
 {
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
@@ -21,6 +22,7 @@ internal sealed partial class ProxyHost : IAsyncDisposable
     private AdminServer? _admin;
     private long _reloads;
     private long _reloadFailures;
+    private List<HandoffListener>? _inherited;
 
     public ProxyHost(ILoggerFactory? loggerFactory = null)
     {
@@ -36,10 +38,26 @@ internal sealed partial class ProxyHost : IAsyncDisposable
 
     public long ReloadFailures => Interlocked.Read(ref _reloadFailures);
 
-    /// <summary>Starts the first configuration (the admin endpoint included).</summary>
-    public async Task StartAsync(ProxyConfig config)
+    /// <summary>
+    /// Starts the first configuration (the admin endpoint included). Listeners whose configured address
+    /// matches one in <paramref name="inherited"/> adopt that socket instead of binding; with
+    /// inherited sockets nothing accepts before <see cref="ResumeAccepting"/>. Unused inherited sockets
+    /// are closed.
+    /// </summary>
+    public async Task StartAsync(ProxyConfig config, IReadOnlyList<HandoffListener>? inherited = null)
     {
-        await ApplyAsync(config);
+        _inherited = inherited is null ? null : [.. inherited];
+        try
+        {
+            await ApplyAsync(config);
+        }
+        finally
+        {
+            // No accept was ever pending on them: a plain close.
+            _inherited?.ForEach(l => l.Socket.Dispose());
+            _inherited = null;
+        }
+
         if (config.Admin is { } admin)
         {
             _admin = new AdminServer(admin, () => _listeners, HostCounters);
@@ -76,7 +94,21 @@ internal sealed partial class ProxyHost : IAsyncDisposable
                 else
                 {
                     var server = new ProxyServer(options, _loggerFactory);
-                    await server.StartAsync();
+                    if (_inherited is null)
+                    {
+                        await server.StartAsync();
+                    }
+                    else
+                    {
+                        var adopted = _inherited.Find(l => l.Listen.Equals(options.Listen));
+                        if (adopted is not null)
+                        {
+                            _inherited.Remove(adopted);
+                        }
+
+                        server.Start(adopted?.Socket ?? Net.ListenSocket.Bind(options.Listen), accepting: false);
+                    }
+
                     next.Add(server);
                 }
             }
@@ -143,6 +175,44 @@ internal sealed partial class ProxyHost : IAsyncDisposable
         }
 
         _applying.Dispose();
+    }
+
+    /// <summary>Every listener's socket with its configured address (what a handoff sends).</summary>
+    public IReadOnlyList<HandoffListener> HandoffListeners() =>
+        [.. _listeners.Where(l => l.Listener is not null).Select(l => new HandoffListener(l.Options.Listen, l.Listener!))];
+
+    /// <summary>Stops accepting on every listener, leaving the sockets open and listening.</summary>
+    public Task PauseAcceptingAsync() => Task.WhenAll(_listeners.Select(l => l.PauseAcceptingAsync()));
+
+    /// <summary>Accepts on every listener: after a deferred start, or when a handoff rolls back.</summary>
+    public void ResumeAccepting()
+    {
+        foreach (var listener in _listeners)
+        {
+            listener.ResumeAccepting();
+        }
+    }
+
+    /// <summary>Every upstream's cumulative counters, one line each: listen address, upstream address, counters.</summary>
+    public string CarriedCounters() => string.Join('\n', _listeners.SelectMany(l => l.Cluster.Set.Items.Select(u =>
+        string.Join(' ', [l.Options.Listen.ToString(), u.Address, .. u.Counters().Select(c => c.ToString(System.Globalization.CultureInfo.InvariantCulture))]))));
+
+    /// <summary>Adds counters from <see cref="CarriedCounters"/> of the previous process to the same listener's same upstream.</summary>
+    public void AddCarriedCounters(IEnumerable<string> lines)
+    {
+        foreach (var line in lines)
+        {
+            var parts = line.Split(' ');
+            if (parts.Length < 5)
+            {
+                continue;
+            }
+
+            var listener = Array.Find(_listeners, l => l.Options.Listen.ToString() == parts[0]);
+            var upstream = listener is null ? null : Array.Find(listener.Cluster.Set.Items, u => u.Address == parts[1]);
+            var counters = parts[2..].Select(p => long.TryParse(p, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : 0).ToArray();
+            upstream?.AddCarried(counters);
+        }
     }
 
     private IEnumerable<KeyValuePair<string, long>> HostCounters()

@@ -61,5 +61,20 @@ internal sealed partial class Upstream
 
     public void AddBytesToClient(int bytes) => Interlocked.Add(ref _bytesToClient, bytes);
 
+    /// <summary>The cumulative counters, in the order <see cref="AddCarried"/> takes them (what a handoff carries over).</summary>
+    public long[] Counters() => [Total, BytesToUpstream, BytesToClient, .. _failures.Select(f => Volatile.Read(ref f))];
+
+    /// <summary>Adds counters carried over from the process this one took over from.</summary>
+    public void AddCarried(ReadOnlySpan<long> counters)
+    {
+        Interlocked.Add(ref _total, counters[0]);
+        Interlocked.Add(ref _bytesToUpstream, counters[1]);
+        Interlocked.Add(ref _bytesToClient, counters[2]);
+        for (var i = 0; i < _failures.Length && i + 3 < counters.Length; i++)
+        {
+            Interlocked.Add(ref _failures[i], counters[i + 3]);
+        }
+    }
+
     public override string ToString() => Address;
 }

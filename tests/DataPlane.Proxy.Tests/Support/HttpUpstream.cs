@@ -28,4 +28,28 @@ internal static class HttpUpstream
             }
         }
     });
+
+    /// <summary>A minimal HTTP/1.1 server answering one request per connection with <paramref name="body"/>, then closing (Connection: close).</summary>
+    public static TestUpstream StartClosing(string body) => new(async socket =>
+    {
+        var response = Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {body.Length}\r\n\r\n{body}");
+        var buffer = new byte[8192];
+        var pending = new StringBuilder();
+        while (true)
+        {
+            var n = await socket.ReceiveAsync(buffer);
+            if (n == 0)
+            {
+                return;
+            }
+
+            pending.Append(Encoding.ASCII.GetString(buffer, 0, n));
+            if (pending.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                await socket.SendAsync(response);
+                socket.Shutdown(SocketShutdown.Send);
+                return;
+            }
+        }
+    });
 }
