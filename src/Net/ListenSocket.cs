@@ -15,8 +15,7 @@ internal static class ListenSocket
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            // A restarted proxy must rebind while old connections sit in TIME_WAIT.
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            AllowRebind(socket);
             socket.Bind(endPoint);
             socket.Listen(Backlog);
             return socket;
@@ -33,4 +32,23 @@ internal static class ListenSocket
     /// the descriptor from here on; it must already be listening.
     /// </summary>
     public static Socket Adopt(nint descriptor) => new(new SafeSocketHandle(descriptor, ownsHandle: true));
+
+    /// <summary>
+    /// Lets a restarted server rebind its port while old connections sit in TIME_WAIT, and nothing more:
+    /// on Linux .NET's <see cref="SocketOptionName.ReuseAddress"/> also sets SO_REUSEPORT, which lets a
+    /// second process bind the same port and silently take half of its connections. So SO_REUSEADDR
+    /// (SOL_SOCKET = 1, SO_REUSEADDR = 2) is set alone there.
+    /// </summary>
+    public static void AllowRebind(Socket socket)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        if (OperatingSystem.IsLinux())
+        {
+            socket.SetRawSocketOption(1, 2, BitConverter.GetBytes(1));
+        }
+        else
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        }
+    }
 }

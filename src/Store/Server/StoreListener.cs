@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using DataPlane.Net;
 using DataPlane.Store.Protocol.Resp;
 using Microsoft.Extensions.Logging;
 
@@ -25,7 +26,7 @@ internal sealed partial class StoreListener : IAsyncDisposable
         _context = context;
         _logger = logger;
         _socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        ListenSocket.AllowRebind(_socket);
         _socket.Bind(endPoint);
         _socket.Listen(512);
         EndPoint = (IPEndPoint)_socket.LocalEndPoint!;

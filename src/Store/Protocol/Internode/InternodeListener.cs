@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using DataPlane.Net;
 using DataPlane.Store.Hints;
 using Microsoft.Extensions.Logging;
 
@@ -30,18 +31,7 @@ internal sealed partial class InternodeListener : IAsyncDisposable
         _execute = execute;
         _logger = logger;
         _socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        if (OperatingSystem.IsLinux())
-        {
-            // SO_REUSEADDR alone (SOL_SOCKET=1, SO_REUSEADDR=2), to rebind over TIME_WAIT after a crash:
-            // .NET's ReuseAddress also sets SO_REUSEPORT on Linux, which lets a second process (or a
-            // listener that took the port first) share it and silently take half the peers' connections.
-            _socket.SetRawSocketOption(1, 2, BitConverter.GetBytes(1));
-        }
-        else
-        {
-            _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        }
-
+        ListenSocket.AllowRebind(_socket);
         _socket.Bind(endPoint);
         _socket.Listen(64);
         EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
