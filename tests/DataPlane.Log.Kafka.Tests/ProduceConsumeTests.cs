@@ -53,7 +53,7 @@ public sealed class ProduceConsumeTests
         await admin.CreateTopicsAsync([new TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = 1 }]);
     }
 
-    internal static async Task<List<(int Partition, string Key, string Value)>> ProduceAsync(Broker broker, string topic, int count, CompressionType codec)
+    internal static async Task<List<(int Partition, string Key, string Value)>> ProduceAsync(Broker broker, string topic, int count, CompressionType codec, int first = 0)
     {
         var config = new ProducerConfig
         {
@@ -66,7 +66,7 @@ public sealed class ProduceConsumeTests
         var pending = new List<Task<DeliveryResult<string, string>>>(count);
         for (var i = 0; i < count; i++)
         {
-            pending.Add(producer.ProduceAsync(topic, new Message<string, string> { Key = "key-" + (i % 97), Value = "value-" + i }));
+            pending.Add(producer.ProduceAsync(topic, new Message<string, string> { Key = "key-" + (i % 97), Value = "value-" + (first + i) }));
         }
 
         var results = await Task.WhenAll(pending);

@@ -77,7 +77,7 @@ internal sealed partial class KafkaConnection
         _writer.String(name);
         if (version >= 1)
         {
-            _writer.Boolean(false);
+            _writer.Boolean(name.StartsWith("__", StringComparison.Ordinal));
         }
 
         _writer.Int32(partitions);

@@ -1,6 +1,6 @@
 namespace DataPlane.Log.Protocol.Kafka;
 
-/// <summary>A request header (v1, or v2 for flexible ApiVersions v3+).</summary>
+/// <summary>A request header: v1, or v2 for ApiVersions v3 (a higher ApiVersions version is answered from the header alone).</summary>
 /// <param name="ApiKey">The API.</param>
 /// <param name="ApiVersion">Its version.</param>
 /// <param name="CorrelationId">Echoed in the response.</param>
@@ -13,7 +13,7 @@ internal readonly record struct RequestHeader(short ApiKey, short ApiVersion, in
         var version = reader.Int16();
         var correlation = reader.Int32();
         var client = reader.NullableString();
-        if (key == (short)Kafka.ApiKey.ApiVersions && version >= 3)
+        if (key == (short)Kafka.ApiKey.ApiVersions && version == 3)
         {
             reader.SkipTaggedFields();
         }
