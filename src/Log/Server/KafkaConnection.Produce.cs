@@ -6,6 +6,34 @@ internal sealed partial class KafkaConnection
 {
     private const short UnsupportedVersion = 35;
 
+    /// <summary>InitProducerId v0-1: a new producer id at epoch 0 for an idempotent producer.</summary>
+    private void InitProducerId(ref KafkaReader reader)
+    {
+        reader.NullableString();
+        reader.Int32();
+        _writer.Int32(0);
+        _writer.Int16(0);
+        _writer.Int64(_server.Sequences.NewProducerId());
+        _writer.Int16(0);
+    }
+
+    /// <summary>Appends unless the batch is a retry of one already appended (answered with its offset) or out of sequence.</summary>
+    private async Task<AppendResult> AppendAsync(string topic, int partition, ReadOnlyMemory<byte> batches)
+    {
+        if (_server.Sequences.Check(topic, partition, batches.Span) is { } known)
+        {
+            return known;
+        }
+
+        var result = await _server.Log.AppendAsync(topic, partition, batches).ConfigureAwait(false);
+        if (result.Error == LogError.None)
+        {
+            _server.Sequences.Appended(topic, partition, batches.Span, result.BaseOffset);
+        }
+
+        return result;
+    }
+
     /// <summary>Produce v3-8: every partition's batches appended as sent; acks 0 gets no response.</summary>
     private async ValueTask<bool> ProduceAsync(short version, KafkaReader reader)
     {
@@ -25,7 +53,7 @@ internal sealed partial class KafkaConnection
                 var records = reader.NullableBytes();
                 partitions[p] = (index, version < 3 ? Task.FromResult(AppendResult.Failed((LogError)UnsupportedVersion))
                     : records is not { Length: > 0 } batches ? Task.FromResult(AppendResult.Failed(LogError.CorruptMessage))
-                    : _server.Log.AppendAsync(name, index, batches).AsTask());
+                    : AppendAsync(name, index, batches));
             }
 
             topics[t] = (name, partitions);

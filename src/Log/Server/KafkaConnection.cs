@@ -178,6 +178,9 @@ internal sealed partial class KafkaConnection(KafkaServer server, Socket socket)
                 break;
             case ApiKey.SyncGroup:
                 return SyncGroupAsync(version, reader);
+            case ApiKey.InitProducerId:
+                InitProducerId(ref reader);
+                break;
             default:
                 CreateTopics(version, ref reader);
                 break;

@@ -43,6 +43,8 @@ public sealed class KafkaServer : IAsyncDisposable
 
     internal AppendSignal Appends { get; } = new();
 
+    internal ProducerSequences Sequences { get; private set; } = new(0);
+
     internal string AdvertisedHost => _options.Advertise?.Host ?? EndPoint.Address.ToString();
 
     internal int AdvertisedPort => _options.Advertise?.Port ?? EndPoint.Port;
@@ -54,6 +56,8 @@ public sealed class KafkaServer : IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         _log = CommitLog.Open(_options.Log);
         _coordinator = GroupCoordinator.Open(_log, _options.Groups);
+        // Producer ids start from the clock in milliseconds, so ids handed out before a restart are not reused.
+        Sequences = new ProducerSequences((_options.Groups?.TimeProvider ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds() << 10);
         var listener = new Socket(_options.Listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         listener.Bind(_options.Listen);

@@ -16,4 +16,5 @@ internal enum ApiKey : short
     SyncGroup = 14,
     ApiVersions = 18,
     CreateTopics = 19,
+    InitProducerId = 22,
 }

@@ -19,6 +19,7 @@ internal static class SupportedApis
         (ApiKey.SyncGroup, 0, 3),
         (ApiKey.ApiVersions, 0, 3),
         (ApiKey.CreateTopics, 0, 4),
+        (ApiKey.InitProducerId, 0, 1),
     ];
 
     public static bool IsSupported(short key, short version)
