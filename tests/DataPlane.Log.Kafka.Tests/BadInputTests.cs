@@ -72,6 +72,52 @@ public sealed class BadInputTests
         }
     }
 
+    [Fact]
+    public async Task ACorruptBatchGetsCorruptMessageAndAnUnknownPartitionUnknownTopicOrPartition()
+    {
+        await using var broker = await Broker.StartAsync();
+        await ProduceConsumeTests.CreateTopicAsync(broker, "guarded", 1);
+        using var builder = new DataPlane.Log.Records.RecordBatchBuilder();
+        builder.Add("k"u8.ToArray(), "v"u8.ToArray(), 1_700_000_000_000);
+        var batch = builder.Build().ToArray();
+        var corrupt = (byte[])batch.Clone();
+        corrupt[^1] ^= 0xFF;
+        using var socket = await ConnectAsync(broker);
+
+        await socket.SendAsync(Frame(0, 3, 1, ProduceBody("guarded", 0, corrupt)));
+        Assert.Equal(2, ProduceError(await ReadResponseAsync(socket), "guarded"));
+        await socket.SendAsync(Frame(0, 3, 2, ProduceBody("guarded", 7, batch)));
+        Assert.Equal(3, ProduceError(await ReadResponseAsync(socket), "guarded"));
+        await socket.SendAsync(Frame(0, 3, 3, ProduceBody("missing", 0, batch)));
+        Assert.Equal(3, ProduceError(await ReadResponseAsync(socket), "missing"));
+        await socket.SendAsync(Frame(0, 3, 4, ProduceBody("guarded", 0, batch)));
+        Assert.Equal(0, ProduceError(await ReadResponseAsync(socket), "guarded"));
+        Assert.Equal(1, broker.Server.Log.GetOffsets("guarded", 0).HighWatermark);
+    }
+
+    private static byte[] ProduceBody(string topic, int partition, byte[] records)
+    {
+        var name = System.Text.Encoding.UTF8.GetBytes(topic);
+        var body = new byte[2 + 2 + 4 + 4 + 2 + name.Length + 4 + 4 + 4 + records.Length];
+        var span = body.AsSpan();
+        BinaryPrimitives.WriteInt16BigEndian(span, -1);
+        BinaryPrimitives.WriteInt16BigEndian(span[2..], 1);
+        BinaryPrimitives.WriteInt32BigEndian(span[4..], 30_000);
+        BinaryPrimitives.WriteInt32BigEndian(span[8..], 1);
+        BinaryPrimitives.WriteInt16BigEndian(span[12..], (short)name.Length);
+        name.CopyTo(span[14..]);
+        var at = 14 + name.Length;
+        BinaryPrimitives.WriteInt32BigEndian(span[at..], 1);
+        BinaryPrimitives.WriteInt32BigEndian(span[(at + 4)..], partition);
+        BinaryPrimitives.WriteInt32BigEndian(span[(at + 8)..], records.Length);
+        records.CopyTo(span[(at + 12)..]);
+        return body;
+    }
+
+    /// <summary>The error code of the only partition of a Produce v3 response (after the correlation id).</summary>
+    private static short ProduceError(byte[] response, string topic) =>
+        BinaryPrimitives.ReadInt16BigEndian(response.AsSpan(4 + 4 + 2 + topic.Length + 4 + 4));
+
     private static async Task AssertStillServesAsync(Broker broker, Socket other)
     {
         await other.SendAsync(Frame(18, 0, 5, []));
