@@ -57,7 +57,7 @@ public sealed class BadInputTests
         var response = await ReadResponseAsync(socket);
         Assert.Equal(42, BinaryPrimitives.ReadInt32BigEndian(response));
         Assert.Equal(35, BinaryPrimitives.ReadInt16BigEndian(response.AsSpan(4)));
-        Assert.Equal(14, BinaryPrimitives.ReadInt32BigEndian(response.AsSpan(6)));
+        Assert.Equal(15, BinaryPrimitives.ReadInt32BigEndian(response.AsSpan(6)));
     }
 
     [Fact]

@@ -45,6 +45,9 @@ public sealed class ProduceConsumeTests
         var again = await Assert.ThrowsAsync<CreateTopicsException>(() =>
             admin.CreateTopicsAsync([new TopicSpecification { Name = "admin-made", NumPartitions = 1 }]));
         Assert.Equal(ErrorCode.TopicAlreadyExists, again.Results[0].Error.Code);
+        var configs = await admin.DescribeConfigsAsync([new ConfigResource { Type = ResourceType.Topic, Name = "admin-made" }]);
+        Assert.Equal(((long)TimeSpan.FromDays(7).TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture), configs[0].Entries["retention.ms"].Value);
+        Assert.Equal((1L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture), configs[0].Entries["segment.bytes"].Value);
     }
 
     internal static async Task CreateTopicAsync(Broker broker, string topic, int partitions)

@@ -181,6 +181,9 @@ internal sealed partial class KafkaConnection(KafkaServer server, Socket socket)
             case ApiKey.InitProducerId:
                 InitProducerId(ref reader);
                 break;
+            case ApiKey.DescribeConfigs:
+                DescribeConfigs(version, ref reader);
+                break;
             default:
                 CreateTopics(version, ref reader);
                 break;

@@ -17,4 +17,5 @@ internal enum ApiKey : short
     ApiVersions = 18,
     CreateTopics = 19,
     InitProducerId = 22,
+    DescribeConfigs = 32,
 }

@@ -20,6 +20,7 @@ internal static class SupportedApis
         (ApiKey.ApiVersions, 0, 3),
         (ApiKey.CreateTopics, 0, 4),
         (ApiKey.InitProducerId, 0, 1),
+        (ApiKey.DescribeConfigs, 0, 3),
     ];
 
     public static bool IsSupported(short key, short version)
