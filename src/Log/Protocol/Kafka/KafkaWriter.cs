@@ -1,0 +1,93 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+
+namespace DataPlane.Log.Protocol.Kafka;
+
+/// <summary>
+/// Builds one response (size prefix, header, body) in a pooled buffer reused across a connection's responses.
+/// </summary>
+internal sealed class KafkaWriter : IDisposable
+{
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+    private int _position;
+
+    /// <summary>The response so far, size prefix included.</summary>
+    public ReadOnlyMemory<byte> Written => _buffer.AsMemory(0, _position);
+
+    /// <summary>Starts a response with a placeholder size prefix and a v0 header.</summary>
+    public void Begin(int correlationId)
+    {
+        _position = 4;
+        Int32(correlationId);
+    }
+
+    /// <summary>Fills in the size prefix.</summary>
+    public void End() => BinaryPrimitives.WriteInt32BigEndian(_buffer, _position - 4);
+
+    public void Int8(sbyte value) => Take(1)[0] = (byte)value;
+
+    public void Boolean(bool value) => Take(1)[0] = value ? (byte)1 : (byte)0;
+
+    public void Int16(short value) => BinaryPrimitives.WriteInt16BigEndian(Take(2), value);
+
+    public void Int32(int value) => BinaryPrimitives.WriteInt32BigEndian(Take(4), value);
+
+    public void Int64(long value) => BinaryPrimitives.WriteInt64BigEndian(Take(8), value);
+
+    public void String(string value) => NullableString(value);
+
+    public void NullableString(string? value)
+    {
+        if (value is null)
+        {
+            Int16(-1);
+            return;
+        }
+
+        var length = Encoding.UTF8.GetByteCount(value);
+        Int16(checked((short)length));
+        Encoding.UTF8.GetBytes(value, Take(length));
+    }
+
+    public void Bytes(ReadOnlySpan<byte> value)
+    {
+        Int32(value.Length);
+        value.CopyTo(Take(value.Length));
+    }
+
+    /// <summary>Room for <paramref name="length"/> bytes written by the caller (a file slice).</summary>
+    public Span<byte> Reserve(int length) => Take(length);
+
+    public void UnsignedVarint(uint value)
+    {
+        while (value >= 0x80)
+        {
+            Take(1)[0] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        Take(1)[0] = (byte)value;
+    }
+
+    public void Dispose()
+    {
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+    }
+
+    private Span<byte> Take(int count)
+    {
+        if (_position + count > _buffer.Length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _position + count));
+            _buffer.AsSpan(0, _position).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = larger;
+        }
+
+        var span = _buffer.AsSpan(_position, count);
+        _position += count;
+        return span;
+    }
+}

@@ -1,0 +1,137 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using DataPlane.Log.Groups;
+
+namespace DataPlane.Log.Server;
+
+/// <summary>
+/// A single-node Kafka broker over a <see cref="CommitLog"/> and a <see cref="GroupCoordinator"/>: Kafka clients
+/// (librdkafka, Confluent.Kafka, kcat, the Java client) produce, fetch and join consumer groups against it.
+/// Start it, read <see cref="EndPoint"/>, and stop or dispose it to close the log cleanly.
+/// </summary>
+public sealed class KafkaServer : IAsyncDisposable
+{
+    private readonly KafkaServerOptions _options;
+    private readonly ConcurrentDictionary<KafkaConnection, Task> _connections = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private Socket? _listener;
+    private Task _acceptLoop = Task.CompletedTask;
+    private CommitLog? _log;
+    private GroupCoordinator? _coordinator;
+    private int _stopped;
+
+    /// <summary>Creates the server; nothing is opened until <see cref="StartAsync"/>.</summary>
+    /// <param name="options">Where to listen and where the data lives.</param>
+    public KafkaServer(KafkaServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.DefaultPartitions, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxRequestBytes, 64, nameof(options));
+        _options = options;
+    }
+
+    /// <summary>The bound address (with the real port when <see cref="KafkaServerOptions.Listen"/> had port 0).</summary>
+    public IPEndPoint EndPoint => (IPEndPoint?)_listener?.LocalEndPoint ?? throw new InvalidOperationException("The server is not started.");
+
+    /// <summary>The commit log served, once started.</summary>
+    public CommitLog Log => _log ?? throw new InvalidOperationException("The server is not started.");
+
+    internal GroupCoordinator Coordinator => _coordinator!;
+
+    internal KafkaServerOptions Options => _options;
+
+    internal AppendSignal Appends { get; } = new();
+
+    internal ProducerSequences Sequences { get; private set; } = new(0);
+
+    internal string AdvertisedHost => _options.Advertise?.Host ?? EndPoint.Address.ToString();
+
+    internal int AdvertisedPort => _options.Advertise?.Port ?? EndPoint.Port;
+
+    /// <summary>Opens the log and the coordinator, binds the listener and starts accepting connections.</summary>
+    /// <param name="cancellationToken">Unused beyond an early cancel.</param>
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _log = CommitLog.Open(_options.Log);
+        _coordinator = GroupCoordinator.Open(_log, _options.Groups);
+        // Producer ids start from the clock in milliseconds, so ids handed out before a restart are not reused.
+        Sequences = new ProducerSequences((_options.Groups?.TimeProvider ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds() << 10);
+        var listener = new Socket(_options.Listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        listener.Bind(_options.Listen);
+        listener.Listen(512);
+        _listener = listener;
+        _acceptLoop = AcceptAsync(listener);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stops accepting, closes every connection, then the coordinator and the log (leaving the clean-shutdown marker).</summary>
+    /// <param name="cancellationToken">Unused: stopping always completes.</param>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener?.Dispose();
+        await _acceptLoop.ConfigureAwait(false);
+        foreach (var connection in _connections.Keys)
+        {
+            connection.Abort();
+        }
+
+        await Task.WhenAll(_connections.Values).ConfigureAwait(false);
+        if (_coordinator is not null)
+        {
+            await _coordinator.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_log is not null)
+        {
+            await _log.DisposeAsync().ConfigureAwait(false);
+        }
+
+        Appends.Signal();
+        _stopping.Dispose();
+    }
+
+    /// <summary>Same as <see cref="StopAsync"/>.</summary>
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    private async Task AcceptAsync(Socket listener)
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+
+            socket.NoDelay = true;
+            var connection = new KafkaConnection(this, socket);
+            _connections[connection] = Serve(connection);
+        }
+    }
+
+    private async Task Serve(KafkaConnection connection)
+    {
+        await Task.Yield();
+        try
+        {
+            await connection.RunAsync(_stopping.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _connections.TryRemove(connection, out _);
+        }
+    }
+}
