@@ -1,5 +1,6 @@
 using System.Net;
 using StackExchange.Redis;
+using DataPlane.Testing;
 
 namespace DataPlane.Store.Cluster.Tests;
 
@@ -9,7 +10,7 @@ public sealed class CheckerTests : IDisposable
     private static readonly string[] Names = ["a", "b", "c"];
     private readonly string _root = Path.Combine(Path.GetTempPath(), "dp-checker-" + Guid.NewGuid().ToString("N"));
     private readonly Dictionary<string, (IPEndPoint Client, IPEndPoint Peer)> _addresses = Names.ToDictionary(n => n, _ => (Ports.Free(), Ports.Free()));
-    private readonly Dictionary<string, NodeProcess> _nodes = [];
+    private readonly Dictionary<string, DataplaneChild> _nodes = [];
     private readonly string _clusterName = TestCluster.UniqueName();
 
     [Fact]
@@ -17,7 +18,7 @@ public sealed class CheckerTests : IDisposable
     {
         foreach (var name in Names)
         {
-            _nodes[name] = await NodeProcess.StartAsync(Args(name));
+            _nodes[name] = await DataplaneChild.StartAsync("store", Args(name));
         }
 
         using var clients = new ClientSet(_addresses.ToDictionary(p => p.Key, p => p.Value.Client));
@@ -30,7 +31,7 @@ public sealed class CheckerTests : IDisposable
             await _nodes[name].KillAsync();
             await WaitForMoreAsync(acknowledged, 200);
             _nodes[name].Dispose();
-            _nodes[name] = await NodeProcess.StartAsync(Args(name));
+            _nodes[name] = await DataplaneChild.StartAsync("store", Args(name));
             await WaitForMoreAsync(acknowledged, 200);
         }
 

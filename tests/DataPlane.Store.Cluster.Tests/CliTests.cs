@@ -1,3 +1,5 @@
+using DataPlane.Testing;
+
 namespace DataPlane.Store.Cluster.Tests;
 
 /// <summary>The <c>dataplane store</c> cluster flags, through the real executable.</summary>
@@ -6,7 +8,8 @@ public sealed class CliTests
     [Fact]
     public async Task QuorumLargerThanReplicas_IsRefusedAtStart()
     {
-        using var node = await NodeProcess.RunToExitAsync(
+        using var node = await DataplaneChild.RunToExitAsync(
+            "store",
             ["--node-id", "a", "--listen", "127.0.0.1:0", "--peer-listen", "127.0.0.1:0", "--peers", "b=127.0.0.1:1,c=127.0.0.1:2",
              "--data", Path.Combine(Path.GetTempPath(), "dp-cli-" + Guid.NewGuid().ToString("N")), "--replicas", "3", "--write-quorum", "4"]);
         Assert.Equal(2, node.ExitCode);
@@ -20,7 +23,8 @@ public sealed class CliTests
         try
         {
             NodeIdentity.Claim(directory, "a");
-            using var node = await NodeProcess.RunToExitAsync(
+            using var node = await DataplaneChild.RunToExitAsync(
+            "store",
                 ["--node-id", "b", "--listen", "127.0.0.1:0", "--peer-listen", "127.0.0.1:0", "--peers", "a=127.0.0.1:1",
                  "--data", directory, "--replicas", "2", "--read-quorum", "1", "--write-quorum", "1"]);
             Assert.Equal(1, node.ExitCode);

@@ -54,7 +54,7 @@ public sealed class DurabilityTests
                 })).ToArray();
 
                 await DataPlane.Testing.Eventually.True(() => acknowledged.Count > 3000, "3000 acknowledged writes", TimeSpan.FromSeconds(60));
-                child.KillHard();
+                await child.KillAsync();
                 await child.WaitForExitAsync();
                 await stop.CancelAsync();
                 await Task.WhenAll(writers).WaitAsync(TimeSpan.FromSeconds(60));
