@@ -8,10 +8,10 @@ using Microsoft.Extensions.Logging;
 namespace DataPlane.Store.Server;
 
 /// <summary>
-/// The accept loop: one task per connection, tracked so that stopping closes them all and waits.
-/// Lives here until src/Net (being built beside this change) offers the shared accept loop.
+/// The RESP listener over DataPlane.Net's accept loop: one task per connection, tracked so that
+/// stopping closes them all and waits.
 /// </summary>
-internal sealed partial class StoreListener : IAsyncDisposable
+internal sealed partial class StoreListener : IAsyncDisposable, IConnectionDispatcher
 {
     private readonly Socket _socket;
     private readonly StoreContext _context;
@@ -19,28 +19,27 @@ internal sealed partial class StoreListener : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<long, SocketConnection> _connections = new();
     private readonly ConcurrentDictionary<long, Task> _running = new();
-    private Task _accepting = Task.CompletedTask;
+    private readonly AcceptLoop _accept;
 
     public StoreListener(IPEndPoint endPoint, StoreContext context, ILogger logger)
     {
         _context = context;
         _logger = logger;
-        _socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        ListenSocket.AllowRebind(_socket);
-        _socket.Bind(endPoint);
-        _socket.Listen(512);
+        _socket = ListenSocket.Bind(endPoint);
+        _accept = new AcceptLoop(_socket, this);
         EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
     }
 
     public IPEndPoint EndPoint { get; }
 
-    public void Start() => _accepting = AcceptAsync();
+    public void Start() => _accept.Start();
 
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
+        await _accept.StopAsync().ConfigureAwait(false);
+        _accept.Dispose();
         _socket.Dispose();
-        await _accepting.ConfigureAwait(false);
         foreach (var connection in _connections.Values)
         {
             connection.Abort();
@@ -50,30 +49,14 @@ internal sealed partial class StoreListener : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    private async Task AcceptAsync()
+    void IConnectionDispatcher.OnAccepted(Socket socket)
     {
-        while (!_stopping.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await _socket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                if (_stopping.IsCancellationRequested)
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            client.NoDelay = true;
-            var id = _context.Stats.Opened();
-            _running[id] = ServeAsync(id, client);
-        }
+        socket.NoDelay = true;
+        var id = _context.Stats.Opened();
+        _running[id] = ServeAsync(id, socket);
     }
+
+    void IConnectionDispatcher.OnAcceptError(Exception error) => LogAcceptFailed(_logger, error);
 
     private async Task ServeAsync(long id, Socket client)
     {
@@ -105,4 +88,7 @@ internal sealed partial class StoreListener : IAsyncDisposable
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "Connection {Id} ended with an error")]
     private static partial void LogConnectionFailed(ILogger logger, Exception exception, long id);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Accepting a connection failed")]
+    private static partial void LogAcceptFailed(ILogger logger, Exception exception);
 }

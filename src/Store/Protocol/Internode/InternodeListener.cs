@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace DataPlane.Store.Protocol.Internode;
 
 /// <summary>Accepts peers' connections on the peer address and serves each with an <see cref="InternodeConnection"/>.</summary>
-internal sealed partial class InternodeListener : IAsyncDisposable
+internal sealed partial class InternodeListener : IAsyncDisposable, IConnectionDispatcher
 {
     private readonly Socket _socket;
     private readonly string _localName;
@@ -19,7 +19,7 @@ internal sealed partial class InternodeListener : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<long, (Socket Socket, Task Serving)> _connections = new();
-    private Task _accepting = Task.CompletedTask;
+    private readonly AcceptLoop _accept;
     private long _nextId;
 
     public InternodeListener(IPEndPoint endPoint, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute, ILogger logger)
@@ -30,10 +30,8 @@ internal sealed partial class InternodeListener : IAsyncDisposable
         _hints = hints;
         _execute = execute;
         _logger = logger;
-        _socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        ListenSocket.AllowRebind(_socket);
-        _socket.Bind(endPoint);
-        _socket.Listen(64);
+        _socket = ListenSocket.Bind(endPoint);
+        _accept = new AcceptLoop(_socket, this);
         EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
     }
 
@@ -44,13 +42,14 @@ internal sealed partial class InternodeListener : IAsyncDisposable
 
     private long _protocolErrors;
 
-    public void Start() => _accepting = AcceptAsync();
+    public void Start() => _accept.Start();
 
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
+        await _accept.StopAsync().ConfigureAwait(false);
+        _accept.Dispose();
         _socket.Dispose();
-        await _accepting.ConfigureAwait(false);
         foreach (var (socket, _) in _connections.Values)
         {
             socket.Dispose();
@@ -60,31 +59,15 @@ internal sealed partial class InternodeListener : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    private async Task AcceptAsync()
+    void IConnectionDispatcher.OnAccepted(Socket socket)
     {
-        while (!_stopping.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await _socket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                if (_stopping.IsCancellationRequested)
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            client.NoDelay = true;
-            var id = Interlocked.Increment(ref _nextId);
-            var serving = ServeAsync(id, client);
-            _connections[id] = (client, serving);
-        }
+        socket.NoDelay = true;
+        var id = Interlocked.Increment(ref _nextId);
+        var serving = ServeAsync(id, socket);
+        _connections[id] = (socket, serving);
     }
+
+    void IConnectionDispatcher.OnAcceptError(Exception error) => LogAcceptFailed(_logger, error);
 
     private async Task ServeAsync(long id, Socket client)
     {
@@ -120,4 +103,7 @@ internal sealed partial class InternodeListener : IAsyncDisposable
 
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "Closed a peer connection that sent a malformed frame: {Reason}")]
     private static partial void LogMalformed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 32, Level = LogLevel.Warning, Message = "Accepting a peer connection failed")]
+    private static partial void LogAcceptFailed(ILogger logger, Exception exception);
 }
