@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using DataPlane.Log.Groups;
+using DataPlane.Net;
 
 namespace DataPlane.Log.Server;
 
@@ -10,13 +11,13 @@ namespace DataPlane.Log.Server;
 /// (librdkafka, Confluent.Kafka, kcat, the Java client) produce, fetch and join consumer groups against it.
 /// Start it, read <see cref="EndPoint"/>, and stop or dispose it to close the log cleanly.
 /// </summary>
-public sealed class KafkaServer : IAsyncDisposable
+public sealed class KafkaServer : IAsyncDisposable, IConnectionDispatcher
 {
     private readonly KafkaServerOptions _options;
     private readonly ConcurrentDictionary<KafkaConnection, Task> _connections = new();
     private readonly CancellationTokenSource _stopping = new();
     private Socket? _listener;
-    private Task _acceptLoop = Task.CompletedTask;
+    private AcceptLoop? _accept;
     private CommitLog? _log;
     private GroupCoordinator? _coordinator;
     private int _stopped;
@@ -58,12 +59,9 @@ public sealed class KafkaServer : IAsyncDisposable
         _coordinator = GroupCoordinator.Open(_log, _options.Groups);
         // Producer ids start from the clock in milliseconds, so ids handed out before a restart are not reused.
         Sequences = new ProducerSequences((_options.Groups?.TimeProvider ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds() << 10);
-        var listener = new Socket(_options.Listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        listener.Bind(_options.Listen);
-        listener.Listen(512);
-        _listener = listener;
-        _acceptLoop = AcceptAsync(listener);
+        _listener = ListenSocket.Bind(_options.Listen);
+        _accept = new AcceptLoop(_listener, this);
+        _accept.Start();
         return Task.CompletedTask;
     }
 
@@ -77,8 +75,13 @@ public sealed class KafkaServer : IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_accept is not null)
+        {
+            await _accept.StopAsync().ConfigureAwait(false);
+            _accept.Dispose();
+        }
+
         _listener?.Dispose();
-        await _acceptLoop.ConfigureAwait(false);
         foreach (var connection in _connections.Keys)
         {
             connection.Abort();
@@ -102,24 +105,17 @@ public sealed class KafkaServer : IAsyncDisposable
     /// <summary>Same as <see cref="StopAsync"/>.</summary>
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
-    private async Task AcceptAsync(Socket listener)
+    void IConnectionDispatcher.OnAccepted(Socket socket)
     {
-        while (!_stopping.IsCancellationRequested)
-        {
-            Socket socket;
-            try
-            {
-                socket = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                return;
-            }
+        socket.NoDelay = true;
+        var connection = new KafkaConnection(this, socket);
+        _connections[connection] = Serve(connection);
+    }
 
-            socket.NoDelay = true;
-            var connection = new KafkaConnection(this, socket);
-            _connections[connection] = Serve(connection);
-        }
+    // The loop keeps accepting after a transient error (a peer gone between SYN and accept) and ends on
+    // any other; the broker has no logger or meter yet to report it to (TODO(#5): broker metrics).
+    void IConnectionDispatcher.OnAcceptError(Exception error)
+    {
     }
 
     private async Task Serve(KafkaConnection connection)
