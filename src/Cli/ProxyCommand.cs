@@ -41,10 +41,12 @@ internal static class ProxyCommand
             Description = "Unix socket for zero-downtime upgrades: a proxy started with the same path takes over the listeners of the one running, which drains and exits.",
         };
         var handoffTimeout = new Option<string>("--handoff-timeout") { Description = "How long each handoff step may take before it rolls back.", DefaultValueFactory = _ => "10s" };
+        var transport = new Option<string>("--transport") { Description = "epoll (Linux, the default there) | sockets (the runtime's sockets).", DefaultValueFactory = _ => OperatingSystem.IsLinux() ? "epoll" : "sockets" };
+        transport.AcceptOnlyFromAmong("epoll", "sockets");
         var config = new Option<string?>("--config") { Description = "JSON config file with several listeners; reloaded on change and on SIGHUP." };
 
         var command = new Command("proxy", "Runs the TCP sidecar proxy: balancing, health checks, circuit breaker, rate limits, metrics.");
-        foreach (var option in new Option[] { listen, upstream, policy, admin, connectTimeout, idleTimeout, maxConnections, retries, rateLimit, rateBurst, rejectResponse, breakerFailures, breakerOpen, healthInterval, slowStart, maxEjection, drainTimeout, handoffSocket, handoffTimeout, config })
+        foreach (var option in new Option[] { listen, upstream, policy, admin, connectTimeout, idleTimeout, maxConnections, retries, rateLimit, rateBurst, rejectResponse, breakerFailures, breakerOpen, healthInterval, slowStart, maxEjection, drainTimeout, handoffSocket, handoffTimeout, transport, config })
         {
             command.Options.Add(option);
         }
@@ -81,6 +83,7 @@ internal static class ProxyCommand
                     SlowStart = parseResult.GetValue(slowStart) is { } s ? Durations.Parse(s, "--slow-start") : TimeSpan.Zero,
                     MaxEjectionPercent = parseResult.GetValue(maxEjection),
                     DrainTimeout = Durations.Parse(parseResult.GetValue(drainTimeout)!, "--drain-timeout"),
+                    Transport = ProxyConfigFile.ParseTransport(parseResult.GetValue(transport)!),
                 };
                 adminEndPoint = parseResult.GetValue(admin) is { } a ? ProxyConfigFile.ParseEndPoint(a, "--admin") : null;
                 handoff = new HandoffSettings(

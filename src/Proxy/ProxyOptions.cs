@@ -84,6 +84,9 @@ public sealed record ProxyOptions
     /// <summary>Buffered bytes below which reading resumes.</summary>
     public int ResumeThreshold { get; init; } = 32 * 1024;
 
+    /// <summary>The socket engine: <see cref="ProxyTransport.Epoll"/> on Linux, <see cref="ProxyTransport.Sockets"/> elsewhere.</summary>
+    public ProxyTransport Transport { get; init; } = OperatingSystem.IsLinux() ? ProxyTransport.Epoll : ProxyTransport.Sockets;
+
     /// <summary>The listener's name: <see cref="Name"/>, or the listen address.</summary>
     public string DisplayName => Name ?? Listen.ToString();
 
@@ -104,6 +107,7 @@ public sealed record ProxyOptions
         Require(EjectionFailures > 0 && EjectionBase > TimeSpan.Zero, "ejection failures and base time must be positive");
         Require(MaxEjectionPercent is >= 0 and <= 100, "max ejection percent must be within 0..100");
         Require(SlowStart >= TimeSpan.Zero && DrainTimeout >= TimeSpan.Zero, "slow start and drain timeout must not be negative");
+        Require(Transport != ProxyTransport.Epoll || OperatingSystem.IsLinux(), "the epoll transport needs Linux");
         Require(BufferSize >= 512 && ResumeThreshold > 0 && PauseThreshold > ResumeThreshold, "buffer size >= 512 and pause threshold > resume threshold > 0");
     }
 

@@ -5,8 +5,13 @@ using DataPlane.Testing;
 
 namespace DataPlane.Proxy.Tests;
 
-public class ForwardingTests
+/// <summary>The forwarding behaviours, run on each transport by a derived class.</summary>
+public abstract class ForwardingTests
 {
+    private protected abstract ProxyTransport Transport { get; }
+
+    private ProxyOptions Options(params string[] upstreams) => Loopback.Options(upstreams) with { Transport = Transport };
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
@@ -26,7 +31,7 @@ public class ForwardingTests
             await Loopback.SendAllAsync(socket, download);
             socket.Shutdown(SocketShutdown.Send);
         });
-        await using var proxy = await Loopback.StartAsync(Loopback.Options(upstream.Address));
+        await using var proxy = await Loopback.StartAsync(Options(upstream.Address));
         using var client = await Loopback.ConnectAsync(proxy.LocalEndPoint);
 
         var reading = Loopback.ReadToEndAsync(client);
@@ -43,7 +48,7 @@ public class ForwardingTests
     public async Task HalfClose_ClientFinFirst_UpstreamStillAnswers()
     {
         await using var upstream = TestUpstream.Echo();
-        await using var proxy = await Loopback.StartAsync(Loopback.Options(upstream.Address));
+        await using var proxy = await Loopback.StartAsync(Options(upstream.Address));
         using var client = await Loopback.ConnectAsync(proxy.LocalEndPoint);
 
         await Loopback.SendAllAsync(client, "ping"u8.ToArray());
@@ -62,7 +67,7 @@ public class ForwardingTests
             socket.Shutdown(SocketShutdown.Send);
             got.TrySetResult(await Loopback.ReadToEndAsync(socket));
         });
-        await using var proxy = await Loopback.StartAsync(Loopback.Options(upstream.Address));
+        await using var proxy = await Loopback.StartAsync(Options(upstream.Address));
         using var client = await Loopback.ConnectAsync(proxy.LocalEndPoint);
 
         Assert.Equal("hello"u8.ToArray(), await Loopback.ReadToEndAsync(client));
@@ -94,7 +99,7 @@ public class ForwardingTests
                 upstreamSaw.TrySetResult(e.SocketErrorCode);
             }
         });
-        await using var proxy = await Loopback.StartAsync(Loopback.Options(upstream.Address));
+        await using var proxy = await Loopback.StartAsync(Options(upstream.Address));
         var client = await Loopback.ConnectAsync(proxy.LocalEndPoint);
         await Loopback.SendAllAsync(client, "x"u8.ToArray());
         await connected.Task.WaitAsync(Loopback.Timeout);
@@ -109,7 +114,7 @@ public class ForwardingTests
     public async Task Retry_SkipsAnUpstreamThatIsDown()
     {
         await using var live = TestUpstream.Echo();
-        var options = Loopback.Options(Loopback.ClosedAddress(), live.Address) with { BreakerFailures = 1000, EjectionFailures = 1000 };
+        var options = Options(Loopback.ClosedAddress(), live.Address) with { BreakerFailures = 1000, EjectionFailures = 1000 };
         await using var proxy = await Loopback.StartAsync(options);
 
         for (var i = 0; i < 6; i++)
@@ -127,7 +132,7 @@ public class ForwardingTests
     [Fact]
     public async Task AllUpstreamsDown_ClientIsClosedPromptly()
     {
-        await using var proxy = await Loopback.StartAsync(Loopback.Options(Loopback.ClosedAddress(), Loopback.ClosedAddress()));
+        await using var proxy = await Loopback.StartAsync(Options(Loopback.ClosedAddress(), Loopback.ClosedAddress()));
         using var client = await Loopback.ConnectAsync(proxy.LocalEndPoint);
 
         Assert.True(await Loopback.ClosedByPeerAsync(client), "the proxy should close the client when no upstream answers");
@@ -138,7 +143,7 @@ public class ForwardingTests
     public async Task IdleTimeout_ClosesAConnectionOnWhichNothingMoves()
     {
         await using var upstream = TestUpstream.Echo();
-        await using var proxy = await Loopback.StartAsync(Loopback.Options(upstream.Address) with { IdleTimeout = TimeSpan.FromMilliseconds(200) });
+        await using var proxy = await Loopback.StartAsync(Options(upstream.Address) with { IdleTimeout = TimeSpan.FromMilliseconds(200) });
         using var client = await Loopback.ConnectAsync(proxy.LocalEndPoint);
 
         Assert.True(await Loopback.ClosedByPeerAsync(client));
@@ -151,7 +156,7 @@ public class ForwardingTests
         var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var silent = new TestUpstream(async _ => await stalled.Task);
         await using var echo = TestUpstream.Echo();
-        await using var proxy = await Loopback.StartAsync(Loopback.Options(silent.Address, echo.Address));
+        await using var proxy = await Loopback.StartAsync(Options(silent.Address, echo.Address));
 
         // The first connection goes to the upstream that never reads: fill it until back-pressure stops us.
         using var stuck = await Loopback.ConnectAsync(proxy.LocalEndPoint);
@@ -185,7 +190,7 @@ public class ForwardingTests
     public async Task Stop_DrainsThenClosesWhatIsStillOpenAtTheDeadline()
     {
         await using var upstream = TestUpstream.Echo();
-        var proxy = await Loopback.StartAsync(Loopback.Options(upstream.Address) with { DrainTimeout = TimeSpan.FromMilliseconds(300) });
+        var proxy = await Loopback.StartAsync(Options(upstream.Address) with { DrainTimeout = TimeSpan.FromMilliseconds(300) });
         using var open = await Loopback.ConnectAsync(proxy.LocalEndPoint);
         await Loopback.SendAllAsync(open, "x"u8.ToArray());
         Assert.Equal("x"u8.ToArray(), await Loopback.ReadExactlyAsync(open, 1));
@@ -213,7 +218,7 @@ public class ForwardingTests
             }
 
             await using var live = TestUpstream.Echo();
-            var options = Loopback.Options(hanging.LocalEndPoint!.ToString()!, live.Address) with
+            var options = Options(hanging.LocalEndPoint!.ToString()!, live.Address) with
             {
                 ConnectTimeout = TimeSpan.FromMilliseconds(300),
                 BreakerFailures = 1000,
@@ -243,7 +248,7 @@ public class ForwardingTests
             socket.LingerState = new LingerOption(true, 0);
             socket.Close();
         });
-        await using var proxy = await Loopback.StartAsync(Loopback.Options(upstream.Address));
+        await using var proxy = await Loopback.StartAsync(Options(upstream.Address));
         using var client = await Loopback.ConnectAsync(proxy.LocalEndPoint);
         await Loopback.SendAllAsync(client, "x"u8.ToArray());
 

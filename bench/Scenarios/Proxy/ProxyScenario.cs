@@ -5,13 +5,13 @@ namespace DataPlane.Bench.Scenarios;
 
 /// <summary>
 /// Request/response through the proxy against the same nginx upstream: direct, through `dataplane
-/// proxy` (with and without inline socket completions) and through HAProxy (mode tcp), with
+/// proxy` (on its epoll transport and on the runtime's sockets) and through HAProxy (mode tcp), with
 /// keep-alive and with a new connection per request; then bulk throughput through each, in Gbit/s.
 /// Rounds are interleaved so that noise on the shared machine spreads over every target alike.
 /// </summary>
 internal sealed class ProxyScenario : IScenario
 {
-    private static readonly string[] Targets = ["direct", "dataplane", "dataplane-noinline", "haproxy"];
+    private static readonly string[] Targets = ["direct", "dataplane", "dataplane-sockets", "haproxy"];
 
     public string Name => "proxy";
 
@@ -44,14 +44,14 @@ internal sealed class ProxyScenario : IScenario
             {
                 ["direct"] = servers.NginxPort,
                 ["dataplane"] = servers.Dataplane.Http,
-                ["dataplane-noinline"] = servers.DataplaneNoInline.Http,
+                ["dataplane-sockets"] = servers.DataplaneSockets.Http,
                 ["haproxy"] = servers.Haproxy.Http,
             };
             var bulkPorts = new Dictionary<string, int>
             {
                 ["direct"] = bulk.Port,
                 ["dataplane"] = servers.Dataplane.Bulk,
-                ["dataplane-noinline"] = servers.DataplaneNoInline.Bulk,
+                ["dataplane-sockets"] = servers.DataplaneSockets.Bulk,
                 ["haproxy"] = servers.Haproxy.Bulk,
             };
 
@@ -124,8 +124,8 @@ internal sealed class ProxyScenario : IScenario
         var markdown = string.Create(CultureInfo.InvariantCulture, $"""
             wrk -t2 -c50 against nginx 1.22 (1 worker, `return 200`), median of {rounds} interleaved round(s) of {duration.TotalSeconds:F0} s;
             `close` sends `Connection: close` (a new connection per request). HAProxy 2.6 `mode tcp` with its default threads;
-            `dataplane` is the `dataplane proxy` executable with inline socket completions (its default), `dataplane-noinline`
-            the same with `DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0`. Two cores shared by everything: read the ratios.
+            `dataplane` is the `dataplane proxy` executable on its epoll transport (the default on Linux), `dataplane-sockets`
+            the same with `--transport sockets` (the runtime's sockets, inline completions on). Two cores shared by everything: read the ratios.
 
             {table}
             Bulk: one connection sends {bulkBytes / (1024 * 1024)} MiB to a sink that discards it (median of {rounds}).

@@ -58,8 +58,8 @@ internal sealed class ProxyScenarioServers : IDisposable
                 """));
             Start(haproxy, ["-f", Path.Combine(dir, "haproxy.cfg"), "-db"], null, Haproxy.Http);
 
-            Dataplane = StartDataplane(dir, dataplane, bulkPort, inline: true);
-            DataplaneNoInline = StartDataplane(dir, dataplane, bulkPort, inline: false);
+            Dataplane = StartDataplane(dir, dataplane, bulkPort, "epoll");
+            DataplaneSockets = StartDataplane(dir, dataplane, bulkPort, "sockets");
         }
         catch
         {
@@ -74,7 +74,7 @@ internal sealed class ProxyScenarioServers : IDisposable
 
     public (int Http, int Bulk) Dataplane { get; }
 
-    public (int Http, int Bulk) DataplaneNoInline { get; }
+    public (int Http, int Bulk) DataplaneSockets { get; }
 
     public void Dispose()
     {
@@ -84,10 +84,10 @@ internal sealed class ProxyScenarioServers : IDisposable
         }
     }
 
-    private (int Http, int Bulk) StartDataplane(string dir, string dataplane, int bulkPort, bool inline)
+    private (int Http, int Bulk) StartDataplane(string dir, string dataplane, int bulkPort, string transport)
     {
         var ports = (Http: ExternalProcess.FreePort(), Bulk: ExternalProcess.FreePort());
-        var config = Path.Combine(dir, inline ? "dataplane.json" : "dataplane-noinline.json");
+        var config = Path.Combine(dir, $"dataplane-{transport}.json");
         File.WriteAllText(config, string.Create(CultureInfo.InvariantCulture, $$"""
             {
               "listeners": [
@@ -96,7 +96,7 @@ internal sealed class ProxyScenarioServers : IDisposable
               ]
             }
             """));
-        Start(dataplane, ["proxy", "--config", config], new Dictionary<string, string> { ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = inline ? "1" : "0" }, ports.Http);
+        Start(dataplane, ["proxy", "--transport", transport, "--config", config], null, ports.Http);
         return ports;
     }
 

@@ -73,6 +73,14 @@ internal static class ProxyConfigFile
             : throw new FormatException($"{what}: '{text}' is not IP:PORT.");
     }
 
+    /// <summary>Parses a transport name as the command line spells it.</summary>
+    public static ProxyTransport ParseTransport(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "epoll" => ProxyTransport.Epoll,
+        "sockets" => ProxyTransport.Sockets,
+        _ => throw new FormatException($"transport: '{text}' is not one of epoll, sockets."),
+    };
+
     /// <summary>Parses a policy name as the command line spells it.</summary>
     /// <exception cref="FormatException">Unknown name.</exception>
     public static BalancingPolicy ParsePolicy(string text) => text.Trim().ToLowerInvariant() switch
@@ -123,6 +131,7 @@ internal static class ProxyConfigFile
             MaxEjectionPercent = Int(e, "maxEjectionPercent") ?? d.MaxEjectionPercent,
             SlowStart = Duration(e, "slowStart") ?? d.SlowStart,
             DrainTimeout = Duration(e, "drainTimeout") ?? d.DrainTimeout,
+            Transport = Text(e, "transport") is { } t ? ParseTransport(t) : d.Transport,
         };
         options.Validate();
         return options;

@@ -38,7 +38,9 @@ internal sealed partial class ProxyConnection
             // Published before the connect (with a full fence) so that an abort meanwhile (drain deadline,
             // idle sweep) closes it, and checked after it, so an aborted connection never starts copying.
             Interlocked.Exchange(ref _upstreamSocket, socket);
-            var failure = Volatile.Read(ref _aborted) == 0 ? await TryConnectAsync(socket, upstream, options.ConnectTimeout) : ConnectFailure.Error;
+            var failure = _pair is not null ? await TryConnectPairAsync(socket, upstream, options.ConnectTimeout)
+                : Volatile.Read(ref _aborted) == 0 ? await TryConnectAsync(socket, upstream, options.ConnectTimeout)
+                : ConnectFailure.Error;
             if (Volatile.Read(ref _aborted) != 0)
             {
                 socket.Dispose();

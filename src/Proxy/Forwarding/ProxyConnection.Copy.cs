@@ -15,6 +15,12 @@ internal sealed partial class ProxyConnection
 {
     private async Task CopyAsync()
     {
+        if (_pair is not null)
+        {
+            await ForwardPairAsync();
+            return;
+        }
+
         var client = _client!;
         var upstream = _upstreamSocket!;
         var token = _cancel.Token;

@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using DataPlane.Net.Epoll;
 using DataPlane.Proxy.Upstreams;
 using DataPlane.Ring;
 
@@ -29,6 +30,9 @@ internal sealed partial class ProxyConnection : IDisposable
     private int _aborted;
     private bool _copyStarted;
     private int _sendsEnded;
+    private readonly EpollPair? _pair;
+    private int _pairBusy;
+    private bool _closeWithReset;
 
     public ProxyConnection(IConnectionHost host, ProxyOptions options)
     {
@@ -48,7 +52,12 @@ internal sealed partial class ProxyConnection : IDisposable
         _fromClient = new DirectionObserver(this, toUpstream: true);
         _fromUpstream = new DirectionObserver(this, toUpstream: false);
         _shutdownOnEnd = FirstToEnd;
+        Transport = options.Transport;
+        _pair = options.Transport == ProxyTransport.Epoll ? EpollTransport.Shared.CreatePair(options.BufferSize) : null;
     }
+
+    /// <summary>The socket engine this instance was built for.</summary>
+    public ProxyTransport Transport { get; }
 
     /// <summary>The buffer size the pipes were made for (a pooled instance is reused only with the same settings).</summary>
     public int BufferSize { get; }
@@ -69,6 +78,7 @@ internal sealed partial class ProxyConnection : IDisposable
     public async Task RunAsync(Socket client, ProxyOptions options)
     {
         _client = client;
+        _pair?.Begin();
         _startedAt = _host.Time.GetTimestamp();
         LastActivity = _startedAt;
         try
@@ -99,6 +109,12 @@ internal sealed partial class ProxyConnection : IDisposable
     /// <summary>Closes both sockets now (idle timeout, drain deadline): pending operations end with errors.</summary>
     public void Abort(bool reset)
     {
+        if (_pair is not null)
+        {
+            AbortPair(reset);
+            return;
+        }
+
         if (Interlocked.Exchange(ref _aborted, 1) != 0)
         {
             return;
@@ -110,7 +126,8 @@ internal sealed partial class ProxyConnection : IDisposable
 
     /// <summary>Whether a pooled instance was built for these buffer settings.</summary>
     public bool Fits(ProxyOptions options) =>
-        options.BufferSize == BufferSize && options.PauseThreshold == _pauseThreshold && options.ResumeThreshold == _resumeThreshold;
+        options.BufferSize == BufferSize && options.PauseThreshold == _pauseThreshold && options.ResumeThreshold == _resumeThreshold
+        && options.Transport == Transport;
 
     /// <summary>Makes the instance ready for the next connection; false when it cannot be reused.</summary>
     public bool TryReset()
@@ -141,6 +158,8 @@ internal sealed partial class ProxyConnection : IDisposable
         _aborted = 0;
         _copyStarted = false;
         _sendsEnded = 0;
+        _pairBusy = 0;
+        _closeWithReset = false;
         Previous = null;
         Next = null;
         return true;
@@ -191,8 +210,8 @@ internal sealed partial class ProxyConnection : IDisposable
             _host.OnClosed(upstream, _host.Time.GetElapsedTime(_startedAt));
         }
 
-        Close(_client, reset: false);
-        Close(_upstreamSocket, reset: false);
+        Close(_client, _closeWithReset);
+        Close(_upstreamSocket, _closeWithReset);
         _host.Return(this);
     }
 }

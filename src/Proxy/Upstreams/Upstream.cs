@@ -21,6 +21,7 @@ internal sealed partial class Upstream
     {
         Address = address;
         EndPoint = endPoint;
+        SocketAddress = endPoint.Serialize();
         Weight = weight;
         _time = time;
         Breaker = new CircuitBreaker(time);
@@ -31,6 +32,9 @@ internal sealed partial class Upstream
     public string Address { get; }
 
     public IPEndPoint EndPoint { get; }
+
+    /// <summary>The endpoint as the native <c>sockaddr</c> a connect takes, built once.</summary>
+    public SocketAddress SocketAddress { get; }
 
     /// <summary>Share relative to weight 1; replaced when a reconfiguration changes it.</summary>
     public double Weight { get; set; }

@@ -1,0 +1,91 @@
+using System.Runtime.InteropServices;
+
+namespace DataPlane.Net.Epoll;
+
+/// <summary>
+/// The Linux calls the epoll transport makes itself: epoll, an eventfd to wake a loop, and
+/// non-blocking <c>recv</c>/<c>send</c>/<c>connect</c>/<c>shutdown</c> on descriptors the runtime's
+/// own socket engine never sees (so no second epoll thread is woken for them).
+/// </summary>
+internal static unsafe partial class EpollNative
+{
+    public const int EpollIn = 0x001;
+    public const int EpollOut = 0x004;
+    public const int EpollErr = 0x008;
+    public const int EpollHup = 0x010;
+    public const int EpollRdHup = 0x2000;
+    public const uint EpollEt = 1u << 31;
+    public const int EpollCtlAdd = 1;
+    public const int EpollCloexec = 0x80000;
+    public const int EfdCloexec = 0x80000;
+    public const int EfdNonblock = 0x800;
+    public const int MsgDontWait = 0x40;
+    public const int MsgNoSignal = 0x4000;
+    public const int ShutWrite = 1;
+    public const int SolSocket = 1;
+    public const int SoError = 4;
+    public const int Eintr = 4;
+    public const int Eagain = 11;
+    public const int Einprogress = 115;
+
+    /// <summary>
+    /// sizeof(struct epoll_event) and the offset of its data: the struct is packed on x86-64 (12 bytes,
+    /// data at 4) and naturally aligned elsewhere (16 bytes, data at 8).
+    /// </summary>
+    public static readonly int EventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
+
+    /// <summary>The offset of <c>epoll_event.data</c>.</summary>
+    public static readonly int EventDataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
+
+    [LibraryImport("libc", EntryPoint = "epoll_create1", SetLastError = true)]
+    public static partial int EpollCreate(int flags);
+
+    [LibraryImport("libc", EntryPoint = "epoll_ctl", SetLastError = true)]
+    public static partial int EpollControl(int epfd, int op, int fd, byte* @event);
+
+    [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
+    public static partial int EpollWait(int epfd, byte* events, int maxEvents, int timeoutMs);
+
+    [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
+    public static partial int EventFd(uint initial, int flags);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    public static partial nint Read(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    public static partial nint Write(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
+    public static partial nint Receive(int fd, byte* buffer, nint length, int flags);
+
+    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
+    public static partial nint Send(int fd, byte* buffer, nint length, int flags);
+
+    [LibraryImport("libc", EntryPoint = "connect", SetLastError = true)]
+    public static partial int Connect(int fd, byte* address, int addressLength);
+
+    [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
+    public static partial int Shutdown(int fd, int how);
+
+    [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
+    public static partial int GetSocketOption(int fd, int level, int name, int* value, int* length);
+
+    /// <summary>Adds <paramref name="fd"/> edge-triggered for input, output and the peer's FIN.</summary>
+    public static int Add(int epfd, int fd, ulong data)
+    {
+        var ev = stackalloc byte[16];
+        *(uint*)ev = EpollIn | EpollOut | EpollRdHup | EpollEt;
+        *(ulong*)(ev + EventDataOffset) = data;
+        return EpollControl(epfd, EpollCtlAdd, fd, ev);
+    }
+
+    /// <summary>The pending error of a socket (SO_ERROR), which also clears it; an errno.</summary>
+    public static int PendingError(int fd)
+    {
+        int value = 0, length = sizeof(int);
+        return GetSocketOption(fd, SolSocket, SoError, &value, &length) == 0 ? value : Marshal.GetLastPInvokeError();
+    }
+}

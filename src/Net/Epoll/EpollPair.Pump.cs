@@ -1,0 +1,208 @@
+using System.Runtime.InteropServices;
+
+namespace DataPlane.Net.Epoll;
+
+/// <summary>
+/// The copy: each direction has one buffer; it is filled by one receive only when empty and sent
+/// from until empty, so a slow reader stops the receiving (the kernel's window closes towards the
+/// sender) without any further bookkeeping.
+/// </summary>
+internal sealed unsafe partial class EpollPair
+{
+    private void Pump()
+    {
+        var toUpstream = Move(_toUpstream, _toClient);
+        if (toUpstream is Step.Waiting or Step.Ended)
+        {
+            var toClient = Move(_toClient, _toUpstream);
+            if (toClient is Step.Waiting or Step.Ended)
+            {
+                if (_toUpstream.Ended && _toClient.Ended)
+                {
+                    Finish(PairResult.Completed);
+                }
+
+                return;
+            }
+
+            Finish(Failure(toClient));
+            return;
+        }
+
+        Finish(Failure(toUpstream));
+    }
+
+    private static PairResult Failure(Step step) => step switch
+    {
+        Step.ClientReset => PairResult.ClientReset,
+        Step.UpstreamReset => PairResult.UpstreamReset,
+        _ => PairResult.Failed,
+    };
+
+    /// <summary>Moves what one direction can move now; says whether it waits for an edge, ended, or failed.</summary>
+    private static Step Move(Direction d, Direction other)
+    {
+        if (d.Ended)
+        {
+            return Step.Ended;
+        }
+
+        while (true)
+        {
+            if (d.Head < d.Tail)
+            {
+                if (!d.Writable)
+                {
+                    return Step.Waiting;
+                }
+
+                var sent = EpollNative.Send(d.To, d.Pointer + d.Head, d.Tail - d.Head, EpollNative.MsgDontWait | EpollNative.MsgNoSignal);
+                if (sent > 0)
+                {
+                    d.Head += (int)sent;
+                    if (d.Head < d.Tail)
+                    {
+                        // A short send: the socket's buffer is full until the next EPOLLOUT edge.
+                        d.Writable = false;
+                        return Step.Waiting;
+                    }
+
+                    d.Head = d.Tail = 0;
+                    continue;
+                }
+
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == EpollNative.Eintr)
+                {
+                    continue;
+                }
+
+                if (errno == EpollNative.Eagain)
+                {
+                    d.Writable = false;
+                    return Step.Waiting;
+                }
+
+                return Reset(errno, d.ToSide);
+            }
+
+            if (d.Eof)
+            {
+                d.Ended = true;
+
+                // The first direction to end passes its FIN on; after the second, the owner's close sends it.
+                if (!other.Ended && EpollNative.Shutdown(d.To, EpollNative.ShutWrite) != 0)
+                {
+                    return Step.Failed;
+                }
+
+                return Step.Ended;
+            }
+
+            if (!d.Readable)
+            {
+                return Step.Waiting;
+            }
+
+            var received = EpollNative.Receive(d.From, d.Pointer, d.Capacity, EpollNative.MsgDontWait);
+            if (received > 0)
+            {
+                d.Tail = (int)received;
+                d.Observer!.OnTransferred((int)received);
+
+                // A short read emptied the socket: the next edge says when more arrives. After a FIN or
+                // an error no edge will come, so then read on until the end shows.
+                if (received < d.Capacity && !d.HungUp)
+                {
+                    d.Readable = false;
+                }
+
+                continue;
+            }
+
+            if (received == 0)
+            {
+                d.Eof = true;
+                continue;
+            }
+
+            var error = Marshal.GetLastPInvokeError();
+            if (error == EpollNative.Eintr)
+            {
+                continue;
+            }
+
+            if (error == EpollNative.Eagain)
+            {
+                d.Readable = false;
+                return Step.Waiting;
+            }
+
+            return Reset(error, d.FromSide);
+        }
+    }
+
+    /// <summary>ECONNRESET or EPIPE on a side is that side's reset; anything else a failure.</summary>
+    private static Step Reset(int errno, int side) => errno is 104 or 32
+        ? side == ClientSide ? Step.ClientReset : Step.UpstreamReset
+        : Step.Failed;
+
+    private enum Step
+    {
+        Waiting,
+        Ended,
+        ClientReset,
+        UpstreamReset,
+        Failed,
+    }
+
+    /// <summary>One copy direction: its pinned buffer, its two descriptors and what the last edges said.</summary>
+    private sealed class Direction
+    {
+        private readonly byte[] _buffer;
+
+        public Direction(int capacity, int fromSide)
+        {
+            _buffer = GC.AllocateUninitializedArray<byte>(capacity, pinned: true);
+            Pointer = (byte*)Marshal.UnsafeAddrOfPinnedArrayElement(_buffer, 0);
+            Capacity = capacity;
+            FromSide = fromSide;
+            ToSide = 1 - fromSide;
+        }
+
+        public byte* Pointer { get; }
+
+        public int Capacity { get; }
+
+        public int FromSide { get; }
+
+        public int ToSide { get; }
+
+        public int From { get; private set; } = -1;
+
+        public int To { get; private set; } = -1;
+
+        public ITransferObserver? Observer { get; private set; }
+
+        public int Head;
+        public int Tail;
+        public bool Readable;
+        public bool HungUp;
+        public bool Writable;
+        public bool Eof;
+        public bool Ended;
+
+        public void Reset()
+        {
+            Head = Tail = 0;
+            Readable = HungUp = Writable = Eof = Ended = false;
+        }
+
+        public void Bind(int from, int to, ITransferObserver observer)
+        {
+            From = from;
+            To = to;
+            Observer = observer;
+        }
+    }
+}

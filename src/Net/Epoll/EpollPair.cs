@@ -1,0 +1,289 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks.Sources;
+
+namespace DataPlane.Net.Epoll;
+
+/// <summary>
+/// A client socket and an upstream socket joined by one epoll loop: the loop connects the upstream
+/// and then copies both ways until both FINs have passed, a reset, or an abort. One instance serves
+/// one connection at a time and is reused (its generation tells the connections apart); its two
+/// buffers are pinned once for its whole life. Its state is touched only on its loop's thread,
+/// except where a method says otherwise.
+/// </summary>
+internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, IValueTaskSource<PairResult>
+{
+    private const int ClientSide = 0;
+    private const int UpstreamSide = 1;
+    private readonly EpollLoop _loop;
+    private readonly int _slot;
+    private readonly Direction _toUpstream;
+    private readonly Direction _toClient;
+    private ManualResetValueTaskSourceCore<SocketError> _connect;
+    private ManualResetValueTaskSourceCore<PairResult> _forward;
+    private uint _generation;
+    private State _state;
+    private uint _connection;
+    private int _abortRequested;
+    private int _clientFd = -1;
+    private int _upstreamFd = -1;
+
+    internal EpollPair(EpollLoop loop, int slot, int bufferSize)
+    {
+        _loop = loop;
+        _slot = slot;
+        _toUpstream = new Direction(bufferSize, ClientSide);
+        _toClient = new Direction(bufferSize, UpstreamSide);
+    }
+
+    private enum State
+    {
+        Idle,
+        Connecting,
+        Connected,
+        Forwarding,
+    }
+
+    /// <summary>
+    /// Starts a new connection of the owner's (any thread): from here until the next call,
+    /// <see cref="Abort"/> ends whatever this connection is doing or is about to do.
+    /// </summary>
+    public void Begin()
+    {
+        Volatile.Write(ref _abortRequested, 0);
+        Interlocked.Increment(ref _connection);
+    }
+
+    /// <summary>
+    /// Connects <paramref name="upstream"/> (a fresh socket, never used asynchronously, so the
+    /// runtime's engine never registers it) to <paramref name="address"/>. Completes with
+    /// <see cref="SocketError.Success"/>, the connect's error, <see cref="SocketError.TimedOut"/> after
+    /// <see cref="TimeOut"/>, or <see cref="SocketError.OperationAborted"/> after <see cref="Abort"/>.
+    /// Called by the owner, on any thread; a connection may try several upstreams one after another.
+    /// </summary>
+    public ValueTask<SocketError> ConnectAsync(Socket upstream, SocketAddress address)
+    {
+        if (Volatile.Read(ref _abortRequested) != 0)
+        {
+            return new ValueTask<SocketError>(SocketError.OperationAborted);
+        }
+
+        _clientFd = -1;
+        _upstreamFd = (int)upstream.Handle;
+        _toUpstream.Reset();
+        _toClient.Reset();
+        _connect.Reset();
+        var version = _connect.Version;
+        var generation = unchecked(_generation + 1);
+        upstream.Blocking = false;
+        int result;
+        fixed (byte* sockaddr = address.Buffer.Span)
+        {
+            result = EpollNative.Connect(_upstreamFd, sockaddr, address.Size);
+        }
+
+        var errno = result == 0 ? 0 : Marshal.GetLastPInvokeError();
+        if (errno is not 0 and not EpollNative.Einprogress)
+        {
+            return new ValueTask<SocketError>(ToSocketError(errno));
+        }
+
+        // The generation first, so that an event left from the last attempt is dropped from here on;
+        // both are published by the registration's system call before the loop can see this attempt.
+        // From the registration on, only the loop moves this attempt on (even one that connected at
+        // once: its first event says writable and completes it), so there is one writer of the state.
+        Volatile.Write(ref _generation, generation);
+        _state = State.Connecting;
+        var registered = _loop.Register(_upstreamFd, EpollTransport.Tag(_slot, generation, UpstreamSide));
+        if (registered != 0)
+        {
+            _state = State.Idle;
+            return new ValueTask<SocketError>(ToSocketError(registered));
+        }
+
+        return new ValueTask<SocketError>(this, version);
+    }
+
+    /// <summary>
+    /// Copies between <paramref name="client"/> and the upstream connected by the last
+    /// <see cref="ConnectAsync"/> until the connection ends. Called by the owner, on any thread, once
+    /// per successful connect.
+    /// </summary>
+    public ValueTask<PairResult> ForwardAsync(Socket client, ITransferObserver toUpstream, ITransferObserver toClient)
+    {
+        _clientFd = (int)client.Handle;
+        _toUpstream.Bind(_clientFd, _upstreamFd, toUpstream);
+        _toClient.Bind(_upstreamFd, _clientFd, toClient);
+        _forward.Reset();
+        var version = _forward.Version;
+        if (_loop.IsCurrent)
+        {
+            StartForward();
+        }
+        else
+        {
+            _loop.Post(new EpollLoop.Command(this, _generation, EpollLoop.CommandKind.StartForward));
+        }
+
+        return new ValueTask<PairResult>(this, version);
+    }
+
+    /// <summary>Ends the connection's connect or forward soon, or the one it is about to start (any thread).</summary>
+    public void Abort()
+    {
+        Interlocked.Exchange(ref _abortRequested, 1);
+        _loop.Post(new EpollLoop.Command(this, Volatile.Read(ref _connection), EpollLoop.CommandKind.Abort));
+    }
+
+    /// <summary>Ends the current connect attempt with a timeout (any thread); a no-op once it is connected.</summary>
+    public void TimeOut() => _loop.Post(new EpollLoop.Command(this, Volatile.Read(ref _generation), EpollLoop.CommandKind.ConnectTimeout));
+
+    /// <summary>A command from another thread, on the loop thread: aborts name the connection, the others the attempt.</summary>
+    internal void Run(EpollLoop.Command command)
+    {
+        switch (command.Kind)
+        {
+            case EpollLoop.CommandKind.StartForward when command.Id == _generation:
+                StartForward();
+                break;
+            case EpollLoop.CommandKind.ConnectTimeout when command.Id == _generation && _state == State.Connecting:
+                CompleteConnect(SocketError.TimedOut);
+                break;
+            case EpollLoop.CommandKind.Abort when command.Id == Volatile.Read(ref _connection) && _state == State.Connecting:
+                CompleteConnect(SocketError.OperationAborted);
+                break;
+            case EpollLoop.CommandKind.Abort when command.Id == Volatile.Read(ref _connection) && _state == State.Forwarding:
+                Finish(PairResult.Aborted);
+                break;
+        }
+    }
+
+    /// <summary>An epoll event for one of this pair's sockets, on the loop thread.</summary>
+    internal void OnEvent(uint generation, int side, uint events)
+    {
+        if (generation != _generation || _state == State.Idle)
+        {
+            // Left over from an earlier connection of this pooled pair.
+            return;
+        }
+
+        if (_state == State.Connecting)
+        {
+            OnConnectEvent(events);
+            return;
+        }
+
+        Mark(side, events);
+        if (_state == State.Forwarding)
+        {
+            Pump();
+        }
+    }
+
+    private void StartForward()
+    {
+        if (_state != State.Connected || Volatile.Read(ref _abortRequested) != 0)
+        {
+            Finish(PairResult.Aborted);
+            return;
+        }
+
+        _state = State.Forwarding;
+        if (_loop.Register(_clientFd, EpollTransport.Tag(_slot, _generation, ClientSide)) != 0)
+        {
+            Finish(PairResult.Failed);
+            return;
+        }
+
+        // The client is assumed writable and waits for its first edge to be read; the upstream may
+        // already have spoken while the forward was being set up.
+        _toClient.Writable = true;
+        Pump();
+    }
+
+    private void OnConnectEvent(uint events)
+    {
+        if ((events & (EpollNative.EpollOut | EpollNative.EpollErr | EpollNative.EpollHup)) == 0)
+        {
+            return;
+        }
+
+        var error = EpollNative.PendingError(_upstreamFd);
+        if (Volatile.Read(ref _abortRequested) != 0)
+        {
+            CompleteConnect(SocketError.OperationAborted);
+        }
+        else if (error == 0 && (events & EpollNative.EpollOut) != 0)
+        {
+            Mark(UpstreamSide, events);
+            CompleteConnect(SocketError.Success);
+        }
+        else
+        {
+            CompleteConnect(error == 0 ? SocketError.ConnectionRefused : ToSocketError(error));
+        }
+    }
+
+    /// <summary>Records what an edge says: which side may be read, which may be written.</summary>
+    private void Mark(int side, uint events)
+    {
+        var (from, to) = side == ClientSide ? (_toUpstream, _toClient) : (_toClient, _toUpstream);
+        if ((events & (EpollNative.EpollIn | EpollNative.EpollRdHup | EpollNative.EpollHup | EpollNative.EpollErr)) != 0)
+        {
+            from.Readable = true;
+        }
+
+        if ((events & (EpollNative.EpollRdHup | EpollNative.EpollHup | EpollNative.EpollErr)) != 0)
+        {
+            from.HungUp = true;
+        }
+
+        if ((events & (EpollNative.EpollOut | EpollNative.EpollHup | EpollNative.EpollErr)) != 0)
+        {
+            to.Writable = true;
+        }
+    }
+
+    private void CompleteConnect(SocketError error)
+    {
+        _state = error == SocketError.Success ? State.Connected : State.Idle;
+
+        // Last: the owner's continuation may run inline and start the forward (or the next connect).
+        _connect.SetResult(error);
+    }
+
+    private void Finish(PairResult result)
+    {
+        _state = State.Idle;
+
+        // Last: the owner's continuation may run inline, close the sockets and reuse this pair.
+        _forward.SetResult(result);
+    }
+
+    private static SocketError ToSocketError(int errno) => errno switch
+    {
+        111 => SocketError.ConnectionRefused,
+        110 => SocketError.TimedOut,
+        104 => SocketError.ConnectionReset,
+        101 => SocketError.NetworkUnreachable,
+        113 => SocketError.HostUnreachable,
+        99 => SocketError.AddressNotAvailable,
+        24 or 23 => SocketError.TooManyOpenSockets,
+        _ => SocketError.SocketError,
+    };
+
+    SocketError IValueTaskSource<SocketError>.GetResult(short token) => _connect.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<SocketError>.GetStatus(short token) => _connect.GetStatus(token);
+
+    void IValueTaskSource<SocketError>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _connect.OnCompleted(continuation, state, token, flags);
+
+    PairResult IValueTaskSource<PairResult>.GetResult(short token) => _forward.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<PairResult>.GetStatus(short token) => _forward.GetStatus(token);
+
+    void IValueTaskSource<PairResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _forward.OnCompleted(continuation, state, token, flags);
+}

@@ -1,0 +1,103 @@
+using System.Net.Sockets;
+using DataPlane.Net.Epoll;
+using DataPlane.Proxy.Upstreams;
+
+namespace DataPlane.Proxy.Forwarding;
+
+/// <summary>
+/// The connection on the epoll transport: the pair's loop connects and copies; the sockets are
+/// closed only here, after the pair let go of them (closing a descriptor under a loop that is about
+/// to use it could hit a new connection that got the same number), so an abort asks the loop.
+/// </summary>
+internal sealed partial class ProxyConnection
+{
+    private async ValueTask<ConnectFailure?> TryConnectPairAsync(Socket socket, Upstream upstream, TimeSpan timeout)
+    {
+        if (!MarkPairBusy())
+        {
+            return ConnectFailure.Error;
+        }
+
+        var cancel = _cancel;
+        cancel.CancelAfter(timeout);
+        SocketError error;
+        var timer = cancel.Token.UnsafeRegister(static state => ((EpollPair)state!).TimeOut(), _pair);
+        try
+        {
+            error = await _pair!.ConnectAsync(socket, upstream.SocketAddress);
+        }
+        finally
+        {
+            // After this no timeout of this attempt can fire; one that fired already names this attempt only.
+            await timer.DisposeAsync();
+            if (!cancel.TryReset())
+            {
+                cancel.Dispose();
+                _cancel = new CancellationTokenSource();
+            }
+
+            Volatile.Write(ref _pairBusy, 0);
+        }
+
+        return error switch
+        {
+            SocketError.Success => null,
+            SocketError.ConnectionRefused => ConnectFailure.Refused,
+            SocketError.TimedOut => ConnectFailure.Timeout,
+            _ => ConnectFailure.Error,
+        };
+    }
+
+    private async Task ForwardPairAsync()
+    {
+        if (!MarkPairBusy())
+        {
+            _closeWithReset = true;
+            return;
+        }
+
+        var result = await _pair!.ForwardAsync(_client!, _fromClient, _fromUpstream);
+        Volatile.Write(ref _pairBusy, 0);
+        if (result == PairResult.UpstreamReset)
+        {
+            // The upstream reset a live connection: passive health counts it.
+            _host.Cluster.OnFailure(_upstream!, ConnectFailure.Reset);
+            _host.OnConnectFailed(_upstream!, ConnectFailure.Reset);
+        }
+
+        if (result != PairResult.Completed)
+        {
+            // A reset stays a reset on the other side; an abort (idle, drain deadline) resets too.
+            _closeWithReset = true;
+        }
+    }
+
+    /// <summary>
+    /// Says the pair is about to run for this connection unless it was aborted; with the fences of
+    /// both exchanges, either this sees the abort or <see cref="AbortPair"/> sees the pair busy.
+    /// </summary>
+    private bool MarkPairBusy()
+    {
+        Interlocked.Exchange(ref _pairBusy, 1);
+        if (Volatile.Read(ref _aborted) == 0)
+        {
+            return true;
+        }
+
+        Volatile.Write(ref _pairBusy, 0);
+        return false;
+    }
+
+    private void AbortPair(bool reset)
+    {
+        if (reset)
+        {
+            _closeWithReset = true;
+        }
+
+        if (Interlocked.Exchange(ref _aborted, 1) == 0 && Volatile.Read(ref _pairBusy) != 0)
+        {
+            _pair!.Abort();
+        }
+    }
+}
