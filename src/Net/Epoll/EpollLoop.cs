@@ -5,8 +5,7 @@ namespace DataPlane.Net.Epoll;
 
 /// <summary>
 /// One event loop: a thread blocked in <c>epoll_wait</c> that runs the I/O of the pairs registered
-/// with it. Other threads reach it through a command queue and an eventfd (aborts, a forward started
-/// off the loop). Nothing here blocks but <c>epoll_wait</c>. Loops live as long as the process.
+/// with it. Other threads reach it through a command queue and an eventfd (aborts, timeouts). Nothing here blocks but <c>epoll_wait</c>. Loops live as long as the process.
 /// </summary>
 internal sealed unsafe class EpollLoop
 {
@@ -114,8 +113,5 @@ internal sealed unsafe class EpollLoop
 
         /// <summary>End the current connect with a timeout (ignored once it is forwarding).</summary>
         ConnectTimeout,
-
-        /// <summary>Start forwarding (the forward was begun off the loop thread).</summary>
-        StartForward,
     }
 }

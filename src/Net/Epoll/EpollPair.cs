@@ -23,11 +23,18 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
     private ManualResetValueTaskSourceCore<SocketError> _connect;
     private ManualResetValueTaskSourceCore<PairResult> _forward;
     private uint _generation;
-    private State _state;
+    private int _state;
     private uint _connection;
     private int _abortRequested;
     private int _clientFd = -1;
     private int _upstreamFd = -1;
+
+    /// <summary>Written by the owner before a registration or by the loop; read by the loop.</summary>
+    private PairState State
+    {
+        get => (PairState)Volatile.Read(ref _state);
+        set => Volatile.Write(ref _state, (int)value);
+    }
 
     internal EpollPair(EpollLoop loop, int slot, int bufferSize)
     {
@@ -37,9 +44,9 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
         _toClient = new Direction(bufferSize, UpstreamSide);
     }
 
-    private enum State
+    private enum PairState
     {
-        Idle,
+        Idle = 0,
         Connecting,
         Connected,
         Forwarding,
@@ -76,7 +83,12 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
         _connect.Reset();
         var version = _connect.Version;
         var generation = unchecked(_generation + 1);
-        upstream.Blocking = false;
+        var nonBlocking = EpollNative.SetNonBlocking(_upstreamFd);
+        if (nonBlocking != 0)
+        {
+            return new ValueTask<SocketError>(ToSocketError(nonBlocking));
+        }
+
         int result;
         fixed (byte* sockaddr = address.Buffer.Span)
         {
@@ -94,11 +106,11 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
         // From the registration on, only the loop moves this attempt on (even one that connected at
         // once: its first event says writable and completes it), so there is one writer of the state.
         Volatile.Write(ref _generation, generation);
-        _state = State.Connecting;
+        State = PairState.Connecting;
         var registered = _loop.Register(_upstreamFd, EpollTransport.Tag(_slot, generation, UpstreamSide));
         if (registered != 0)
         {
-            _state = State.Idle;
+            State = PairState.Idle;
             return new ValueTask<SocketError>(ToSocketError(registered));
         }
 
@@ -120,10 +132,26 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
         if (_loop.IsCurrent)
         {
             StartForward();
+            return new ValueTask<PairResult>(this, version);
         }
-        else
+
+        if (Volatile.Read(ref _abortRequested) != 0)
         {
-            _loop.Post(new EpollLoop.Command(this, _generation, EpollLoop.CommandKind.StartForward));
+            return new ValueTask<PairResult>(PairResult.Aborted);
+        }
+
+        // Off the loop: no hop to it. Once the state says forwarding, the loop pumps on the next event
+        // of either socket, and registering the client brings one (a fresh socket is writable). The
+        // loop only marks flags of the other direction meanwhile, so these writes do not race with it.
+        _toClient.Writable = true;
+        State = PairState.Forwarding;
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _abortRequested) != 0
+            || _loop.Register(_clientFd, EpollTransport.Tag(_slot, _generation, ClientSide)) != 0)
+        {
+            // An abort the loop may have dropped while the state still said connected, or a failed
+            // registration: either way the loop ends the forward.
+            _loop.Post(new EpollLoop.Command(this, Volatile.Read(ref _connection), EpollLoop.CommandKind.Abort));
         }
 
         return new ValueTask<PairResult>(this, version);
@@ -144,16 +172,13 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
     {
         switch (command.Kind)
         {
-            case EpollLoop.CommandKind.StartForward when command.Id == _generation:
-                StartForward();
-                break;
-            case EpollLoop.CommandKind.ConnectTimeout when command.Id == _generation && _state == State.Connecting:
+            case EpollLoop.CommandKind.ConnectTimeout when command.Id == _generation && State == PairState.Connecting:
                 CompleteConnect(SocketError.TimedOut);
                 break;
-            case EpollLoop.CommandKind.Abort when command.Id == Volatile.Read(ref _connection) && _state == State.Connecting:
+            case EpollLoop.CommandKind.Abort when command.Id == Volatile.Read(ref _connection) && State == PairState.Connecting:
                 CompleteConnect(SocketError.OperationAborted);
                 break;
-            case EpollLoop.CommandKind.Abort when command.Id == Volatile.Read(ref _connection) && _state == State.Forwarding:
+            case EpollLoop.CommandKind.Abort when command.Id == Volatile.Read(ref _connection) && State == PairState.Forwarding:
                 Finish(PairResult.Aborted);
                 break;
         }
@@ -162,20 +187,20 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
     /// <summary>An epoll event for one of this pair's sockets, on the loop thread.</summary>
     internal void OnEvent(uint generation, int side, uint events)
     {
-        if (generation != _generation || _state == State.Idle)
+        if (generation != _generation || State == PairState.Idle)
         {
             // Left over from an earlier connection of this pooled pair.
             return;
         }
 
-        if (_state == State.Connecting)
+        if (State == PairState.Connecting)
         {
             OnConnectEvent(events);
             return;
         }
 
         Mark(side, events);
-        if (_state == State.Forwarding)
+        if (State == PairState.Forwarding)
         {
             Pump();
         }
@@ -183,13 +208,13 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
 
     private void StartForward()
     {
-        if (_state != State.Connected || Volatile.Read(ref _abortRequested) != 0)
+        if (State != PairState.Connected || Volatile.Read(ref _abortRequested) != 0)
         {
             Finish(PairResult.Aborted);
             return;
         }
 
-        _state = State.Forwarding;
+        State = PairState.Forwarding;
         if (_loop.Register(_clientFd, EpollTransport.Tag(_slot, _generation, ClientSide)) != 0)
         {
             Finish(PairResult.Failed);
@@ -247,7 +272,7 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
 
     private void CompleteConnect(SocketError error)
     {
-        _state = error == SocketError.Success ? State.Connected : State.Idle;
+        State = error == SocketError.Success ? PairState.Connected : PairState.Idle;
 
         // Last: the owner's continuation may run inline and start the forward (or the next connect).
         _connect.SetResult(error);
@@ -255,7 +280,7 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
 
     private void Finish(PairResult result)
     {
-        _state = State.Idle;
+        State = PairState.Idle;
 
         // Last: the owner's continuation may run inline, close the sockets and reuse this pair.
         _forward.SetResult(result);
