@@ -9,13 +9,15 @@ namespace DataPlane.Proxy.Tests.Support;
 /// Long-lived connections through a proxy that stream <see cref="SequenceStream"/>s continuously in
 /// both directions (a paced chunk per tick), to an upstream of its own that checks what it receives
 /// and streams back. Connection 0 is half-closed: the client sends a little, then its FIN, and only the
-/// upstream keeps streaming. <see cref="StopAsync"/> ends every stream with a FIN and checks that
+/// upstream keeps streaming. Connection 1's client reads slowly while its upstream writes fast, so the
+/// proxy holds a full pipe and a pending send towards it when a migration stops the pair. <see cref="StopAsync"/> ends every stream with a FIN and checks that
 /// each side received exactly what the other sent, in order.
 /// </summary>
 internal sealed class StreamingLoad : IAsyncDisposable
 {
     private const int Chunk = 4096;
     private const int HalfClosedBytes = 64 * 1024;
+    private const int FastChunk = 64 * 1024;
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(2);
 
     private readonly TestUpstream _upstream;
@@ -58,7 +60,7 @@ internal sealed class StreamingLoad : IAsyncDisposable
                 {
                     await Task.WhenAll(
                         WriteAsync(socket, SequenceStream.Seed(id, fromUpstream: false), toUpstream, id == 0 ? HalfClosedBytes : long.MaxValue),
-                        ReadAsync(socket, SequenceStream.Seed(id, fromUpstream: true), toClient, $"connection {id}, to the client"));
+                        ReadAsync(socket, SequenceStream.Seed(id, fromUpstream: true), toClient, $"connection {id}, to the client", slow: id == 1));
                 }
             }));
         }
@@ -128,24 +130,24 @@ internal sealed class StreamingLoad : IAsyncDisposable
         }
 
         Volatile.Write(ref toUpstream.Received, 8);
-        var reading = ReadAsync(socket, seed, toUpstream, $"connection {id}, to the upstream");
+        var reading = ReadAsync(socket, seed, toUpstream, $"connection {id}, to the upstream", slow: false);
         lock (_running)
         {
             _running.Add(reading);
         }
 
-        await Task.WhenAll(reading, WriteAsync(socket, SequenceStream.Seed(id, fromUpstream: true), toClient, long.MaxValue));
+        await Task.WhenAll(reading, WriteAsync(socket, SequenceStream.Seed(id, fromUpstream: true), toClient, long.MaxValue, id == 1 ? FastChunk : Chunk));
     }
 
-    private async Task WriteAsync(Socket socket, ulong seed, Direction direction, long limit)
+    private async Task WriteAsync(Socket socket, ulong seed, Direction direction, long limit, int chunk = Chunk)
     {
-        var buffer = new byte[Chunk];
+        var buffer = new byte[chunk];
         using var timer = new PeriodicTimer(Tick);
         try
         {
             while (!_stop.IsCancellationRequested && direction.Sent < limit)
             {
-                var length = (int)Math.Min(Chunk, limit - direction.Sent);
+                var length = (int)Math.Min(chunk, limit - direction.Sent);
                 SequenceStream.Fill(buffer.AsSpan(0, length), seed, direction.Sent);
                 await Loopback.SendAllAsync(socket, buffer.AsMemory(0, length));
                 Volatile.Write(ref direction.Sent, direction.Sent + length);
@@ -168,13 +170,20 @@ internal sealed class StreamingLoad : IAsyncDisposable
         socket.Shutdown(SocketShutdown.Send);
     }
 
-    private async Task ReadAsync(Socket socket, ulong seed, Direction direction, string name)
+    private async Task ReadAsync(Socket socket, ulong seed, Direction direction, string name, bool slow)
     {
-        var buffer = new byte[64 * 1024];
+        var buffer = new byte[slow ? Chunk : 64 * 1024];
+        using var timer = new PeriodicTimer(Tick);
         try
         {
             while (true)
             {
+                if (slow && !_stop.IsCancellationRequested)
+                {
+                    // One chunk per tick; at the end it reads at full speed (a stopped timer's wait would not end).
+                    await timer.WaitForNextTickAsync();
+                }
+
                 var n = await socket.ReceiveAsync(buffer, SocketFlags.None);
                 if (n == 0)
                 {
