@@ -17,7 +17,8 @@ internal sealed partial class HandoffServer
 
     /// <summary>
     /// Brings the copying connections of those listeners to their quiet points; returns the pairs that
-    /// got there within the handoff timeout. A pair still flushing then (its client does not read) is told
+    /// got there within half the handoff timeout (the new process waits the whole timeout for them, so
+    /// they reach it before it gives up). A pair still flushing then (its client does not read) is told
     /// to resume when it gets there, and stays in this process.
     /// </summary>
     private async Task<List<(IPEndPoint Listen, PairMigration Pair)>> QuiesceAsync(IReadOnlyCollection<IPEndPoint> listens)
@@ -26,7 +27,7 @@ internal sealed partial class HandoffServer
         var asked = _source.QuiesceConnections(listens);
         try
         {
-            await Task.WhenAll(asked.Select(a => a.Pair.Quiet)).WaitAsync(_timeout);
+            await Task.WhenAll(asked.Select(a => a.Pair.Quiet)).WaitAsync(_timeout / 2);
         }
         catch (TimeoutException)
         {
