@@ -15,5 +15,6 @@ internal static class ScenarioCatalog
         new StoreScenario(),
         new StoreClusterScenario(),
         new ProxyScenario(),
+        new HandoffScenario(),
     ];
 }

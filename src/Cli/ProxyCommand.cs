@@ -40,13 +40,17 @@ internal static class ProxyCommand
         {
             Description = "Unix socket for zero-downtime upgrades: a proxy started with the same path takes over the listeners of the one running, which drains and exits.",
         };
+        var handoffConnections = new Option<bool>("--handoff-connections")
+        {
+            Description = "With --handoff-socket: when this process takes over, it also takes the established connections of the running one, which stops them at a quiet point and exits, instead of draining them.",
+        };
         var handoffTimeout = new Option<string>("--handoff-timeout") { Description = "How long each handoff step may take before it rolls back.", DefaultValueFactory = _ => "10s" };
         var transport = new Option<string>("--transport") { Description = "epoll (Linux, the default there) | sockets (the runtime's sockets).", DefaultValueFactory = _ => OperatingSystem.IsLinux() ? "epoll" : "sockets" };
         transport.AcceptOnlyFromAmong("epoll", "sockets");
         var config = new Option<string?>("--config") { Description = "JSON config file with several listeners; reloaded on change and on SIGHUP." };
 
         var command = new Command("proxy", "Runs the TCP sidecar proxy: balancing, health checks, circuit breaker, rate limits, metrics.");
-        foreach (var option in new Option[] { listen, upstream, policy, admin, connectTimeout, idleTimeout, maxConnections, retries, rateLimit, rateBurst, rejectResponse, breakerFailures, breakerOpen, healthInterval, slowStart, maxEjection, drainTimeout, handoffSocket, handoffTimeout, transport, config })
+        foreach (var option in new Option[] { listen, upstream, policy, admin, connectTimeout, idleTimeout, maxConnections, retries, rateLimit, rateBurst, rejectResponse, breakerFailures, breakerOpen, healthInterval, slowStart, maxEjection, drainTimeout, handoffSocket, handoffConnections, handoffTimeout, transport, config })
         {
             command.Options.Add(option);
         }
@@ -88,7 +92,12 @@ internal static class ProxyCommand
                 adminEndPoint = parseResult.GetValue(admin) is { } a ? ProxyConfigFile.ParseEndPoint(a, "--admin") : null;
                 handoff = new HandoffSettings(
                     parseResult.GetValue(handoffSocket) is { } path ? Path.GetFullPath(path) : null,
-                    Durations.Parse(parseResult.GetValue(handoffTimeout)!, "--handoff-timeout"));
+                    Durations.Parse(parseResult.GetValue(handoffTimeout)!, "--handoff-timeout"),
+                    parseResult.GetValue(handoffConnections));
+                if (handoff.Connections && handoff.Path is null)
+                {
+                    throw new ArgumentException("--handoff-connections needs --handoff-socket.");
+                }
             }
             catch (Exception e) when (e is FormatException or ArgumentException)
             {

@@ -66,15 +66,24 @@ internal static class ProxyRunner
         }
 
         var host = new ProxyHost(loggerFactory);
+        List<MigratedPair>? migrated = null;
         try
         {
             await host.StartAsync(config, inherited);
             if (handoff is not null)
             {
+                if (handoffSettings.Connections)
+                {
+                    var listens = host.Listeners.Select(l => l.Options.Listen).ToList();
+                    migrated = await Task.Run(() => handoff.ReceiveConnections(listens), CancellationToken.None);
+                }
+
                 var counters = await Task.Run(handoff.ReadyAndWaitForCommit, CancellationToken.None);
                 host.AddCarriedCounters(counters);
+                var adopted = host.AdoptConnections(migrated ?? []);
+                migrated = null;
                 host.ResumeAccepting();
-                Console.WriteLine($"took over the listeners of process {handoff.PeerPid}");
+                Console.WriteLine($"took over the listeners of process {handoff.PeerPid}{(handoffSettings.Connections ? $" and {adopted} connections" : string.Empty)}");
                 await Task.Run(handoff.Started, CancellationToken.None);
             }
         }
@@ -98,6 +107,8 @@ internal static class ProxyRunner
         }
         finally
         {
+            // Received but not adopted (the handoff failed before COMMIT): the old process resumes them.
+            migrated?.ForEach(p => p.Close());
             handoff?.Dispose();
         }
 

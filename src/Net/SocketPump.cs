@@ -74,7 +74,9 @@ internal static class SocketPump
     /// completes normally the socket's sending half is shut down (the FIN travels on) unless
     /// <paramref name="shutdownOnEnd"/> says the socket is about to be closed anyway (a close sends the
     /// FIN itself: one system call fewer); when it completes with an error, or a send fails, the result
-    /// says so and the caller decides (a reset stays a reset).
+    /// says so and the caller decides (a reset stays a reset). <see cref="PipeReader.CancelPendingRead"/>
+    /// stops the loop once what the pipe holds is sent (<see cref="PumpResult.Cancelled"/>, no shutdown):
+    /// a send is never cancelled, since a cancelled send does not tell how much of it went out.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<PumpResult> SendAsync(
@@ -126,6 +128,13 @@ internal static class SocketPump
             }
 
             reader.AdvanceTo(buffer.End);
+            if (read.IsCanceled && !read.IsCompleted)
+            {
+                // CancelPendingRead: the caller stopped the writing side first, so what this read
+                // returned was the rest; it is sent whole, and the socket is left as it is.
+                return PumpResult.Cancelled;
+            }
+
             if (read.IsCompleted)
             {
                 await reader.CompleteAsync();

@@ -16,28 +16,7 @@ internal sealed class ProxyScenarioServers : IDisposable
         try
         {
             NginxPort = ExternalProcess.FreePort();
-            File.WriteAllText(Path.Combine(dir, "nginx.conf"), string.Create(CultureInfo.InvariantCulture, $$"""
-                daemon off;
-                master_process off;
-                worker_processes 1;
-                pid {{dir}}/nginx.pid;
-                error_log {{dir}}/nginx-error.log warn;
-                events { worker_connections 8192; }
-                http {
-                    access_log off;
-                    keepalive_requests 10000000;
-                    client_body_temp_path {{dir}}/body;
-                    proxy_temp_path {{dir}}/proxy;
-                    fastcgi_temp_path {{dir}}/fastcgi;
-                    uwsgi_temp_path {{dir}}/uwsgi;
-                    scgi_temp_path {{dir}}/scgi;
-                    server {
-                        listen 127.0.0.1:{{NginxPort}} backlog=4096;
-                        location / { return 200 "hello from nginx\n"; }
-                    }
-                }
-                """));
-            Start(nginx, ["-p", dir, "-c", Path.Combine(dir, "nginx.conf")], null, NginxPort);
+            Start(nginx, ["-p", dir, "-c", Nginx.WriteConfig(dir, NginxPort)], null, NginxPort);
 
             Haproxy = (ExternalProcess.FreePort(), ExternalProcess.FreePort());
             File.WriteAllText(Path.Combine(dir, "haproxy.cfg"), string.Create(CultureInfo.InvariantCulture, $"""

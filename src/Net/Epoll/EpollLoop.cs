@@ -113,5 +113,11 @@ internal sealed unsafe class EpollLoop
 
         /// <summary>End the current connect with a timeout (ignored once it is forwarding).</summary>
         ConnectTimeout,
+
+        /// <summary>Stop the forward at a quiet point.</summary>
+        Pause,
+
+        /// <summary>Go on with a paused forward.</summary>
+        Resume,
     }
 }

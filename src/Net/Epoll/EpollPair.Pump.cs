@@ -11,15 +11,20 @@ internal sealed unsafe partial class EpollPair
 {
     private void Pump()
     {
-        var toUpstream = Move(_toUpstream, _toClient);
+        var receive = !_pausing;
+        var toUpstream = Move(_toUpstream, _toClient, receive);
         if (toUpstream is Step.Waiting or Step.Ended)
         {
-            var toClient = Move(_toClient, _toUpstream);
+            var toClient = Move(_toClient, _toUpstream, receive);
             if (toClient is Step.Waiting or Step.Ended)
             {
                 if (_toUpstream.Ended && _toClient.Ended)
                 {
                     Finish(PairResult.Completed);
+                }
+                else if (_pausing && _toUpstream.Head == _toUpstream.Tail && _toClient.Head == _toClient.Tail)
+                {
+                    Finish(PairResult.Paused);
                 }
 
                 return;
@@ -39,8 +44,11 @@ internal sealed unsafe partial class EpollPair
         _ => PairResult.Failed,
     };
 
-    /// <summary>Moves what one direction can move now; says whether it waits for an edge, ended, or failed.</summary>
-    private static Step Move(Direction d, Direction other)
+    /// <summary>
+    /// Moves what one direction can move now (receiving only if <paramref name="receive"/>); says
+    /// whether it waits for an edge, ended, or failed.
+    /// </summary>
+    private static Step Move(Direction d, Direction other, bool receive)
     {
         if (d.Ended)
         {
@@ -99,7 +107,7 @@ internal sealed unsafe partial class EpollPair
                 return Step.Ended;
             }
 
-            if (!d.Readable)
+            if (!d.Readable || !receive)
             {
                 return Step.Waiting;
             }

@@ -26,8 +26,12 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
     private int _state;
     private uint _connection;
     private int _abortRequested;
+    private bool _pausing;
     private int _clientFd = -1;
     private int _upstreamFd = -1;
+
+    /// <summary>Bytes each direction buffers.</summary>
+    public int BufferSize { get; }
 
     /// <summary>Written by the owner before a registration or by the loop; read by the loop.</summary>
     private PairState State
@@ -40,6 +44,7 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
     {
         _loop = loop;
         _slot = slot;
+        BufferSize = bufferSize;
         _toUpstream = new Direction(bufferSize, ClientSide);
         _toClient = new Direction(bufferSize, UpstreamSide);
     }
@@ -50,6 +55,7 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
         Connecting,
         Connected,
         Forwarding,
+        Paused,
     }
 
     /// <summary>
@@ -124,6 +130,15 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
     /// </summary>
     public ValueTask<PairResult> ForwardAsync(Socket client, ITransferObserver toUpstream, ITransferObserver toClient)
     {
+        if (State == PairState.Paused)
+        {
+            // Resumed after a pause: the sockets are registered already; the loop pumps what came meanwhile.
+            _forward.Reset();
+            var resumed = _forward.Version;
+            _loop.Post(new EpollLoop.Command(this, Volatile.Read(ref _connection), EpollLoop.CommandKind.Resume));
+            return new ValueTask<PairResult>(this, resumed);
+        }
+
         _clientFd = (int)client.Handle;
         _toUpstream.Bind(_clientFd, _upstreamFd, toUpstream);
         _toClient.Bind(_upstreamFd, _clientFd, toClient);
@@ -164,6 +179,37 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
         _loop.Post(new EpollLoop.Command(this, Volatile.Read(ref _connection), EpollLoop.CommandKind.Abort));
     }
 
+    /// <summary>
+    /// Asks the forward to stop at a quiet point (any thread): nothing more is received, what was
+    /// received is sent, and then it completes with <see cref="PairResult.Paused"/>, both sockets
+    /// registered and untouched otherwise. <see cref="ForwardAsync"/> resumes it.
+    /// </summary>
+    public void Pause() => _loop.Post(new EpollLoop.Command(this, Volatile.Read(ref _connection), EpollLoop.CommandKind.Pause));
+
+    /// <summary>After a pause: the client's FIN had arrived and was passed on.</summary>
+    public bool ClientEnded => _toUpstream.Ended;
+
+    /// <summary>After a pause: the upstream's FIN had arrived and was passed on.</summary>
+    public bool UpstreamEnded => _toClient.Ended;
+
+    /// <summary>
+    /// Takes over a connected upstream another process paused (owner's thread, after
+    /// <see cref="Begin"/>); <see cref="ForwardAsync"/> then runs it from where it stopped.
+    /// </summary>
+    public bool Adopt(Socket upstream, bool clientEnded, bool upstreamEnded)
+    {
+        _clientFd = -1;
+        _upstreamFd = (int)upstream.Handle;
+        _toUpstream.Reset();
+        _toClient.Reset();
+        _toUpstream.Eof = _toUpstream.Ended = clientEnded;
+        _toClient.Eof = _toClient.Ended = upstreamEnded;
+        var generation = unchecked(_generation + 1);
+        Volatile.Write(ref _generation, generation);
+        State = PairState.Connected;
+        return _loop.Register(_upstreamFd, EpollTransport.Tag(_slot, generation, UpstreamSide)) == 0;
+    }
+
     /// <summary>Ends the current connect attempt with a timeout (any thread); a no-op once it is connected.</summary>
     public void TimeOut() => _loop.Post(new EpollLoop.Command(this, Volatile.Read(ref _generation), EpollLoop.CommandKind.ConnectTimeout));
 
@@ -180,6 +226,14 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
                 break;
             case EpollLoop.CommandKind.Abort when command.Id == Volatile.Read(ref _connection) && State == PairState.Forwarding:
                 Finish(PairResult.Aborted);
+                break;
+            case EpollLoop.CommandKind.Pause when command.Id == Volatile.Read(ref _connection) && State == PairState.Forwarding:
+                _pausing = true;
+                Pump();
+                break;
+            case EpollLoop.CommandKind.Resume when command.Id == Volatile.Read(ref _connection) && State == PairState.Paused:
+                State = PairState.Forwarding;
+                Pump();
                 break;
         }
     }
@@ -280,7 +334,8 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
 
     private void Finish(PairResult result)
     {
-        State = PairState.Idle;
+        State = result == PairResult.Paused ? PairState.Paused : PairState.Idle;
+        _pausing = false;
 
         // Last: the owner's continuation may run inline, close the sockets and reuse this pair.
         _forward.SetResult(result);

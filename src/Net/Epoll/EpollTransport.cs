@@ -17,6 +17,7 @@ internal sealed class EpollTransport
     private readonly EpollLoop[] _loops;
     private readonly Lock _gate = new();
     private EpollPair[] _pairs = new EpollPair[64];
+    private readonly Dictionary<int, Stack<EpollPair>> _free = [];
     private int _count;
 
     private EpollTransport(int loops)
@@ -35,11 +36,30 @@ internal sealed class EpollTransport
     /// </summary>
     public static EpollTransport Shared => SharedTransport.Value;
 
+    /// <summary>Takes back a pair its owner no longer uses (its sockets closed): the next <see cref="CreatePair"/> of its size reuses it.</summary>
+    public void Return(EpollPair pair)
+    {
+        lock (_gate)
+        {
+            if (!_free.TryGetValue(pair.BufferSize, out var free))
+            {
+                _free[pair.BufferSize] = free = new Stack<EpollPair>();
+            }
+
+            free.Push(pair);
+        }
+    }
+
     /// <summary>A new pair buffering <paramref name="bufferSize"/> bytes each way, bound to one loop for its whole life; pairs are meant to be pooled by their owner.</summary>
     public EpollPair CreatePair(int bufferSize)
     {
         lock (_gate)
         {
+            if (_free.TryGetValue(bufferSize, out var free) && free.TryPop(out var reused))
+            {
+                return reused;
+            }
+
             if (_count == _pairs.Length)
             {
                 var bigger = new EpollPair[_pairs.Length * 2];

@@ -17,4 +17,7 @@ internal enum PairResult
 
     /// <summary>The owner aborted it (idle timeout, drain deadline, shutdown).</summary>
     Aborted,
+
+    /// <summary>Stopped at a quiet point as asked: all received was sent, the sockets are untouched.</summary>
+    Paused,
 }

@@ -57,6 +57,34 @@ internal sealed class ConnectionList
     }
 
     /// <summary>
+    /// Asks every copying connection to stop at its quiet point (a live migration). Under the lock, so
+    /// a connection is not asked after it ended and was reused; over a snapshot, since a cancelled
+    /// receive may finish a connection inline, and its removal would cut the walk short.
+    /// </summary>
+    public List<PairMigration> RequestQuiesce()
+    {
+        var requests = new List<PairMigration>();
+        lock (_lock)
+        {
+            var snapshot = new List<ProxyConnection>(_count);
+            for (var c = _head; c is not null; c = c.Next)
+            {
+                snapshot.Add(c);
+            }
+
+            foreach (var c in snapshot)
+            {
+                if (c.RequestQuiesce() is { } request)
+                {
+                    requests.Add(request);
+                }
+            }
+        }
+
+        return requests;
+    }
+
+    /// <summary>
     /// Aborts every connection <paramref name="shouldAbort"/> selects. Under the lock, so a connection
     /// that ends meanwhile is not aborted after it was pooled and reused.
     /// </summary>

@@ -9,7 +9,8 @@ namespace DataPlane.Proxy.Forwarding;
 /// <summary>
 /// The two copy directions, each a receive loop and a send loop around a pipe whose pause/resume
 /// thresholds are the back-pressure. A FIN travels on as a shutdown of the sending half (half-closed
-/// protocols keep working); a reset or a failed socket resets both sides at once.
+/// protocols keep working); a reset or a failed socket resets both sides at once. A migration stops
+/// both directions at a quiet point and copying goes on here, or in another process.
 /// </summary>
 internal sealed partial class ProxyConnection
 {
@@ -17,27 +18,64 @@ internal sealed partial class ProxyConnection
     {
         if (_pair is not null)
         {
-            await ForwardPairAsync();
-            return;
+            while (true)
+            {
+                var (up, down) = await ForwardPairAsync();
+                if (!await PausedAndResumedAsync(up, down))
+                {
+                    return;
+                }
+            }
         }
 
         var client = _client!;
         var upstream = _upstreamSocket!;
-        var token = _cancel.Token;
-
-        // All four loops start before any is awaited; each reacts to its own end as it happens.
-        var clientToPipe = ReceiveAsync(client, _toUpstream.Writer, _fromClient, fromUpstream: false, token);
-        var pipeToUpstream = SendAsync(_toUpstream.Reader, upstream, token);
-        var upstreamToPipe = ReceiveAsync(upstream, _toClient.Writer, _fromUpstream, fromUpstream: true, token);
-        var pipeToClient = SendAsync(_toClient.Reader, client, token);
-        await clientToPipe;
-        await pipeToUpstream;
-        await upstreamToPipe;
-        await pipeToClient;
+        while (true)
+        {
+            // Both directions start before either is awaited; each reacts to its own end as it happens.
+            // A direction that ended (its FIN passed on) before a migration does not start again.
+            var toUpstream = _clientEnded ? new ValueTask<DirectionEnd>(DirectionEnd.Ended) : DirectionAsync(client, _toUpstream, upstream, _fromClient, fromUpstream: false);
+            var toClient = _upstreamEnded ? new ValueTask<DirectionEnd>(DirectionEnd.Ended) : DirectionAsync(upstream, _toClient, client, _fromUpstream, fromUpstream: true);
+            var up = await toUpstream;
+            var down = await toClient;
+            _clientEnded = up == DirectionEnd.Ended;
+            _upstreamEnded = down == DirectionEnd.Ended;
+            if (!await PausedAndResumedAsync(up, down))
+            {
+                return;
+            }
+        }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask ReceiveAsync(Socket socket, PipeWriter writer, DirectionObserver observer, bool fromUpstream, CancellationToken token)
+    /// <summary>
+    /// One direction: the receive loop and the send loop. When a migration cancels the receive, what it
+    /// already received is flushed into the pipe and the send loop stops once the pipe is empty: every
+    /// byte read from one socket was written to the other, and neither socket was touched otherwise.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<DirectionEnd> DirectionAsync(Socket from, Pipe pipe, Socket to, DirectionObserver observer, bool fromUpstream)
+    {
+        var receiving = ReceiveAsync(from, pipe.Writer, observer, fromUpstream, _receiveStop.Token);
+        var sending = SendAsync(pipe.Reader, to, _cancel.Token);
+        var received = await receiving;
+        if (received == PumpResult.Cancelled)
+        {
+            // Not cancellable: a flush cancelled before it starts would leave the last bytes uncommitted.
+            await pipe.Writer.FlushAsync(CancellationToken.None);
+            pipe.Reader.CancelPendingRead();
+        }
+
+        var sent = await sending;
+        return (received, sent) switch
+        {
+            (PumpResult.Completed, PumpResult.Completed) => DirectionEnd.Ended,
+            (PumpResult.Cancelled, PumpResult.Cancelled) => DirectionEnd.Paused,
+            _ => DirectionEnd.Failed,
+        };
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<PumpResult> ReceiveAsync(Socket socket, PipeWriter writer, DirectionObserver observer, bool fromUpstream, CancellationToken token)
     {
         var result = await SocketPump.ReceiveAsync(socket, writer, observer, BufferSize, token);
         if (result == PumpResult.Reset && fromUpstream)
@@ -52,6 +90,8 @@ internal sealed partial class ProxyConnection
         {
             Abort(reset: true);
         }
+
+        return result;
     }
 
     /// <summary>
@@ -60,14 +100,16 @@ internal sealed partial class ProxyConnection
     /// </summary>
     private bool FirstToEnd() => Interlocked.Increment(ref _sendsEnded) == 1;
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendAsync(PipeReader reader, Socket socket, CancellationToken token)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<PumpResult> SendAsync(PipeReader reader, Socket socket, CancellationToken token)
     {
         var result = await SocketPump.SendAsync(reader, socket, _shutdownOnEnd, token);
         if (result is PumpResult.Reset or PumpResult.Aborted)
         {
             Abort(reset: true);
         }
+
+        return result;
     }
 
     /// <summary>Counts the bytes of one direction and stamps the connection's last activity.</summary>

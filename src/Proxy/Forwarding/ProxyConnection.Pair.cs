@@ -48,28 +48,36 @@ internal sealed partial class ProxyConnection
         };
     }
 
-    private async Task ForwardPairAsync()
+    /// <summary>Runs the pair until it ends or pauses; how each direction stopped.</summary>
+    private async ValueTask<(DirectionEnd Up, DirectionEnd Down)> ForwardPairAsync()
     {
         if (!MarkPairBusy())
         {
             _closeWithReset = true;
-            return;
+            return (DirectionEnd.Failed, DirectionEnd.Failed);
         }
 
         var result = await _pair!.ForwardAsync(_client!, _fromClient, _fromUpstream);
         Volatile.Write(ref _pairBusy, 0);
-        if (result == PairResult.UpstreamReset)
+        switch (result)
         {
-            // The upstream reset a live connection: passive health counts it.
-            _host.Cluster.OnFailure(_upstream!, ConnectFailure.Reset);
-            _host.OnConnectFailed(_upstream!, ConnectFailure.Reset);
+            case PairResult.Completed:
+                return (DirectionEnd.Ended, DirectionEnd.Ended);
+            case PairResult.Paused:
+                // A migration's quiet point: what was received was sent; a direction whose FIN passed stays ended.
+                _clientEnded = _pair.ClientEnded;
+                _upstreamEnded = _pair.UpstreamEnded;
+                return (_clientEnded ? DirectionEnd.Ended : DirectionEnd.Paused, _upstreamEnded ? DirectionEnd.Ended : DirectionEnd.Paused);
+            case PairResult.UpstreamReset:
+                // The upstream reset a live connection: passive health counts it.
+                _host.Cluster.OnFailure(_upstream!, ConnectFailure.Reset);
+                _host.OnConnectFailed(_upstream!, ConnectFailure.Reset);
+                break;
         }
 
-        if (result != PairResult.Completed)
-        {
-            // A reset stays a reset on the other side; an abort (idle, drain deadline) resets too.
-            _closeWithReset = true;
-        }
+        // A reset stays a reset on the other side; an abort (idle, drain deadline) resets too.
+        _closeWithReset = true;
+        return (DirectionEnd.Failed, DirectionEnd.Failed);
     }
 
     /// <summary>

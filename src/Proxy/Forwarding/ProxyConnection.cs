@@ -32,6 +32,7 @@ internal sealed partial class ProxyConnection : IDisposable
     private int _sendsEnded;
     private readonly EpollPair? _pair;
     private int _pairBusy;
+    private int _pairReturned;
     private bool _closeWithReset;
 
     public ProxyConnection(IConnectionHost host, ProxyOptions options)
@@ -85,7 +86,7 @@ internal sealed partial class ProxyConnection : IDisposable
         {
             if (await ConnectAsync(client, options))
             {
-                _copyStarted = true;
+                Volatile.Write(ref _copyStarted, true);
                 await CopyAsync();
             }
             else if (Volatile.Read(ref _aborted) == 0)
@@ -106,7 +107,11 @@ internal sealed partial class ProxyConnection : IDisposable
         }
     }
 
-    /// <summary>Closes both sockets now (idle timeout, drain deadline): pending operations end with errors.</summary>
+    /// <summary>
+    /// Closes both sockets now (idle timeout, drain deadline): pending operations end with errors. Put
+    /// off while the pair is frozen for a migration, and never done once it migrated: the sockets are
+    /// shared with the new process then, and a linger-0 close would reset them there too.
+    /// </summary>
     public void Abort(bool reset)
     {
         if (_pair is not null)
@@ -115,7 +120,7 @@ internal sealed partial class ProxyConnection : IDisposable
             return;
         }
 
-        if (Interlocked.Exchange(ref _aborted, 1) != 0)
+        if (Interlocked.Exchange(ref _aborted, 1) != 0 || HandedOverOrFrozen)
         {
             return;
         }
@@ -132,6 +137,11 @@ internal sealed partial class ProxyConnection : IDisposable
     /// <summary>Makes the instance ready for the next connection; false when it cannot be reused.</summary>
     public bool TryReset()
     {
+        if (!TryResetMigration())
+        {
+            return false;
+        }
+
         if (_copyStarted)
         {
             try
@@ -165,7 +175,15 @@ internal sealed partial class ProxyConnection : IDisposable
         return true;
     }
 
-    public void Dispose() => _cancel.Dispose();
+    public void Dispose()
+    {
+        _cancel.Dispose();
+        _receiveStop.Dispose();
+        if (_pair is not null && Interlocked.Exchange(ref _pairReturned, 1) == 0)
+        {
+            EpollTransport.Shared.Return(_pair);
+        }
+    }
 
     private static ulong HashOf(EndPoint? endPoint)
     {
@@ -204,14 +222,23 @@ internal sealed partial class ProxyConnection : IDisposable
     private void Release()
     {
         var upstream = _upstream;
+        var migrated = Volatile.Read(ref _migration) == Migrated;
         if (upstream is not null)
         {
             upstream.OnReleased();
-            _host.OnClosed(upstream, _host.Time.GetElapsedTime(_startedAt));
+            if (!migrated)
+            {
+                _host.OnClosed(upstream, _host.Time.GetElapsedTime(_startedAt));
+            }
         }
 
-        Close(_client, _closeWithReset);
-        Close(_upstreamSocket, _closeWithReset);
+        // A migration that asked while the copy failed unexpectedly hears that this pair cannot move.
+        Volatile.Read(ref _request)?.CannotMove();
+
+        // Migrated: nothing is pending on either socket, so this is a plain close(2) of this process's
+        // descriptors; the new process's copies stay intact.
+        Close(_client, _closeWithReset && !migrated);
+        Close(_upstreamSocket, _closeWithReset && !migrated);
         _host.Return(this);
     }
 }

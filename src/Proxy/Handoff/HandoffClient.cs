@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using DataPlane.Net;
@@ -85,6 +86,72 @@ internal sealed class HandoffClient : IDisposable
         {
             // No accept is pending on them: a plain close, the old process's copies keep listening.
             adopted.ForEach(l => l.Socket.Dispose());
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Asks the running process for its established connections on the listeners configured at
+    /// <paramref name="listens"/> (live migration) and adopts the sockets it sends; none copies here
+    /// before COMMIT. On failure every received socket is closed (the old process resumes them).
+    /// </summary>
+    public List<MigratedPair> ReceiveConnections(IEnumerable<IPEndPoint> listens)
+    {
+        _channel.Send(string.Join('\n', listens.Select(l => l.ToString()).Prepend(HandoffProtocol.Migrate)), [], _timeout);
+        var adopted = new List<MigratedPair>();
+        try
+        {
+            while (true)
+            {
+                var message = _channel.Receive(_timeout);
+                var lines = message.Text.Split('\n');
+                var header = lines[0].Split(' ');
+                if (header.Length != 2 || header[0] != HandoffProtocol.Connections || (lines.Length - 1) * 2 != message.Descriptors.Length)
+                {
+                    HandoffChannel.CloseAll(message.Descriptors);
+                    throw new InvalidDataException($"unexpected handoff message '{lines[0]}' with {message.Descriptors.Length} descriptors");
+                }
+
+                // Every line is parsed before any descriptor is wrapped: a bad message closes them all.
+                var pairs = new (IPEndPoint Listen, string Upstream, int Flags, long AgeMs)[lines.Length - 1];
+                try
+                {
+                    for (var i = 0; i < pairs.Length; i++)
+                    {
+                        var fields = lines[i + 1].Split(' ');
+                        pairs[i] = fields.Length == 4
+                            ? (IPEndPoint.Parse(fields[0]), fields[1], int.Parse(fields[2], CultureInfo.InvariantCulture), long.Parse(fields[3], CultureInfo.InvariantCulture))
+                            : throw new FormatException($"{fields.Length} fields");
+                    }
+                }
+                catch (Exception e) when (e is FormatException or OverflowException)
+                {
+                    HandoffChannel.CloseAll(message.Descriptors);
+                    throw new InvalidDataException($"bad pair line in '{message.Text}': {e.Message}");
+                }
+
+                for (var i = 0; i < pairs.Length; i++)
+                {
+                    var (listen, upstream, flags, ageMs) = pairs[i];
+                    adopted.Add(new MigratedPair(
+                        listen,
+                        upstream,
+                        (flags & HandoffProtocol.ClientEnded) != 0,
+                        (flags & HandoffProtocol.UpstreamEnded) != 0,
+                        TimeSpan.FromMilliseconds(ageMs),
+                        new Socket(new SafeSocketHandle(message.Descriptors[2 * i], ownsHandle: true)),
+                        new Socket(new SafeSocketHandle(message.Descriptors[(2 * i) + 1], ownsHandle: true))));
+                }
+
+                if (header[1] == HandoffProtocol.End)
+                {
+                    return adopted;
+                }
+            }
+        }
+        catch
+        {
+            adopted.ForEach(p => p.Close());
             throw;
         }
     }

@@ -1,4 +1,6 @@
+using System.Net;
 using System.Net.Sockets;
+using DataPlane.Proxy.Forwarding;
 using Microsoft.Extensions.Logging;
 
 namespace DataPlane.Proxy.Handoff;
@@ -124,31 +126,54 @@ internal sealed partial class HandoffServer : IAsyncDisposable
 
         var started = Environment.TickCount64;
         var paused = false;
+        var committed = false;
+        List<(IPEndPoint Listen, PairMigration Pair)> migrating = [];
         try
         {
             var listeners = _source.HandoffListeners();
             await Task.Run(() => SendListeners(channel, listeners));
-            Expect(await Task.Run(() => channel.Receive(_timeout)), HandoffProtocol.Ready);
-
-            await _source.PauseAcceptingAsync();
-            paused = true;
-            await Task.Run(() =>
+            var answer = await Task.Run(() => channel.Receive(_timeout));
+            if (answer.Text.StartsWith(HandoffProtocol.Migrate, StringComparison.Ordinal))
             {
-                channel.Send($"{HandoffProtocol.Commit}\n{_source.CarriedCounters()}", [], _timeout);
-                Expect(channel.Receive(_timeout), HandoffProtocol.Started);
-            });
-            LogHandedOver(listeners.Count, pid, Environment.TickCount64 - started);
+                HandoffChannel.CloseAll(answer.Descriptors);
+                await _source.PauseAcceptingAsync();
+                paused = true;
+                migrating = await QuiesceAsync(ParseListens(answer.Text));
+                await Task.Run(() => SendConnections(channel, migrating));
+                Expect(await Task.Run(() => channel.Receive(_timeout)), HandoffProtocol.Ready);
+            }
+            else
+            {
+                Expect(answer, HandoffProtocol.Ready);
+                await _source.PauseAcceptingAsync();
+                paused = true;
+            }
+
+            await Task.Run(() => channel.Send($"{HandoffProtocol.Commit}\n{_source.CarriedCounters()}", [], _timeout));
+
+            // From here on the pairs are the new process's, whatever happens next (HandoffProtocol).
+            committed = true;
+            migrating.ForEach(p => p.Pair.Migrated());
+            await Task.Run(() => Expect(channel.Receive(_timeout), HandoffProtocol.Started));
+            LogHandedOver(listeners.Count, migrating.Count, pid, Environment.TickCount64 - started);
             return pid;
         }
-        catch (Exception e) when (e is IOException or TimeoutException or SocketException or InvalidDataException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or TimeoutException or SocketException or InvalidDataException or ObjectDisposedException or FormatException)
         {
             if (paused)
             {
                 _source.ResumeAccepting();
             }
 
-            LogRolledBack(pid, e.Message);
+            LogRolledBack(pid, migrating.Count, e.Message);
             return null;
+        }
+        finally
+        {
+            if (!committed)
+            {
+                migrating.ForEach(p => p.Pair.Resume());
+            }
         }
     }
 
@@ -179,11 +204,11 @@ internal sealed partial class HandoffServer : IAsyncDisposable
     [LoggerMessage(EventId = 150, Level = LogLevel.Information, Message = "Handoff socket {Path}: a new process started with it takes over the listeners")]
     private partial void LogServing(string path);
 
-    [LoggerMessage(EventId = 151, Level = LogLevel.Information, Message = "Handed {Count} listeners over to process {Pid} in {Milliseconds} ms; draining")]
-    private partial void LogHandedOver(int count, int pid, long milliseconds);
+    [LoggerMessage(EventId = 151, Level = LogLevel.Information, Message = "Handed {Count} listeners and {Connections} connections over to process {Pid} in {Milliseconds} ms; draining the rest")]
+    private partial void LogHandedOver(int count, int connections, int pid, long milliseconds);
 
-    [LoggerMessage(EventId = 152, Level = LogLevel.Warning, Message = "Handoff to process {Pid} rolled back, this process keeps serving: {Error}")]
-    private partial void LogRolledBack(int pid, string error);
+    [LoggerMessage(EventId = 152, Level = LogLevel.Warning, Message = "Handoff to process {Pid} rolled back, this process keeps serving (and copying its {Connections} stopped connections): {Error}")]
+    private partial void LogRolledBack(int pid, int connections, string error);
 
     [LoggerMessage(EventId = 153, Level = LogLevel.Warning, Message = "Handoff refused: peer process {Pid} runs as uid {Uid}, not this process's user")]
     private partial void LogForeignPeer(int pid, uint uid);

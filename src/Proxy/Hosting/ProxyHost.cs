@@ -1,6 +1,7 @@
 using System.Net;
 using DataPlane.Proxy.Admin;
 using DataPlane.Proxy.Config;
+using DataPlane.Proxy.Forwarding;
 using DataPlane.Proxy.Handoff;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -213,6 +214,34 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHandoffSource
             var counters = parts[2..].Select(p => long.TryParse(p, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : 0).ToArray();
             upstream?.AddCarried(counters);
         }
+    }
+
+    /// <summary>Asks the copying connections of the listeners configured at these addresses to stop at their quiet points.</summary>
+    public IReadOnlyList<(IPEndPoint Listen, PairMigration Pair)> QuiesceConnections(IReadOnlyCollection<IPEndPoint> listens) =>
+        [.. _listeners.Where(l => listens.Contains(l.Options.Listen)).SelectMany(l => l.QuiesceConnections().Select(p => (l.Options.Listen, p)))];
+
+    /// <summary>
+    /// Starts copying the pairs the previous process stopped, each on the listener configured at its
+    /// address; returns how many. (The new process asked only for its own listeners' pairs; one that
+    /// matches none anyway is closed: a plain close, as nothing is pending on it.)
+    /// </summary>
+    public int AdoptConnections(IEnumerable<MigratedPair> pairs)
+    {
+        var adopted = 0;
+        foreach (var pair in pairs)
+        {
+            var listener = Array.Find(_listeners, l => l.Options.Listen.Equals(pair.Listen));
+            if (listener is null)
+            {
+                pair.Close();
+                continue;
+            }
+
+            listener.Adopt(pair.Client, pair.UpstreamSocket, pair.Upstream, pair.ClientEnded, pair.UpstreamEnded, pair.Age);
+            adopted++;
+        }
+
+        return adopted;
     }
 
     private IEnumerable<KeyValuePair<string, long>> HostCounters()
