@@ -94,6 +94,78 @@ public sealed class AntiEntropyTests(ITestOutputHelper output)
         Assert.True(c.AntiEntropy.KeysReceived >= 11_000);
     }
 
+    [Fact]
+    public async Task ReplicasThatEachMissedOtherWrites_BecomeIdentical_NewestVersionWinning_BothWays()
+    {
+        await using var cluster = await TestCluster.StartAsync(["a", "b"], o =>
+        {
+            o.Replicas = 2;
+            o.ReadQuorum = 1;
+            o.WriteQuorum = 1;
+            o.DeliverHints = false;
+            o.AntiEntropyInterval = TimeSpan.FromMilliseconds(100);
+        });
+        var a = cluster.Server("a").ClusterNode!;
+        var b = cluster.Server("b").ClusterNode!;
+
+        // Writes that reached only one replica each, straight into its store (as if the other was away).
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 16;
+        for (var i = 0; i < 200; i++)
+        {
+            a.Sessions.Merge(Encoding.UTF8.GetBytes($"a:{i}"), Stored(now + i, 1, tombstone: false, "from-a"));
+            b.Sessions.Merge(Encoding.UTF8.GetBytes($"b:{i}"), Stored(now + i, 2, tombstone: false, "from-b"));
+        }
+
+        // a (which starts the exchanges) has to pull b's newer value and b's delete, and push its own delete.
+        a.Sessions.Merge("both"u8, Stored(now, 1, tombstone: false, "old"));
+        b.Sessions.Merge("both"u8, Stored(now + 5, 2, tombstone: false, "new"));
+        a.Sessions.Merge("deleted-on-b"u8, Stored(now, 1, tombstone: false, "old"));
+        b.Sessions.Merge("deleted-on-b"u8, Stored(now + 5, 2, tombstone: true, ""));
+        b.Sessions.Merge("deleted-on-a"u8, Stored(now, 2, tombstone: false, "old"));
+        a.Sessions.Merge("deleted-on-a"u8, Stored(now + 5, 1, tombstone: true, ""));
+
+        var forest = a.Replica.Digests!;
+        await Testing.Eventually.True(
+            () => Enumerable.Range(0, forest.Partitions).All(p => forest.Root(p) == b.Replica.Digests!.Root(p)),
+            "every partition's root is the same on a and b",
+            TimeSpan.FromSeconds(60));
+
+        foreach (var node in (ClusterNode[])[a, b])
+        {
+            Assert.All(Enumerable.Range(0, 200), i => Assert.Equal("from-b", Text(node.Sessions.ReadStored(Encoding.UTF8.GetBytes($"b:{i}")))));
+            Assert.All(Enumerable.Range(0, 200), i => Assert.Equal("from-a", Text(node.Sessions.ReadStored(Encoding.UTF8.GetBytes($"a:{i}")))));
+            Assert.Equal("new", Text(node.Sessions.ReadStored("both"u8)));
+            Assert.True(StoredValue.IsTombstone(node.Sessions.ReadStored("deleted-on-a"u8)!));
+            Assert.True(StoredValue.IsTombstone(node.Sessions.ReadStored("deleted-on-b"u8)!));
+            Assert.Equal(401, cluster.Server(node.Options.NodeId).KeyCount);
+        }
+
+        Assert.True(a.AntiEntropy.KeysReceived >= 202 && a.AntiEntropy.KeysSent >= 201, $"a received {a.AntiEntropy.KeysReceived} and sent {a.AntiEntropy.KeysSent}");
+        Assert.True(a.AntiEntropy.PartitionsDiffering > 0 && a.AntiEntropy.Rounds > 0);
+    }
+
+    [Fact]
+    public async Task AntiEntropyIntervalThatIsNotADuration_IsRefusedAtStart()
+    {
+        using var node = await Testing.DataplaneChild.RunToExitAsync(
+            "store",
+            ["--node-id", "a", "--listen", "127.0.0.1:0", "--peer-listen", "127.0.0.1:0", "--peers", "b=127.0.0.1:1",
+             "--data", Path.Combine(Path.GetTempPath(), "dp-cli-" + Guid.NewGuid().ToString("N")), "--replicas", "2", "--anti-entropy-interval", "often"]);
+        Assert.Equal(2, node.ExitCode);
+        Assert.Contains("--anti-entropy-interval takes 500ms, 10s, 1m or off; got 'often'", node.Output, StringComparison.Ordinal);
+    }
+
+    private static byte[] Stored(long timestamp, int nodeId, bool tombstone, string payload)
+    {
+        var bytes = Encoding.UTF8.GetBytes(payload);
+        var stored = new byte[StoredValue.HeaderSize + bytes.Length];
+        StoredValue.WriteHeader(stored, new ValueVersion(timestamp, nodeId), tombstone, 0);
+        bytes.CopyTo(stored, StoredValue.HeaderSize);
+        return stored;
+    }
+
+    private static string Text(byte[]? stored) => stored is null ? "(none)" : Encoding.UTF8.GetString(StoredValue.Payload(stored));
+
     /// <summary>Compares two forests top-down as an exchange does, returning the differing leaves.</summary>
     private static List<int> Descend(MerkleForest left, MerkleForest right)
     {
