@@ -40,6 +40,11 @@ internal sealed class AntiEntropyExchange(
     /// <summary>Brings this node and the peer level on <paramref name="shared"/> (ascending partition numbers).</summary>
     public async Task RunAsync(IReadOnlyList<int> shared, CancellationToken cancellationToken)
     {
+        if (shared.Count == 0)
+        {
+            return;
+        }
+
         var partitions = await DifferingPartitionsAsync(shared, cancellationToken).ConfigureAwait(false);
         stats.Compared(shared.Count, partitions.Count);
         var leaves = new List<int>();
@@ -312,7 +317,9 @@ internal sealed class AntiEntropyExchange(
     private async Task<byte[]> CallAsync(FrameType type, FrameType expected, CancellationToken cancellationToken)
     {
         stats.Frame(_request.Length);
-        var reply = await peer.CallAsync(type, -1, _request.Written, default, default, requestTimeout).WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Replies complete on the peer connection's receive loop; what follows here (a log scan,
+        // merges) must not run there and hold up the replication replies behind it.
+        var reply = await peer.CallAsync(type, -1, _request.Written, default, default, requestTimeout).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
         stats.Frame(reply.Payload.Length);
         return reply.Type == expected
             ? reply.Payload

@@ -105,6 +105,7 @@ internal sealed class AntiEntropyResponder(Replica.Replica replica, SessionPool 
 
     private async Task AnswerAsync(FrameType type, ulong id, byte[] request, FrameOutbox outbox)
     {
+        await Task.Yield(); // Off the connection's read loop before any work.
         try
         {
             await _gate.WaitAsync(_stopping.Token).ConfigureAwait(false);
