@@ -145,6 +145,36 @@ public sealed class AntiEntropyTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task MalformedAntiEntropyRequests_CloseTheConnection_AndTheNodeStillAnswersWellFormedOnes()
+    {
+        await using var cluster = await TestCluster.StartAsync(["a", "b"], o => { o.Replicas = 2; o.ReadQuorum = 1; o.WriteQuorum = 1; o.AntiEntropy = false; });
+        var node = cluster.Server("a").ClusterNode!;
+
+        // A count of entries the payload does not hold, and a partition past Q.
+        byte[][] malformed = [[0xFF, 0xFF, 0, 0], [1, 0, 0, 0, 0, 0, 1, 0, .. new byte[8 * MerkleForest.Fanout]]];
+        foreach (var payload in malformed)
+        {
+            using var socket = await FaultTests.ConnectAsync(node.PeerEndPoint, cluster.ClusterName);
+            await FaultTests.SendFrameAsync(socket, Protocol.Internode.FrameType.AeBranches, payload);
+            Assert.True(await FaultTests.ClosedAsync(socket));
+        }
+
+        Assert.True(node.ProtocolErrors >= 2);
+        using (var socket = await FaultTests.ConnectAsync(node.PeerEndPoint, cluster.ClusterName))
+        {
+            // One whole group of partitions 0-63 whose hash matches nothing: the node answers with their roots.
+            var request = new byte[4 + 20];
+            request[0] = 1;
+            Array.Fill(request, (byte)0xFF, 8, 8);
+            await FaultTests.SendFrameAsync(socket, Protocol.Internode.FrameType.AeGroups, request);
+            var reply = new byte[Protocol.Internode.Frame.HeaderSize + 4 + 12 + (64 * 8)];
+            await FaultTests.ReceiveExactlyAsync(socket, reply);
+            Assert.Equal((byte)Protocol.Internode.FrameType.AeGroupRoots, reply[4]);
+            Assert.Equal(node.Replica.Digests!.Root(63), BitConverter.ToUInt64(reply, reply.Length - 8));
+        }
+    }
+
+    [Fact]
     public async Task AntiEntropyIntervalThatIsNotADuration_IsRefusedAtStart()
     {
         using var node = await Testing.DataplaneChild.RunToExitAsync(

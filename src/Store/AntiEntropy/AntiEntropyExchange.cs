@@ -235,9 +235,7 @@ internal sealed class AntiEntropyExchange(
         }
 
         var reply = await CallAsync(FrameType.AePull, FrameType.AePulled, cancellationToken).ConfigureAwait(false);
-        var received = MergePulled(reply);
-        stats.Received(received);
-        await PaceAsync(received, cancellationToken).ConfigureAwait(false);
+        await PaceAsync(MergePulled(reply), cancellationToken).ConfigureAwait(false);
     }
 
     private int MergePulled(byte[] reply)
@@ -247,6 +245,7 @@ internal sealed class AntiEntropyExchange(
         {
             var reader = new WireReader(reply);
             var n = reader.Count(8 + StoredValue.HeaderSize);
+            stats.Received(n); // Counted before they are applied, so whoever sees them applied sees them counted.
             for (var i = 0; i < n; i++)
             {
                 var key = reader.Sized();
@@ -295,8 +294,8 @@ internal sealed class AntiEntropyExchange(
         _request.PatchCount(at, sent);
         if (sent > 0)
         {
-            await CallAsync(FrameType.AePush, FrameType.AePushed, cancellationToken).ConfigureAwait(false);
             stats.Sent(sent);
+            await CallAsync(FrameType.AePush, FrameType.AePushed, cancellationToken).ConfigureAwait(false);
             await PaceAsync(sent, cancellationToken).ConfigureAwait(false);
         }
 

@@ -271,15 +271,14 @@ internal sealed class AntiEntropyResponder(Replica.Replica replica, SessionPool 
     {
         var reader = new WireReader(request);
         var applied = 0;
-        var received = 0;
-        for (var n = reader.Count(8 + StoredValue.HeaderSize); n > 0; n--)
+        var n = reader.Count(8 + StoredValue.HeaderSize);
+        stats.Received(n);
+        for (; n > 0; n--)
         {
             var key = reader.Sized();
-            received++;
             applied += session.Merge(key, reader.Sized()) == MergeOutcome.Applied ? 1 : 0;
         }
 
-        stats.Received(received);
         reply.U32((uint)applied);
         return FrameType.AePushed;
     }
