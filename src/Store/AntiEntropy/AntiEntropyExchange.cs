@@ -46,21 +46,52 @@ internal sealed class AntiEntropyExchange(
         }
 
         var partitions = await DifferingPartitionsAsync(shared, cancellationToken).ConfigureAwait(false);
-        stats.Compared(shared.Count, partitions.Count);
-        var leaves = new List<int>();
-        for (var i = 0; i < partitions.Count; i += BranchBatch)
+        if (partitions is null)
         {
-            await DifferingLeavesAsync(partitions, i, Math.Min(BranchBatch, partitions.Count - i), leaves, cancellationToken).ConfigureAwait(false);
+            return; // Another replica is repairing the peer: this pair compares next round.
         }
 
-        stats.LeavesDiffered(leaves.Count);
-        for (var i = 0; i < leaves.Count; i += LeafBatch)
+        stats.Compared(shared.Count, partitions.Count);
+        if (partitions.Count == 0)
         {
-            await RepairLeavesAsync(leaves.GetRange(i, Math.Min(LeafBatch, leaves.Count - i)), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            var leaves = new List<int>();
+            for (var i = 0; i < partitions.Count; i += BranchBatch)
+            {
+                await DifferingLeavesAsync(partitions, i, Math.Min(BranchBatch, partitions.Count - i), leaves, cancellationToken).ConfigureAwait(false);
+            }
+
+            stats.LeavesDiffered(leaves.Count);
+            for (var i = 0; i < leaves.Count; i += LeafBatch)
+            {
+                await RepairLeavesAsync(leaves.GetRange(i, Math.Min(LeafBatch, leaves.Count - i)), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await EndAsync().ConfigureAwait(false);
         }
     }
 
-    private async Task<List<int>> DifferingPartitionsAsync(IReadOnlyList<int> shared, CancellationToken cancellationToken)
+    /// <summary>Tells the peer the exchange is over, so another replica may repair it; if this is lost, the peer's lease runs out.</summary>
+    private async Task EndAsync()
+    {
+        _request.Clear();
+        try
+        {
+            await CallAsync(FrameType.AeDone, FrameType.AeDoneAck, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // The peer went away: nothing holds its lease any more.
+        }
+    }
+
+    private async Task<List<int>?> DifferingPartitionsAsync(IReadOnlyList<int> shared, CancellationToken cancellationToken)
     {
         var forest = Forest;
         var mine = new Dictionary<int, ulong>(shared.Count);
@@ -86,8 +117,8 @@ internal sealed class AntiEntropyExchange(
         }
 
         _request.PatchCount(at, groups);
-        var reply = await CallAsync(FrameType.AeGroups, FrameType.AeGroupRoots, cancellationToken).ConfigureAwait(false);
-        return ComparePartitions(reply, mine);
+        var reply = await CallAsync(FrameType.AeGroups, FrameType.AeGroupRoots, FrameType.AeBusy, cancellationToken).ConfigureAwait(false);
+        return reply is null ? null : ComparePartitions(reply, mine);
     }
 
     private static List<int> ComparePartitions(byte[] reply, Dictionary<int, ulong> mine)
@@ -313,15 +344,19 @@ internal sealed class AntiEntropyExchange(
         }
     }
 
-    private async Task<byte[]> CallAsync(FrameType type, FrameType expected, CancellationToken cancellationToken)
+    private async Task<byte[]> CallAsync(FrameType type, FrameType expected, CancellationToken cancellationToken) =>
+        await CallAsync(type, expected, expected, cancellationToken).ConfigureAwait(false) ?? [];
+
+    /// <summary>Sends the request and returns the reply's payload, or null when the reply is <paramref name="declined"/>.</summary>
+    private async Task<byte[]?> CallAsync(FrameType type, FrameType expected, FrameType declined, CancellationToken cancellationToken)
     {
         stats.Frame(_request.Length);
         // Replies complete on the peer connection's receive loop; what follows here (a log scan,
         // merges) must not run there and hold up the replication replies behind it.
         var reply = await peer.CallAsync(type, -1, _request.Written, default, default, requestTimeout).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
         stats.Frame(reply.Payload.Length);
-        return reply.Type == expected
-            ? reply.Payload
+        return reply.Type == expected ? reply.Payload
+            : reply.Type == declined ? null
             : throw new IOException($"peer {peer.Name} answered {type} with {reply.Type}: " + System.Text.Encoding.UTF8.GetString(reply.Payload));
     }
 }

@@ -12,8 +12,15 @@ namespace DataPlane.Store.AntiEntropy;
 /// connection, nothing of it applied), then answered off that loop, one request at a time per node:
 /// a leaf listing scans the log, and the replication writes behind it on the same connection must
 /// not wait for that, nor should anti-entropy take more than one core from client traffic.
+/// <para>
+/// One replica at a time repairs this node: an exchange that finds differences holds a lease from its
+/// <see cref="FrameType.AeGroups"/> to its <see cref="FrameType.AeDone"/> (or until it has been
+/// silent for <paramref name="leaseTimeout"/>), and another replica's <see cref="FrameType.AeGroups"/>
+/// meanwhile is answered <see cref="FrameType.AeBusy"/>. Without it, two replicas that found the same
+/// keys missing here would both send them; with it, the second finds them present next round.
+/// </para>
 /// </summary>
-internal sealed class AntiEntropyResponder(Replica.Replica replica, SessionPool sessions, AntiEntropyStats stats) : IAsyncDisposable
+internal sealed class AntiEntropyResponder(Replica.Replica replica, SessionPool sessions, AntiEntropyStats stats, TimeProvider time, TimeSpan leaseTimeout) : IAsyncDisposable
 {
     /// <summary>A leaf listing stops adding leaves past this many bytes; the peer asks for the rest next round.</summary>
     public const int DigestReplyBudget = 8 * 1024 * 1024;
@@ -23,8 +30,11 @@ internal sealed class AntiEntropyResponder(Replica.Replica replica, SessionPool 
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _leaseLock = new();
+    private FrameOutbox? _leaseHolder;
+    private long _leaseTouched;
 
-    public static bool Handles(FrameType type) => type is >= FrameType.AeGroups and <= FrameType.AePush;
+    public static bool Handles(FrameType type) => type is >= FrameType.AeGroups and <= FrameType.AeDone;
 
     /// <summary>Checks a request and starts answering it into <paramref name="outbox"/>.</summary>
     /// <exception cref="InvalidDataException">The request is malformed.</exception>
@@ -33,7 +43,19 @@ internal sealed class AntiEntropyResponder(Replica.Replica replica, SessionPool 
         var forest = replica.Digests ?? throw new InvalidDataException("anti-entropy request to a node that keeps no trees");
         Validate(type, payload, forest);
         stats.Frame(payload.Length);
-        _ = AnswerAsync(type, id, payload.ToArray(), outbox);
+        if (type == FrameType.AeDone)
+        {
+            Release(outbox);
+            Reply(FrameType.AeDoneAck, id, outbox);
+        }
+        else if (!TryLease(outbox, renew: type != FrameType.AeGroups))
+        {
+            Reply(FrameType.AeBusy, id, outbox);
+        }
+        else
+        {
+            _ = AnswerAsync(type, id, payload.ToArray(), outbox);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -42,6 +64,44 @@ internal sealed class AntiEntropyResponder(Replica.Replica replica, SessionPool 
         await _gate.WaitAsync().ConfigureAwait(false);
         _gate.Dispose();
         _stopping.Dispose();
+    }
+
+    private void Reply(FrameType type, ulong id, FrameOutbox outbox)
+    {
+        stats.Frame(0);
+        outbox.Write(type, id, default);
+    }
+
+    /// <summary>
+    /// Takes (or, for a request after the first of an exchange, renews) the lease for the connection
+    /// <paramref name="holder"/>. A request after the first that finds the lease lost still goes
+    /// ahead: what it sends merges by last writer wins anyway, the lease only saves duplicates.
+    /// </summary>
+    private bool TryLease(FrameOutbox holder, bool renew)
+    {
+        lock (_leaseLock)
+        {
+            var now = time.GetTimestamp();
+            var free = _leaseHolder is null || _leaseHolder == holder || time.GetElapsedTime(_leaseTouched, now) > leaseTimeout;
+            if (free)
+            {
+                _leaseHolder = holder;
+                _leaseTouched = now;
+            }
+
+            return free || renew;
+        }
+    }
+
+    private void Release(FrameOutbox holder)
+    {
+        lock (_leaseLock)
+        {
+            if (_leaseHolder == holder)
+            {
+                _leaseHolder = null;
+            }
+        }
     }
 
     private static void Validate(FrameType type, ReadOnlySpan<byte> payload, MerkleForest forest)
@@ -87,6 +147,8 @@ internal sealed class AntiEntropyResponder(Replica.Replica replica, SessionPool 
                 }
 
                 break;
+            case FrameType.AeDone:
+                break;
             default:
                 for (var n = reader.Count(8 + StoredValue.HeaderSize); n > 0; n--)
                 {
@@ -127,6 +189,11 @@ internal sealed class AntiEntropyResponder(Replica.Replica replica, SessionPool 
                 FrameType.AePull => Pull(request, reply, session),
                 _ => Push(request, reply, session),
             };
+            if (type == FrameType.AeGroups && reply.Length == 4)
+            {
+                Release(outbox); // Nothing differs: the exchange ends here.
+            }
+
             stats.Frame(reply.Length);
             outbox.Write(replyType, id, reply.Written.Span);
         }

@@ -15,7 +15,7 @@ internal sealed partial class ClusterNode
     private AntiEntropyResponder StartAntiEntropy()
     {
         Replica.EnableDigests(Options.Partitions);
-        _antiEntropyResponder = new AntiEntropyResponder(Replica, Sessions, AntiEntropy);
+        _antiEntropyResponder = new AntiEntropyResponder(Replica, Sessions, AntiEntropy, Time, Options.RequestTimeout * 2);
         return _antiEntropyResponder;
     }
 

@@ -33,6 +33,9 @@ internal enum FrameType : byte
     /// <summary>Anti-entropy: merge these stored values: [u32 count]{u32 key length, key, u32 length, stored}; answered with <see cref="AePushed"/>.</summary>
     AePush = 14,
 
+    /// <summary>Anti-entropy: the exchange that <see cref="AeGroups"/> began is over (releases the responder for other replicas); empty; answered with <see cref="AeDoneAck"/>.</summary>
+    AeDone = 15,
+
     /// <summary>Reply to <see cref="Ping"/>.</summary>
     Pong = 64,
 
@@ -59,6 +62,12 @@ internal enum FrameType : byte
 
     /// <summary>Reply to <see cref="AePush"/>: [u32 values applied].</summary>
     AePushed = 84,
+
+    /// <summary>Reply to <see cref="AeDone"/>: empty.</summary>
+    AeDoneAck = 85,
+
+    /// <summary>Reply to <see cref="AeGroups"/>: another replica is repairing this node now; ask again next round. Empty.</summary>
+    AeBusy = 86,
 
     /// <summary>The request failed: [UTF-8 message].</summary>
     Error = 68,
