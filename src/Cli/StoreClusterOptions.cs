@@ -19,11 +19,14 @@ internal sealed class StoreClusterOptions
     private readonly Option<string> _clusterName = new("--cluster-name") { Description = "The cluster's name; nodes refuse peers of another cluster.", DefaultValueFactory = _ => "dataplane" };
     private readonly Option<int> _partitions = new("--partitions") { Description = "Q: fixed partitions of the hash space (a power of two); every node must agree.", DefaultValueFactory = _ => 4096 };
 
+    private readonly Option<string> _antiEntropyInterval = new("--anti-entropy-interval") { Description = "Time between anti-entropy rounds (Merkle tree comparison with the other replicas): 10s, or off.", DefaultValueFactory = _ => "10s" };
+    private readonly Option<int> _antiEntropyRate = new("--anti-entropy-rate") { Description = "Values anti-entropy sends or fetches per second and peer, at most.", DefaultValueFactory = _ => 10_000 };
+
     public static StoreClusterOptions Create() => new();
 
     public void AddTo(Command command)
     {
-        foreach (var option in (Option[])[_nodeId, _clusterName, _peerListen, _peers, _replicas, _readQuorum, _writeQuorum, _requestTimeout, _suspectAfter, _heartbeat, _partitions])
+        foreach (var option in (Option[])[_nodeId, _clusterName, _peerListen, _peers, _replicas, _readQuorum, _writeQuorum, _requestTimeout, _suspectAfter, _heartbeat, _partitions, _antiEntropyInterval, _antiEntropyRate])
         {
             command.Options.Add(option);
         }
@@ -54,6 +57,15 @@ internal sealed class StoreClusterOptions
             return false;
         }
 
+        var antiEntropy = parse.GetValue(_antiEntropyInterval)!;
+        var antiEntropyOff = antiEntropy.Equals("off", StringComparison.OrdinalIgnoreCase);
+        var antiEntropyInterval = TimeSpan.FromSeconds(10);
+        if (!antiEntropyOff && !StoreCommand.TryParseDuration(antiEntropy, out antiEntropyInterval))
+        {
+            error = $"--anti-entropy-interval takes 500ms, 10s, 1m or off; got '{antiEntropy}'.";
+            return false;
+        }
+
         options = new ClusterOptions
         {
             NodeId = nodeId,
@@ -66,6 +78,9 @@ internal sealed class StoreClusterOptions
             SuspectAfter = suspect,
             HeartbeatInterval = heartbeat,
             Partitions = parse.GetValue(_partitions),
+            AntiEntropy = !antiEntropyOff,
+            AntiEntropyInterval = antiEntropyInterval,
+            AntiEntropyKeysPerSecond = parse.GetValue(_antiEntropyRate),
         };
         foreach (var entry in parse.GetValue(_peers)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

@@ -163,7 +163,7 @@ public sealed class FaultTests
         return payload;
     }
 
-    private static async Task<Socket> ConnectAsync(System.Net.IPEndPoint endPoint, string clusterName)
+    internal static async Task<Socket> ConnectAsync(System.Net.IPEndPoint endPoint, string clusterName)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(endPoint);
@@ -174,7 +174,7 @@ public sealed class FaultTests
         return socket;
     }
 
-    private static async Task ReceiveExactlyAsync(Socket socket, byte[] buffer)
+    internal static async Task ReceiveExactlyAsync(Socket socket, byte[] buffer)
     {
         for (var read = 0; read < buffer.Length;)
         {
@@ -184,7 +184,7 @@ public sealed class FaultTests
         }
     }
 
-    private static async Task SendFrameAsync(Socket socket, FrameType type, byte[] payload)
+    internal static async Task SendFrameAsync(Socket socket, FrameType type, byte[] payload)
     {
         var frame = new byte[Frame.HeaderSize + payload.Length];
         Frame.WriteHeader(frame, type, 1, payload.Length);
@@ -193,7 +193,7 @@ public sealed class FaultTests
     }
 
     /// <summary>True when the node closed the connection (end of stream or reset) within a bounded time.</summary>
-    private static async Task<bool> ClosedAsync(Socket socket)
+    internal static async Task<bool> ClosedAsync(Socket socket)
     {
         var buffer = new byte[256];
         try

@@ -11,7 +11,7 @@ internal sealed partial class ClusterNode
     /// <summary>Starts handing <paramref name="peer"/> its hints if it is healthy, has some, and no handoff is running.</summary>
     private void StartHandoff(PeerState peer)
     {
-        if (!peer.Suspected && !_stopping.IsCancellationRequested && Hints.PendingFor(peer.Name) > 0 && peer.TryBeginDelivery())
+        if (Options.DeliverHints && !peer.Suspected && !_stopping.IsCancellationRequested && Hints.PendingFor(peer.Name) > 0 && peer.TryBeginDelivery())
         {
             _ = HandOffAsync(peer, _stopping.Token);
         }

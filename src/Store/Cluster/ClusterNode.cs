@@ -84,7 +84,8 @@ internal sealed partial class ClusterNode : IAsyncDisposable
 
     public void Start()
     {
-        _listener = new InternodeListener(Options.PeerListen, Options.NodeId, Options.ClusterName, Replica, Hints, Coordinator.ExecuteHereAsync, _logger);
+        var antiEntropy = StartAntiEntropy();
+        _listener = new InternodeListener(Options.PeerListen, Options.NodeId, Options.ClusterName, Replica, Hints, Coordinator.ExecuteHereAsync, _logger, antiEntropy);
         _listener.Start();
         foreach (var peer in Peers)
         {
@@ -92,6 +93,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         }
 
         _heartbeats = HeartbeatAsync(_stopping.Token);
+        StartAntiEntropyRounds();
         LogStarted(_logger, Options.NodeId, PeerEndPoint, Options.Replicas, Options.ReadQuorum, Options.WriteQuorum);
     }
 
@@ -103,6 +105,8 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         {
             await _listener.DisposeAsync().ConfigureAwait(false);
         }
+
+        await StopAntiEntropyAsync().ConfigureAwait(false);
 
         foreach (var peer in Peers)
         {

@@ -48,6 +48,7 @@ internal sealed class ReplicaFunctions : FunctionsBase<SpanByte, SpanByte, SpanB
         output.Outcome = MergeOutcome.Applied;
         output.ReplacedLive = false;
         output.ReplacedExpiring = false;
+        output.ReplacedAny = false;
         return true;
     }
 
@@ -93,5 +94,7 @@ internal sealed class ReplicaFunctions : FunctionsBase<SpanByte, SpanByte, SpanB
         output.Outcome = MergeOutcome.Applied;
         output.ReplacedLive = !StoredValue.IsTombstone(old);
         output.ReplacedExpiring = output.ReplacedLive && StoredValue.ExpiresAt(old) != 0;
+        output.ReplacedAny = true;
+        output.ReplacedVersion = StoredValue.Version(old);
     }
 }

@@ -13,4 +13,9 @@ internal struct ReplicaOutput
 
     /// <summary>The merge replaced a live value that had an expiry.</summary>
     public bool ReplacedExpiring;
+
+    /// <summary>The merge replaced a record (live or tombstone) whose version is <see cref="ReplacedVersion"/>.</summary>
+    public bool ReplacedAny;
+
+    public ValueVersion ReplacedVersion;
 }

@@ -150,6 +150,8 @@ internal sealed partial class ReplicaSession : IDisposable
                 _replica.Uncount(expiring: true);
             }
 
+            _replica.Digests?.Remove(key, version);
+
             return true;
         }
     }
@@ -182,6 +184,11 @@ internal sealed partial class ReplicaSession : IDisposable
                     }
                 }
             }
+        }
+
+        if (output.Outcome == MergeOutcome.Applied)
+        {
+            _replica.Digests?.Replace(key, output.ReplacedAny ? output.ReplacedVersion : null, StoredValue.Version(stored));
         }
 
         return output;

@@ -48,5 +48,14 @@ internal static class ClusterInfo
         line("hints_delivered", cluster.Hints.Delivered);
         line("read_repairs", cluster.ReadRepairs);
         line("internode_protocol_errors", cluster.ProtocolErrors);
+        var ae = cluster.AntiEntropy;
+        line("anti_entropy", o.AntiEntropy ? "on" : "off");
+        line("anti_entropy_rounds", ae.Rounds);
+        line("anti_entropy_partitions_compared", ae.PartitionsCompared);
+        line("anti_entropy_partitions_differing", ae.PartitionsDiffering);
+        line("anti_entropy_leaves_differing", ae.LeavesDiffering);
+        line("anti_entropy_keys_sent", ae.KeysSent);
+        line("anti_entropy_keys_received", ae.KeysReceived);
+        line("anti_entropy_bytes", ae.BytesExchanged);
     }
 }

@@ -20,6 +20,12 @@ internal sealed class StoreMetrics : IDisposable
         _meter.CreateObservableGauge("dataplane.store.connected_clients", () => stats.Connected, description: "Open connections.");
         _meter.CreateObservableGauge("dataplane.store.keys", () => replica.KeyCount, description: "Keys holding a value (DBSIZE).");
         _meter.CreateObservableGauge("dataplane.store.wal_segment", () => replica.Wal.Segment, description: "The write-ahead log segment being written.");
+        _meter.CreateObservableCounter("dataplane.store.anti_entropy.rounds", () => context.Cluster?.AntiEntropy.Rounds ?? 0, description: "Anti-entropy rounds started.");
+        _meter.CreateObservableCounter("dataplane.store.anti_entropy.partitions_compared", () => context.Cluster?.AntiEntropy.PartitionsCompared ?? 0, description: "Partition roots compared with a peer.");
+        _meter.CreateObservableCounter("dataplane.store.anti_entropy.partitions_differing", () => context.Cluster?.AntiEntropy.PartitionsDiffering ?? 0, description: "Compared partitions whose roots differed.");
+        _meter.CreateObservableCounter("dataplane.store.anti_entropy.keys_sent", () => context.Cluster?.AntiEntropy.KeysSent ?? 0, description: "Values anti-entropy sent to peers.");
+        _meter.CreateObservableCounter("dataplane.store.anti_entropy.keys_received", () => context.Cluster?.AntiEntropy.KeysReceived ?? 0, description: "Values anti-entropy received from peers.");
+        _meter.CreateObservableCounter("dataplane.store.anti_entropy.bytes", () => context.Cluster?.AntiEntropy.BytesExchanged ?? 0, unit: "By", description: "Bytes of anti-entropy frames sent and received.");
         _meter.CreateObservableGauge("dataplane.store.last_checkpoint", () => replica.LastCheckpointUnixSeconds, unit: "s", description: "When the last checkpoint completed (Unix time).");
     }
 

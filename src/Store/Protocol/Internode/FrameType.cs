@@ -18,6 +18,24 @@ internal enum FrameType : byte
     /// <summary>Run a read-modify-write command here, as its key's first healthy replica: [RESP command]; answered with <see cref="Reply"/>.</summary>
     Execute = 5,
 
+    /// <summary>Anti-entropy: compare groups of 64 partitions: [u32 count]{u32 first partition, u64 partition mask, u64 hash of their roots}; answered with <see cref="AeGroupRoots"/>.</summary>
+    AeGroups = 10,
+
+    /// <summary>Anti-entropy: [u32 count]{u32 partition, 8 x u64 branch hashes}; answered with <see cref="AeBranchLeaves"/>.</summary>
+    AeBranches = 11,
+
+    /// <summary>Anti-entropy: list the keys of some leaves: [u32 count]{u32 leaf index}; answered with <see cref="AeDigestList"/>.</summary>
+    AeDigests = 12,
+
+    /// <summary>Anti-entropy: send these keys' stored values: [u32 count]{u32 key length, key}; answered with <see cref="AePulled"/>.</summary>
+    AePull = 13,
+
+    /// <summary>Anti-entropy: merge these stored values: [u32 count]{u32 key length, key, u32 length, stored}; answered with <see cref="AePushed"/>.</summary>
+    AePush = 14,
+
+    /// <summary>Anti-entropy: the exchange that <see cref="AeGroups"/> began is over (releases the responder for other replicas); empty; answered with <see cref="AeDoneAck"/>.</summary>
+    AeDone = 15,
+
     /// <summary>Reply to <see cref="Ping"/>.</summary>
     Pong = 64,
 
@@ -29,6 +47,27 @@ internal enum FrameType : byte
 
     /// <summary>Reply to <see cref="Execute"/>: [RESP reply].</summary>
     Reply = 67,
+
+    /// <summary>Reply to <see cref="AeGroups"/>, for each group whose hash differs: [u32 count]{u32 first partition, u64 mask, a u64 root per partition in the mask}.</summary>
+    AeGroupRoots = 80,
+
+    /// <summary>Reply to <see cref="AeBranches"/>, for each branch that differs: [u32 count]{u32 partition, u8 branch, 8 x u64 leaf hashes}.</summary>
+    AeBranchLeaves = 81,
+
+    /// <summary>Reply to <see cref="AeDigests"/>: [u32 count]{u32 leaf index, u32 keys, {u32 key length, key, i64 timestamp, i32 node}}; leaves past the size budget are left out.</summary>
+    AeDigestList = 82,
+
+    /// <summary>Reply to <see cref="AePull"/>: [u32 count]{u32 key length, key, u32 length, stored}; keys it lacks (or past the size budget) are left out.</summary>
+    AePulled = 83,
+
+    /// <summary>Reply to <see cref="AePush"/>: [u32 values applied].</summary>
+    AePushed = 84,
+
+    /// <summary>Reply to <see cref="AeDone"/>: empty.</summary>
+    AeDoneAck = 85,
+
+    /// <summary>Reply to <see cref="AeGroups"/>: another replica is repairing this node now; ask again next round. Empty.</summary>
+    AeBusy = 86,
 
     /// <summary>The request failed: [UTF-8 message].</summary>
     Error = 68,

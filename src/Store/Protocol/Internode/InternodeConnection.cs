@@ -14,7 +14,7 @@ namespace DataPlane.Store.Protocol.Internode;
 /// A malformed frame throws <see cref="InvalidDataException"/>, which closes the connection with
 /// nothing of that frame applied.
 /// </summary>
-internal sealed class InternodeConnection(Socket socket, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute)
+internal sealed class InternodeConnection(Socket socket, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute, AntiEntropy.AntiEntropyResponder? antiEntropy = null)
 {
     private const int MaxNameLength = 64;
 
@@ -132,6 +132,9 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
 
                 case FrameType.Execute:
                     _ = ExecuteAsync(id, scratch.ToArray(), outbox);
+                    break;
+                case var _ when antiEntropy is not null && AntiEntropy.AntiEntropyResponder.Handles(type):
+                    antiEntropy.Dispatch(type, id, scratch, outbox);
                     break;
                 default:
                     throw new InvalidDataException($"internode frame type {type} is a reply, not a request");
