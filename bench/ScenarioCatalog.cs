@@ -1,5 +1,6 @@
 using DataPlane.Bench.Scenarios;
 using DataPlane.Bench.Scenarios.Lb;
+using DataPlane.Bench.Scenarios.Kafka;
 
 namespace DataPlane.Bench;
 
@@ -15,5 +16,6 @@ internal static class ScenarioCatalog
         new StoreScenario(),
         new StoreClusterScenario(),
         new ProxyScenario(),
+        new KafkaScenario(),
     ];
 }

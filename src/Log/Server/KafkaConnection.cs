@@ -1,8 +1,10 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using DataPlane.Log.Protocol.Kafka;
+using Microsoft.Extensions.Logging;
 
 namespace DataPlane.Log.Server;
 
@@ -43,12 +45,30 @@ internal sealed partial class KafkaConnection(KafkaServer server, Socket socket)
         catch (KafkaProtocolException e)
         {
             CloseReason = e.Message;
+            _server.Metrics.ProtocolError();
+            if (_server.Logger.IsEnabled(LogLevel.Information))
+            {
+                var remote = RemoteAddress();
+                KafkaServer.LogProtocolError(_server.Logger, remote, e.Message);
+            }
         }
         finally
         {
             Dispose();
             await input.CompleteAsync().ConfigureAwait(false);
             await CompleteQuietlyAsync(output).ConfigureAwait(false);
+        }
+    }
+
+    private string? RemoteAddress()
+    {
+        try
+        {
+            return _socket.RemoteEndPoint?.ToString();
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return null;
         }
     }
 
@@ -113,6 +133,7 @@ internal sealed partial class KafkaConnection(KafkaServer server, Socket socket)
             return false;
         }
 
+        _server.Metrics.BytesIn(4L + length);
         frame = ArrayPool<byte>.Shared.Rent(length);
         buffer.Slice(4, length).CopyTo(frame);
         buffer = buffer.Slice(4 + length);
@@ -121,6 +142,7 @@ internal sealed partial class KafkaConnection(KafkaServer server, Socket socket)
 
     private async Task HandleAsync(ReadOnlyMemory<byte> frame, PipeWriter output, CancellationToken stopping)
     {
+        var started = Stopwatch.GetTimestamp();
         var reader = new KafkaReader(frame);
         var header = RequestHeader.Read(ref reader);
         if (header.ApiKey == (short)ApiKey.ApiVersions)
@@ -137,12 +159,14 @@ internal sealed partial class KafkaConnection(KafkaServer server, Socket socket)
             var respond = await DispatchAsync(header, reader, stopping).ConfigureAwait(false);
             if (!respond)
             {
+                _server.Metrics.Request(header.ApiKey, _writer.FirstError, 0, Stopwatch.GetElapsedTime(started));
                 return;
             }
         }
 
         _writer.End();
         await output.WriteAsync(_writer.Written, stopping).ConfigureAwait(false);
+        _server.Metrics.Request(header.ApiKey, _writer.FirstError, _writer.Written.Length, Stopwatch.GetElapsedTime(started));
     }
 
     private ValueTask<bool> DispatchAsync(RequestHeader header, KafkaReader reader, CancellationToken stopping)
@@ -198,7 +222,7 @@ internal sealed partial class KafkaConnection(KafkaServer server, Socket socket)
         var version = header.ApiVersion;
         var unsupported = version > 3;
         _writer.Begin(header.CorrelationId);
-        _writer.Int16(unsupported ? (short)35 : (short)0);
+        _writer.ErrorCode(unsupported ? UnsupportedVersion : (short)0);
         var flexible = !unsupported && version >= 3;
         if (flexible)
         {

@@ -15,10 +15,14 @@ internal sealed class KafkaWriter : IDisposable
     /// <summary>The response so far, size prefix included.</summary>
     public ReadOnlyMemory<byte> Written => _buffer.AsMemory(0, _position);
 
+    /// <summary>The first non-zero error code written by <see cref="ErrorCode"/> since <see cref="Begin"/>, else 0.</summary>
+    public short FirstError { get; private set; }
+
     /// <summary>Starts a response with a placeholder size prefix and a v0 header.</summary>
     public void Begin(int correlationId)
     {
         _position = 4;
+        FirstError = 0;
         Int32(correlationId);
     }
 
@@ -30,6 +34,17 @@ internal sealed class KafkaWriter : IDisposable
     public void Boolean(bool value) => Take(1)[0] = value ? (byte)1 : (byte)0;
 
     public void Int16(short value) => BinaryPrimitives.WriteInt16BigEndian(Take(2), value);
+
+    /// <summary>An error code field; the first non-zero one is kept for the request metrics.</summary>
+    public void ErrorCode(short code)
+    {
+        if (FirstError == 0)
+        {
+            FirstError = code;
+        }
+
+        Int16(code);
+    }
 
     public void Int32(int value) => BinaryPrimitives.WriteInt32BigEndian(Take(4), value);
 
