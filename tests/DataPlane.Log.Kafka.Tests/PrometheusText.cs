@@ -40,6 +40,10 @@ internal sealed class PrometheusText
         return parsed;
     }
 
+    /// <summary>The sum of every sample of <paramref name="name"/> carrying all of <paramref name="labels"/> (0 when none).</summary>
+    public double Sum(string name, params (string Key, string Value)[] labels) =>
+        _samples.FindAll(s => s.Name == name && labels.All(l => s.Labels.TryGetValue(l.Key, out var v) && v == l.Value)).Sum(s => s.Value);
+
     /// <summary>The one sample of <paramref name="name"/> carrying all of <paramref name="labels"/>.</summary>
     public double Value(string name, params (string Key, string Value)[] labels)
     {
