@@ -31,6 +31,15 @@ internal static class LogCommand
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
+            if (Environment.GetEnvironmentVariable("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit") is null)
+            {
+                // Idle thread-pool workers spin (sched_yield) before they sleep: under the kafka benchmark, on two cores
+                // shared with the client, that was over half of the broker's CPU samples (perf). Requests hop onto the
+                // pool once per read and once per append completion, too seldom for spinning to pay. Read when the
+                // first worker thread starts, which is after this line.
+                AppContext.SetData("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit", "0");
+            }
+
             if (!IPEndPoint.TryParse(parseResult.GetValue(listen)!, out var endPoint))
             {
                 Console.Error.WriteLine($"dataplane log: --listen must be ADDRESS:PORT, got '{parseResult.GetValue(listen)}'.");
