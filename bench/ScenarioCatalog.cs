@@ -1,5 +1,6 @@
 using DataPlane.Bench.Scenarios;
 using DataPlane.Bench.Scenarios.Lb;
+using DataPlane.Bench.Scenarios.Kafka;
 
 namespace DataPlane.Bench;
 
@@ -16,5 +17,6 @@ internal static class ScenarioCatalog
         new StoreClusterScenario(),
         new ProxyScenario(),
         new HandoffScenario(),
+        new KafkaScenario(),
     ];
 }

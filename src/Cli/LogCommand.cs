@@ -3,6 +3,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using DataPlane.Log;
 using DataPlane.Log.Server;
+using Microsoft.Extensions.Logging;
 
 namespace DataPlane.Cli;
 
@@ -20,7 +21,7 @@ internal static class LogCommand
         var retentionBytes = new Option<long?>("--retention-bytes") { Description = "retention.bytes per partition (default: no limit)." };
         var segmentBytes = new Option<long?>("--segment-bytes") { Description = "segment.bytes (default 1 GiB)." };
         var flushMs = new Option<long?>("--flush-ms") { Description = "flush.ms: fsync at most this often (default: every append is durable before it is acknowledged)." };
-        var metrics = new Option<string?>("--metrics") { Description = "Serve Prometheus metrics at http://ADDRESS:PORT/metrics." };
+        var metrics = new Option<string?>("--metrics") { Description = "Serve Prometheus metrics (the DataPlane.Log meter) at http://ADDRESS:PORT/metrics." };
 
         var command = new Command("log", "Runs a single-node Kafka-protocol commit log (Kafka clients, kcat and consumer groups work against it).");
         foreach (var option in new Option[] { listen, data, advertise, partitions, autoCreate, retentionMs, retentionBytes, segmentBytes, flushMs, metrics })
@@ -30,6 +31,15 @@ internal static class LogCommand
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
+            if (Environment.GetEnvironmentVariable("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit") is null)
+            {
+                // Idle thread-pool workers spin (sched_yield) before they sleep: under the kafka benchmark, on two cores
+                // shared with the client, that was over half of the broker's CPU samples (perf). Requests hop onto the
+                // pool once per read and once per append completion, too seldom for spinning to pay. Read when the
+                // first worker thread starts, which is after this line.
+                AppContext.SetData("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit", "0");
+            }
+
             if (!IPEndPoint.TryParse(parseResult.GetValue(listen)!, out var endPoint))
             {
                 Console.Error.WriteLine($"dataplane log: --listen must be ADDRESS:PORT, got '{parseResult.GetValue(listen)}'.");
@@ -49,10 +59,8 @@ internal static class LogCommand
                 advertised = new DnsEndPoint(advertiseText[..colon], advertisedPort);
             }
 
-            IPEndPoint? metricsEndPoint = null;
-            if (parseResult.GetValue(metrics) is { } metricsText && !IPEndPoint.TryParse(metricsText, out metricsEndPoint))
+            if (!MetricsEndpoint.TryParse(parseResult.GetValue(metrics), "log", out var metricsEndPoint))
             {
-                Console.Error.WriteLine($"dataplane log: --metrics must be ADDRESS:PORT, got '{metricsText}'.");
                 return 2;
             }
 
@@ -96,9 +104,9 @@ internal static class LogCommand
                 stop.Cancel();
             }
 
-            using var metricServer = metricsEndPoint is null ? null : new Prometheus.MetricServer(metricsEndPoint.Address.ToString(), metricsEndPoint.Port);
-            metricServer?.Start();
-            await using var server = new KafkaServer(options);
+            using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
+            using var metricServer = await MetricsEndpoint.StartAsync(metricsEndPoint);
+            await using var server = new KafkaServer(options, logging);
             await server.StartAsync(stop.Token);
             Console.WriteLine($"dataplane log listening on {server.EndPoint}");
             try

@@ -47,10 +47,8 @@ internal static class StoreCommand
                 return 2;
             }
 
-            IPEndPoint? metricsEndPoint = null;
-            if (parseResult.GetValue(metrics) is { } metricsText && !IPEndPoint.TryParse(metricsText, out metricsEndPoint))
+            if (!MetricsEndpoint.TryParse(parseResult.GetValue(metrics), "store", out var metricsEndPoint))
             {
-                Console.Error.WriteLine($"dataplane store: --metrics must be ADDRESS:PORT, got '{metricsText}'.");
                 return 2;
             }
 
@@ -86,9 +84,7 @@ internal static class StoreCommand
             }
 
             using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
-            // prometheus-net's meter adapter publishes the DataPlane.Store meter (and the runtime's) on /metrics.
-            using var metricServer = metricsEndPoint is null ? null : new Prometheus.MetricServer(metricsEndPoint.Address.ToString(), metricsEndPoint.Port);
-            metricServer?.Start();
+            using var metricServer = await MetricsEndpoint.StartAsync(metricsEndPoint);
             await using var server = new StoreServer(options, logging);
             try
             {

@@ -30,6 +30,9 @@ public enum LogError : short
     /// <summary>The partition count is below 1.</summary>
     InvalidPartitions = 37,
 
+    /// <summary>A topic config is unknown or its value is invalid (INVALID_CONFIG).</summary>
+    InvalidConfig = 40,
+
     /// <summary>Writing or syncing the log failed (a full disk, an I/O error); nothing of the append is visible.</summary>
     StorageError = 56,
 

@@ -95,6 +95,112 @@ public sealed class BadInputTests
         Assert.Equal(1, broker.Server.Log.GetOffsets("guarded", 0).HighWatermark);
     }
 
+    [Fact]
+    public async Task AnUnsupportedVersionOfAKnownApiClosesTheConnection()
+    {
+        // Kafka answers UNSUPPORTED_VERSION only to ApiVersions; any other request it cannot parse closes the connection.
+        await using var broker = await Broker.StartAsync();
+        using var other = await ConnectAsync(broker);
+        using var bad = await ConnectAsync(broker);
+        await bad.SendAsync(Frame(0, 9, 11, ProduceBody("any", 0, [1, 2, 3])));
+        Assert.True(await IsClosedAsync(bad), "the connection is closed");
+        await AssertStillServesAsync(broker, other);
+        Assert.Equal(1, broker.Server.Metrics.ProtocolErrors);
+    }
+
+    [Fact]
+    public async Task AFetchOfAnUnknownTopicOrPartitionGetsUnknownTopicOrPartition()
+    {
+        await using var broker = await Broker.StartAsync();
+        await ProduceConsumeTests.CreateTopicAsync(broker, "known", 1);
+        using var socket = await ConnectAsync(broker);
+        await socket.SendAsync(Frame(1, 4, 21, FetchBody("known", 5, 1 << 20)));
+        Assert.Equal(3, FetchError(await ReadResponseAsync(socket), "known"));
+        await socket.SendAsync(Frame(1, 4, 22, FetchBody("unknown", 0, 1 << 20)));
+        Assert.Equal(3, FetchError(await ReadResponseAsync(socket), "unknown"));
+        await socket.SendAsync(Frame(1, 4, 23, FetchBody("known", 0, 1 << 20)));
+        Assert.Equal(0, FetchError(await ReadResponseAsync(socket), "known"));
+    }
+
+    [Fact]
+    public async Task AClientVanishingMidRequestCostsOnlyItsConnection()
+    {
+        await using var broker = await Broker.StartAsync();
+        await ProduceConsumeTests.CreateTopicAsync(broker, "kept", 1);
+        var sent = await ProduceConsumeTests.ProduceAsync(broker, "kept", 10, CompressionType.None);
+        using var other = await ConnectAsync(broker);
+        await Eventually.True(() => broker.Server.Metrics.Connected == 1, "the producer's connection is closed", Patience);
+        using (var vanishing = await ConnectAsync(broker))
+        {
+            await Eventually.True(() => broker.Server.Metrics.Connected == 2, "the broker accepted the connection", Patience);
+            // A size prefix promising 1,000 bytes, then 10 of them, then a reset.
+            var partial = Frame(0, 3, 31, ProduceBody("kept", 0, new byte[1000]))[..14];
+            await vanishing.SendAsync(partial);
+            vanishing.LingerState = new LingerOption(true, 0);
+        }
+
+        await Eventually.True(() => broker.Server.Metrics.Connected == 1, "the vanished connection is closed", Patience);
+        await AssertStillServesAsync(broker, other);
+        ProduceConsumeTests.AssertSameOrderPerPartition(sent, ProduceConsumeTests.Consume(broker, "kept", 10));
+        Assert.Equal(0, broker.Server.Metrics.ProtocolErrors);
+    }
+
+    [Fact]
+    public async Task AClientVanishingMidResponseCostsOnlyItsConnection()
+    {
+        await using var broker = await Broker.StartAsync();
+        await ProduceConsumeTests.CreateTopicAsync(broker, "large", 1);
+        // 12 MiB: more than the socket buffers hold, so the broker is still writing when the client goes.
+        const int Messages = 192;
+        using (var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig { BootstrapServers = broker.Bootstrap, Acks = Acks.All }).Build())
+        {
+            var value = new byte[64 << 10];
+            await Task.WhenAll(Enumerable.Range(0, Messages).Select(_ => producer.ProduceAsync("large", new Message<Null, byte[]> { Value = value })));
+        }
+
+        using var other = await ConnectAsync(broker);
+        await Eventually.True(() => broker.Server.Metrics.Connected == 1, "the producer's connection is closed", Patience);
+        using (var vanishing = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 })
+        {
+            await vanishing.ConnectAsync(broker.Server.EndPoint);
+            await vanishing.SendAsync(Frame(1, 4, 41, FetchBody("large", 0, 64 << 20)));
+            var first = new byte[64];
+            Assert.True(await vanishing.ReceiveAsync(first.AsMemory()).AsTask().WaitAsync(Patience) > 0, "the response started");
+            vanishing.LingerState = new LingerOption(true, 0);
+        }
+
+        await Eventually.True(() => broker.Server.Metrics.Connected == 1, "the vanished connection is closed", Patience);
+        await AssertStillServesAsync(broker, other);
+        Assert.Equal(Messages, broker.Server.Log.GetOffsets("large", 0).HighWatermark);
+        Assert.Equal(Messages, ProduceConsumeTests.Consume(broker, "large", Messages).Count);
+    }
+
+    /// <summary>A Fetch v4 body: one topic, one partition from <paramref name="partition"/> at offset 0, no wait.</summary>
+    private static byte[] FetchBody(string topic, int partition, int maxBytes)
+    {
+        var name = System.Text.Encoding.UTF8.GetBytes(topic);
+        var body = new byte[4 + 4 + 4 + 4 + 1 + 4 + 2 + name.Length + 4 + 4 + 8 + 4];
+        var span = body.AsSpan();
+        BinaryPrimitives.WriteInt32BigEndian(span, -1);
+        BinaryPrimitives.WriteInt32BigEndian(span[4..], 0);
+        BinaryPrimitives.WriteInt32BigEndian(span[8..], 1);
+        BinaryPrimitives.WriteInt32BigEndian(span[12..], maxBytes);
+        span[16] = 0;
+        BinaryPrimitives.WriteInt32BigEndian(span[17..], 1);
+        BinaryPrimitives.WriteInt16BigEndian(span[21..], (short)name.Length);
+        name.CopyTo(span[23..]);
+        var at = 23 + name.Length;
+        BinaryPrimitives.WriteInt32BigEndian(span[at..], 1);
+        BinaryPrimitives.WriteInt32BigEndian(span[(at + 4)..], partition);
+        BinaryPrimitives.WriteInt64BigEndian(span[(at + 8)..], 0);
+        BinaryPrimitives.WriteInt32BigEndian(span[(at + 16)..], maxBytes);
+        return body;
+    }
+
+    /// <summary>The error code of the only partition of a Fetch v4 response (after the correlation id and throttle time).</summary>
+    private static short FetchError(byte[] response, string topic) =>
+        BinaryPrimitives.ReadInt16BigEndian(response.AsSpan(4 + 4 + 4 + 2 + topic.Length + 4 + 4));
+
     private static byte[] ProduceBody(string topic, int partition, byte[] records)
     {
         var name = System.Text.Encoding.UTF8.GetBytes(topic);

@@ -42,6 +42,16 @@ internal sealed class ExternalProcess : IDisposable
         }
     }
 
+    /// <summary>The process's CPU time so far (user + system).</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     /// <summary>Finds a program on PATH (and in /usr/sbin, where Debian puts nginx and haproxy).</summary>
     public static string? Find(string name)
     {

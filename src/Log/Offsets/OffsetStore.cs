@@ -85,6 +85,15 @@ internal sealed class OffsetStore
         return all;
     }
 
+    /// <summary>Every committed offset of every group (for lag metrics).</summary>
+    public IEnumerable<(string Group, TopicPartition Partition, long Offset)> All()
+    {
+        foreach (var (key, entry) in _offsets)
+        {
+            yield return (key.Group, key.Partition, entry.Value.Offset);
+        }
+    }
+
     /// <summary>Writes the commits as one batch and, once the log has it, makes them visible.</summary>
     public async ValueTask<GroupError> CommitAsync(string group, IReadOnlyList<OffsetCommit> commits)
     {

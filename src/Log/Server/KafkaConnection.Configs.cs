@@ -1,4 +1,3 @@
-using System.Globalization;
 using DataPlane.Log.Protocol.Kafka;
 
 namespace DataPlane.Log.Server;
@@ -6,7 +5,9 @@ namespace DataPlane.Log.Server;
 internal sealed partial class KafkaConnection
 {
     private const sbyte TopicResource = 2;
+    private const sbyte TopicConfigSource = 1;
     private const sbyte DefaultConfigSource = 5;
+    private const sbyte StringConfigType = 2;
     private const sbyte LongConfigType = 5;
 
     /// <summary>DescribeConfigs v0-3: a topic's configs (the broker's topic config), filtered by the keys asked for.</summary>
@@ -32,24 +33,28 @@ internal sealed partial class KafkaConnection
         foreach (var (type, name, keys) in resources)
         {
             var known = type != TopicResource || _server.Log.GetPartitionCount(name) > 0;
-            _writer.Int16(known ? (short)0 : (short)LogError.UnknownTopicOrPartition);
+            _writer.ErrorCode(known ? (short)0 : (short)LogError.UnknownTopicOrPartition);
             _writer.NullableString(known ? null : $"Topic '{name}' does not exist.");
             _writer.Int8(type);
             _writer.String(name);
-            var configs = type == TopicResource && known ? TopicConfigs(keys) : [];
+            var configs = type == TopicResource && known && _server.Log.TryGet(name, 0, out var partition)
+                ? TopicConfigs.Describe(partition.Config).FindAll(c => keys is null || keys.Contains(c.Key))
+                : [];
+            var defaults = TopicConfigs.Describe(_server.Options.Log.DefaultTopicConfig);
             _writer.Int32(configs.Count);
             foreach (var (key, value) in configs)
             {
+                var isDefault = defaults.Contains((key, value));
                 _writer.String(key);
                 _writer.NullableString(value);
                 _writer.Boolean(false);
                 if (version == 0)
                 {
-                    _writer.Boolean(true);
+                    _writer.Boolean(isDefault);
                 }
                 else
                 {
-                    _writer.Int8(DefaultConfigSource);
+                    _writer.Int8(isDefault ? DefaultConfigSource : TopicConfigSource);
                 }
 
                 _writer.Boolean(false);
@@ -60,28 +65,10 @@ internal sealed partial class KafkaConnection
 
                 if (version >= 3)
                 {
-                    _writer.Int8(LongConfigType);
+                    _writer.Int8(key == "cleanup.policy" ? StringConfigType : LongConfigType);
                     _writer.NullableString(null);
                 }
             }
         }
-    }
-
-    private List<(string Key, string? Value)> TopicConfigs(HashSet<string>? keys)
-    {
-        var config = _server.Options.Log.DefaultTopicConfig;
-        static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
-        List<(string Key, string? Value)> all =
-        [
-            ("retention.ms", Number(config.RetentionTime is { } retention ? (long)retention.TotalMilliseconds : -1)),
-            ("retention.bytes", Number(config.RetentionBytes ?? -1)),
-            ("segment.bytes", Number(config.SegmentBytes)),
-            ("segment.ms", Number((long)config.SegmentTime.TotalMilliseconds)),
-            ("max.message.bytes", Number(config.MaxMessageBytes)),
-            ("index.interval.bytes", Number(config.IndexIntervalBytes)),
-            ("flush.messages", Number(config.FlushPolicy.Messages)),
-            ("flush.ms", Number(config.FlushPolicy.Interval == Timeout.InfiniteTimeSpan ? long.MaxValue : (long)config.FlushPolicy.Interval.TotalMilliseconds)),
-        ];
-        return keys is null ? all : all.FindAll(c => keys.Contains(c.Key));
     }
 }

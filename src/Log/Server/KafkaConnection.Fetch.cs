@@ -115,7 +115,7 @@ internal sealed partial class KafkaConnection
             {
                 var read = reads[i++];
                 _writer.Int32(index);
-                _writer.Int16((short)read.Error);
+                _writer.ErrorCode((short)read.Error);
                 _writer.Int64(read.HighWatermark);
                 _writer.Int64(read.HighWatermark);
                 if (version >= 5)

@@ -57,7 +57,7 @@ internal sealed partial class KafkaConnection
             _writer.Int32(0);
         }
 
-        _writer.Int16((short)result.Error);
+        _writer.ErrorCode((short)result.Error);
         _writer.Int32(result.GenerationId);
         _writer.String(result.ProtocolName ?? string.Empty);
         _writer.String(result.LeaderId);
@@ -96,7 +96,7 @@ internal sealed partial class KafkaConnection
             _writer.Int32(0);
         }
 
-        _writer.Int16((short)result.Error);
+        _writer.ErrorCode((short)result.Error);
         _writer.Bytes(result.Assignment.Span);
         return true;
     }
@@ -113,7 +113,7 @@ internal sealed partial class KafkaConnection
             _writer.Int32(0);
         }
 
-        _writer.Int16((short)error);
+        _writer.ErrorCode((short)error);
     }
 
     /// <summary>LeaveGroup v0-3 (v3 leaves a batch of members, each answered).</summary>
@@ -128,7 +128,7 @@ internal sealed partial class KafkaConnection
                 _writer.Int32(0);
             }
 
-            _writer.Int16((short)error);
+            _writer.ErrorCode((short)error);
             return;
         }
 
@@ -145,7 +145,7 @@ internal sealed partial class KafkaConnection
         {
             _writer.String(memberId);
             _writer.NullableString(instanceId);
-            _writer.Int16((short)_server.Coordinator.LeaveGroup(groupId, memberId, instanceId));
+            _writer.ErrorCode((short)_server.Coordinator.LeaveGroup(groupId, memberId, instanceId));
         }
     }
 
@@ -202,7 +202,7 @@ internal sealed partial class KafkaConnection
             for (var p = 0; p < partitions; p++, i++)
             {
                 _writer.Int32(commits[i].Partition.Partition);
-                _writer.Int16((short)errors[i]);
+                _writer.ErrorCode((short)errors[i]);
             }
         }
 

@@ -69,7 +69,7 @@ internal sealed partial class KafkaConnection
                 var result = await append.ConfigureAwait(false);
                 appended |= result.Error == LogError.None;
                 _writer.Int32(index);
-                _writer.Int16((short)result.Error);
+                _writer.ErrorCode((short)result.Error);
                 _writer.Int64(result.BaseOffset);
                 if (version >= 2)
                 {

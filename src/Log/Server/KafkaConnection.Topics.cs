@@ -73,7 +73,7 @@ internal sealed partial class KafkaConnection
 
     private void WriteTopicMetadata(short version, string name, LogError error, int partitions)
     {
-        _writer.Int16((short)error);
+        _writer.ErrorCode((short)error);
         _writer.String(name);
         if (version >= 1)
         {
@@ -142,7 +142,7 @@ internal sealed partial class KafkaConnection
                     _ => _server.Log.FindOffset(name, index, timestamp),
                 };
                 _writer.Int32(index);
-                _writer.Int16((short)found.Error);
+                _writer.ErrorCode((short)found.Error);
                 _writer.Int64(found.Timestamp);
                 _writer.Int64(found.Offset);
                 if (version >= 4)
@@ -153,11 +153,14 @@ internal sealed partial class KafkaConnection
         }
     }
 
-    /// <summary>CreateTopics v0-4: partition count (or -1 for the default); replication and assignments are ignored on one broker.</summary>
+    /// <summary>
+    /// CreateTopics v0-4: partition count (or -1 for the default) and topic configs over the broker's defaults (an
+    /// unknown or invalid one fails that topic with INVALID_CONFIG); replication and assignments are ignored on one broker.
+    /// </summary>
     private void CreateTopics(short version, ref KafkaReader reader)
     {
         var count = Math.Max(reader.ArrayLength(), 0);
-        var topics = new (string Name, int Partitions)[count];
+        var topics = new (string Name, int Partitions, TopicConfig? Config, string? Problem)[count];
         for (var i = 0; i < count; i++)
         {
             var name = reader.String();
@@ -174,14 +177,15 @@ internal sealed partial class KafkaConnection
                 }
             }
 
-            var configs = reader.ArrayLength();
-            for (var c = 0; c < configs; c++)
+            var configCount = reader.ArrayLength();
+            var configs = new List<(string Key, string? Value)>(Math.Max(configCount, 0));
+            for (var c = 0; c < configCount; c++)
             {
-                reader.String();
-                reader.NullableString();
+                configs.Add((reader.String(), reader.NullableString()));
             }
 
-            topics[i] = (name, partitions == -1 ? _server.Options.DefaultPartitions : partitions);
+            var problem = TopicConfigs.TryApply(_server.Options.Log.DefaultTopicConfig, configs, out var config);
+            topics[i] = (name, partitions == -1 ? _server.Options.DefaultPartitions : partitions, problem is null ? config : null, problem);
         }
 
         reader.Int32();
@@ -192,16 +196,17 @@ internal sealed partial class KafkaConnection
         }
 
         _writer.Int32(count);
-        foreach (var (name, partitions) in topics)
+        foreach (var (name, partitions, config, problem) in topics)
         {
-            var error = validateOnly
-                ? (_server.Log.GetPartitionCount(name) > 0 ? LogError.TopicAlreadyExists : partitions < 1 ? LogError.InvalidPartitions : LogError.None)
-                : _server.Log.CreateTopic(name, partitions);
+            var error = config is null ? LogError.InvalidConfig
+                : validateOnly
+                    ? (_server.Log.GetPartitionCount(name) > 0 ? LogError.TopicAlreadyExists : partitions < 1 ? LogError.InvalidPartitions : LogError.None)
+                    : _server.Log.CreateTopic(name, partitions, config);
             _writer.String(name);
-            _writer.Int16((short)error);
+            _writer.ErrorCode((short)error);
             if (version >= 1)
             {
-                _writer.NullableString(error == LogError.None ? null : error.ToString());
+                _writer.NullableString(error == LogError.None ? null : problem ?? error.ToString());
             }
         }
     }

@@ -1,8 +1,10 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using DataPlane.Log.Protocol.Kafka;
+using Microsoft.Extensions.Logging;
 
 namespace DataPlane.Log.Server;
 
@@ -14,6 +16,7 @@ internal sealed partial class KafkaConnection(KafkaServer server, Socket socket)
 {
     private readonly KafkaServer _server = server;
     private readonly Socket _socket = socket;
+    private const int ReadSegmentBytes = 256 * 1024;
     private readonly KafkaWriter _writer = new();
 
     /// <summary>Why the connection was closed by the broker, for tests and logs; null while open or after a client close.</summary>
@@ -30,11 +33,12 @@ internal sealed partial class KafkaConnection(KafkaServer server, Socket socket)
     public async Task RunAsync(CancellationToken stopping)
     {
         await using var stream = new NetworkStream(_socket, ownsSocket: true);
-        var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
-        var output = PipeWriter.Create(stream);
+        // 256 KiB segments: a produce request of a linger's worth of batches usually fits one, and is then parsed and
+        // appended in place instead of copied out of the pipe.
+        var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: ReadSegmentBytes, minimumReadSize: ReadSegmentBytes / 4));
         try
         {
-            await ReadRequestsAsync(input, output, stopping).ConfigureAwait(false);
+            await ReadRequestsAsync(input, stream, stopping).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
@@ -43,46 +47,65 @@ internal sealed partial class KafkaConnection(KafkaServer server, Socket socket)
         catch (KafkaProtocolException e)
         {
             CloseReason = e.Message;
+            _server.Metrics.ProtocolError();
+            if (_server.Logger.IsEnabled(LogLevel.Information))
+            {
+                var remote = RemoteAddress();
+                KafkaServer.LogProtocolError(_server.Logger, remote, e.Message);
+            }
         }
         finally
         {
             Dispose();
             await input.CompleteAsync().ConfigureAwait(false);
-            await CompleteQuietlyAsync(output).ConfigureAwait(false);
         }
     }
 
-    private static async ValueTask CompleteQuietlyAsync(PipeWriter output)
+    private string? RemoteAddress()
     {
         try
         {
-            await output.CompleteAsync().ConfigureAwait(false);
+            return _socket.RemoteEndPoint?.ToString();
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            // Nothing was left to send: the socket is already closed.
+            return null;
         }
     }
 
-    private async Task ReadRequestsAsync(PipeReader input, PipeWriter output, CancellationToken stopping)
+    /// <summary>
+    /// Answers every whole request in what was read, then sends the responses with one write. Responses go straight
+    /// from the connection's response buffer to the socket (no pipe in between: requests are answered one at a time,
+    /// so there is nothing for a pipe to overlap, and it would copy every fetched byte once more).
+    /// </summary>
+    private async Task ReadRequestsAsync(PipeReader input, NetworkStream output, CancellationToken stopping)
     {
         while (true)
         {
             var read = await input.ReadAsync(stopping).ConfigureAwait(false);
             var buffer = read.Buffer;
-            while (TryTakeFrame(ref buffer, out var frame, out var length))
+            while (TryTakeFrame(ref buffer, out var frame, out var rented))
             {
                 try
                 {
-                    await HandleAsync(frame.AsMemory(0, length), output, stopping).ConfigureAwait(false);
+                    var handling = HandleAsync(frame, output, stopping);
+                    if (!handling.IsCompletedSuccessfully)
+                    {
+                        await handling.ConfigureAwait(false);
+                    }
                 }
                 finally
                 {
-                    ArrayPool<byte>.Shared.Return(frame);
+                    if (rented is not null)
+                    {
+                        ArrayPool<byte>.Shared.Return(rented);
+                    }
                 }
             }
 
+            // The frames answered above may have been read in place: the pipe keeps them until this call.
             input.AdvanceTo(buffer.Start, buffer.End);
+            await SendAsync(output, stopping).ConfigureAwait(false);
             if (read.IsCompleted)
             {
                 return;
@@ -90,10 +113,37 @@ internal sealed partial class KafkaConnection(KafkaServer server, Socket socket)
         }
     }
 
-    private bool TryTakeFrame(ref ReadOnlySequence<byte> buffer, out byte[] frame, out int length)
+    private ValueTask SendAsync(NetworkStream output, CancellationToken stopping)
     {
-        frame = [];
-        length = 0;
+        if (_writer.Pending.IsEmpty)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var sending = output.WriteAsync(_writer.Pending, stopping);
+        if (sending.IsCompletedSuccessfully)
+        {
+            _writer.Clear();
+            return ValueTask.CompletedTask;
+        }
+
+        return AwaitSend(sending);
+
+        async ValueTask AwaitSend(ValueTask sending)
+        {
+            await sending.ConfigureAwait(false);
+            _writer.Clear();
+        }
+    }
+
+    /// <summary>
+    /// The next whole request, as a slice of the pipe's buffer when it lies in one segment, else copied into a
+    /// rented array (<paramref name="rented"/>, to return). The size prefix is checked before anything is allocated.
+    /// </summary>
+    private bool TryTakeFrame(ref ReadOnlySequence<byte> buffer, out ReadOnlyMemory<byte> frame, out byte[]? rented)
+    {
+        frame = default;
+        rented = null;
         if (buffer.Length < 4)
         {
             return false;
@@ -101,7 +151,7 @@ internal sealed partial class KafkaConnection(KafkaServer server, Socket socket)
 
         Span<byte> prefix = stackalloc byte[4];
         buffer.Slice(0, 4).CopyTo(prefix);
-        length = BinaryPrimitives.ReadInt32BigEndian(prefix);
+        var length = BinaryPrimitives.ReadInt32BigEndian(prefix);
         if (length < 8 || length > _server.Options.MaxRequestBytes)
         {
             throw new KafkaProtocolException(
@@ -113,36 +163,82 @@ internal sealed partial class KafkaConnection(KafkaServer server, Socket socket)
             return false;
         }
 
-        frame = ArrayPool<byte>.Shared.Rent(length);
-        buffer.Slice(4, length).CopyTo(frame);
-        buffer = buffer.Slice(4 + length);
+        _server.Metrics.BytesIn(4L + length);
+        var body = buffer.Slice(4, length);
+        if (body.IsSingleSegment)
+        {
+            frame = body.First;
+        }
+        else
+        {
+            rented = ArrayPool<byte>.Shared.Rent(length);
+            body.CopyTo(rented);
+            frame = rented.AsMemory(0, length);
+        }
+
+        buffer = buffer.Slice(body.End);
         return true;
     }
 
-    private async Task HandleAsync(ReadOnlyMemory<byte> frame, PipeWriter output, CancellationToken stopping)
+    private ValueTask HandleAsync(ReadOnlyMemory<byte> frame, NetworkStream output, CancellationToken stopping)
     {
+        var started = Stopwatch.GetTimestamp();
         var reader = new KafkaReader(frame);
         var header = RequestHeader.Read(ref reader);
         if (header.ApiKey == (short)ApiKey.ApiVersions)
         {
             WriteApiVersions(header);
+            Answered(header.ApiKey, started, respond: true);
+            return ValueTask.CompletedTask;
         }
-        else if (!SupportedApis.IsSupported(header.ApiKey, header.ApiVersion))
+
+        if (!SupportedApis.IsSupported(header.ApiKey, header.ApiVersion))
         {
             throw new KafkaProtocolException($"API key {header.ApiKey} version {header.ApiVersion} is not supported (see ApiVersions).");
         }
-        else
+
+        if (!_writer.Pending.IsEmpty && MayWait(header.ApiKey))
         {
-            _writer.Begin(header.CorrelationId);
-            var respond = await DispatchAsync(header, reader, stopping).ConfigureAwait(false);
-            if (!respond)
-            {
-                return;
-            }
+            return SendThenDispatchAsync(header, reader, started, output, stopping);
         }
 
-        _writer.End();
-        await output.WriteAsync(_writer.Written, stopping).ConfigureAwait(false);
+        _writer.Begin(header.CorrelationId);
+        var dispatch = DispatchAsync(header, reader, stopping);
+        if (dispatch.IsCompletedSuccessfully)
+        {
+            Answered(header.ApiKey, started, dispatch.Result);
+            return ValueTask.CompletedTask;
+        }
+
+        return AwaitDispatchAsync(dispatch, header.ApiKey, started);
+    }
+
+    /// <summary>Requests that may wait (an fsync, a long poll, a rebalance): the responses before them are not held back.</summary>
+    private static bool MayWait(short apiKey) => (ApiKey)apiKey is ApiKey.Produce or ApiKey.Fetch or ApiKey.OffsetCommit or ApiKey.JoinGroup or ApiKey.SyncGroup;
+
+    private async ValueTask SendThenDispatchAsync(RequestHeader header, KafkaReader reader, long started, NetworkStream output, CancellationToken stopping)
+    {
+        await SendAsync(output, stopping).ConfigureAwait(false);
+        _writer.Begin(header.CorrelationId);
+        Answered(header.ApiKey, started, await DispatchAsync(header, reader, stopping).ConfigureAwait(false));
+    }
+
+    private async ValueTask AwaitDispatchAsync(ValueTask<bool> dispatch, short apiKey, long started) =>
+        Answered(apiKey, started, await dispatch.ConfigureAwait(false));
+
+    private void Answered(short apiKey, long started, bool respond)
+    {
+        var bytes = 0;
+        if (respond)
+        {
+            bytes = _writer.End();
+        }
+        else
+        {
+            _writer.Cancel();
+        }
+
+        _server.Metrics.Request(apiKey, _writer.FirstError, bytes, Stopwatch.GetElapsedTime(started));
     }
 
     private ValueTask<bool> DispatchAsync(RequestHeader header, KafkaReader reader, CancellationToken stopping)
@@ -198,7 +294,7 @@ internal sealed partial class KafkaConnection(KafkaServer server, Socket socket)
         var version = header.ApiVersion;
         var unsupported = version > 3;
         _writer.Begin(header.CorrelationId);
-        _writer.Int16(unsupported ? (short)35 : (short)0);
+        _writer.ErrorCode(unsupported ? UnsupportedVersion : (short)0);
         var flexible = !unsupported && version >= 3;
         if (flexible)
         {

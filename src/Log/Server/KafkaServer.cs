@@ -3,19 +3,24 @@ using System.Net;
 using System.Net.Sockets;
 using DataPlane.Log.Groups;
 using DataPlane.Net;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DataPlane.Log.Server;
 
 /// <summary>
 /// A single-node Kafka broker over a <see cref="CommitLog"/> and a <see cref="GroupCoordinator"/>: Kafka clients
 /// (librdkafka, Confluent.Kafka, kcat, the Java client) produce, fetch and join consumer groups against it.
-/// Start it, read <see cref="EndPoint"/>, and stop or dispose it to close the log cleanly.
+/// Start it, read <see cref="EndPoint"/>, and stop or dispose it to close the log cleanly. Its metrics are on the
+/// <c>DataPlane.Log</c> meter (System.Diagnostics.Metrics): requests by API and error code, bytes in and out, produce
+/// and fetch latency, log end offset and size per partition, groups by state, and lag per group and partition.
 /// </summary>
-public sealed class KafkaServer : IAsyncDisposable, IConnectionDispatcher
+public sealed partial class KafkaServer : IAsyncDisposable, IConnectionDispatcher
 {
     private readonly KafkaServerOptions _options;
     private readonly ConcurrentDictionary<KafkaConnection, Task> _connections = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly ILogger _logger;
     private Socket? _listener;
     private AcceptLoop? _accept;
     private CommitLog? _log;
@@ -24,12 +29,15 @@ public sealed class KafkaServer : IAsyncDisposable, IConnectionDispatcher
 
     /// <summary>Creates the server; nothing is opened until <see cref="StartAsync"/>.</summary>
     /// <param name="options">Where to listen and where the data lives.</param>
-    public KafkaServer(KafkaServerOptions options)
+    /// <param name="loggerFactory">Where the broker logs (accept errors, connections closed for bad input); nowhere when null.</param>
+    public KafkaServer(KafkaServerOptions options, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.DefaultPartitions, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxRequestBytes, 64, nameof(options));
         _options = options;
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<KafkaServer>();
+        Metrics = new KafkaMetrics(this);
     }
 
     /// <summary>The bound address (with the real port when <see cref="KafkaServerOptions.Listen"/> had port 0).</summary>
@@ -39,6 +47,10 @@ public sealed class KafkaServer : IAsyncDisposable, IConnectionDispatcher
     public CommitLog Log => _log ?? throw new InvalidOperationException("The server is not started.");
 
     internal GroupCoordinator Coordinator => _coordinator!;
+
+    internal KafkaMetrics Metrics { get; }
+
+    internal ILogger Logger => _logger;
 
     internal KafkaServerOptions Options => _options;
 
@@ -88,6 +100,7 @@ public sealed class KafkaServer : IAsyncDisposable, IConnectionDispatcher
         }
 
         await Task.WhenAll(_connections.Values).ConfigureAwait(false);
+        Metrics.Dispose();
         if (_coordinator is not null)
         {
             await _coordinator.DisposeAsync().ConfigureAwait(false);
@@ -105,17 +118,23 @@ public sealed class KafkaServer : IAsyncDisposable, IConnectionDispatcher
     /// <summary>Same as <see cref="StopAsync"/>.</summary>
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
+    internal CommitLog? TryGetLog() => Volatile.Read(ref _log);
+
+    internal GroupCoordinator? TryGetCoordinator() => Volatile.Read(ref _coordinator);
+
     void IConnectionDispatcher.OnAccepted(Socket socket)
     {
         socket.NoDelay = true;
+        Metrics.Opened();
         var connection = new KafkaConnection(this, socket);
         _connections[connection] = Serve(connection);
     }
 
-    // The loop keeps accepting after a transient error (a peer gone between SYN and accept) and ends on
-    // any other; the broker has no logger or meter yet to report it to (TODO(#5): broker metrics).
+    // The loop keeps accepting after a transient error (a peer gone between SYN and accept) and ends on any other.
     void IConnectionDispatcher.OnAcceptError(Exception error)
     {
+        Metrics.AcceptError();
+        LogAcceptError(_logger, error);
     }
 
     private async Task Serve(KafkaConnection connection)
@@ -128,6 +147,7 @@ public sealed class KafkaServer : IAsyncDisposable, IConnectionDispatcher
         finally
         {
             _connections.TryRemove(connection, out _);
+            Metrics.Closed();
         }
     }
 }
