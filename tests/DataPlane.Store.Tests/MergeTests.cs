@@ -67,6 +67,20 @@ public sealed class MergeTests : IDisposable
         Assert.False(_session.TryReadStored("t"u8, out _));
     }
 
+    [Fact]
+    public void Sweep_AfterFindingNothingToReclaim_StillSeesAnExpiringKeyWrittenLater()
+    {
+        _session.Set("plain"u8, "v"u8, 0, SetCondition.Always, keepTtl: false, out _, out _);
+        Assert.Equal(0, _replica.Sweep(_session));
+        Assert.Equal(0, _replica.Sweep(_session));
+        var expiresAt = _clock.GetUtcNow().AddSeconds(5).ToUnixTimeMilliseconds();
+        _session.Set("soon"u8, "v"u8, expiresAt, SetCondition.Always, keepTtl: false, out _, out _);
+        _clock.Advance(TimeSpan.FromSeconds(6));
+        Assert.Equal(1, _replica.Sweep(_session));
+        Assert.False(_session.TryReadStored("soon"u8, out _));
+        Assert.True(_session.TryGet("plain"u8, out _, out _));
+    }
+
     public void Dispose()
     {
         _session.Dispose();

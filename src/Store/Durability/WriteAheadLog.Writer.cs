@@ -101,6 +101,9 @@ internal sealed partial class WriteAheadLog
 
         old.Flush(flushToDisk: true);
         old.Dispose();
+
+        // The checkpoint that follows lets older segments go: the new one must outlive a crash.
+        DirectorySync.Flush(_directory);
         rotation.TrySetResult(next);
     }
 

@@ -39,6 +39,7 @@ internal sealed partial class WriteAheadLog : IDisposable
         _mode = mode;
         _segment = segment;
         _file = Open(directory, segment);
+        DirectorySync.Flush(directory);
         _inflightRound.SetResult();
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "dataplane-store-wal" };
         _writer.Start();

@@ -36,13 +36,22 @@ internal sealed partial class Replica
 
     /// <summary>
     /// Reclaims expired keys and tombstones older than the grace period: FASTER deletes them, after a
-    /// check under the key's lock that nothing newer arrived meanwhile. Returns how many went.
+    /// check under the key's lock that nothing newer arrived meanwhile. Returns how many went. A store
+    /// without expiring keys or tombstones is not scanned again until one is written (the count of
+    /// such writes is taken before the scan, so one that lands during it brings the next scan).
     /// </summary>
     public int Sweep(ReplicaSession session)
     {
+        var sweepable = Volatile.Read(ref _sweepable);
+        if (sweepable == _sweptClean)
+        {
+            return 0;
+        }
+
         var now = Settings.Time.GetUtcNow().ToUnixTimeMilliseconds();
         var graceMs = (long)Settings.TombstoneGrace.TotalMilliseconds;
         var candidates = new List<(byte[] Key, ValueVersion Version)>();
+        var anySweepable = false;
 
         // A raw scan of the in-memory log: FASTER's deduplicating iterator builds a temporary store
         // on every pass (tens of MB per second under load). Older versions of a key show up too, and
@@ -58,11 +67,17 @@ internal sealed partial class Replica
                 }
 
                 var value = iterator.GetValue().AsReadOnlySpan();
+                anySweepable |= StoredValue.IsTombstone(value) || StoredValue.ExpiresAt(value) != 0;
                 if (IsReclaimable(value, now, graceMs))
                 {
                     candidates.Add((iterator.GetKey().AsReadOnlySpan().ToArray(), StoredValue.Version(value)));
                 }
             }
+        }
+
+        if (!anySweepable)
+        {
+            _sweptClean = sweepable;
         }
 
         var reclaimed = 0;

@@ -27,6 +27,12 @@ internal sealed partial class Replica : IDisposable
     private long _keys;
     private long _expiring;
 
+    /// <summary>Applied writes a sweep may one day reclaim (tombstones, values with an expiry).</summary>
+    private long _sweepable;
+
+    /// <summary>The <see cref="_sweepable"/> count at the start of the last sweep that found none in memory; -1 before that.</summary>
+    private long _sweptClean = -1;
+
     public Replica(ReplicaSettings settings)
     {
         Settings = settings;
@@ -81,6 +87,11 @@ internal sealed partial class Replica : IDisposable
         if (output.Outcome != MergeOutcome.Applied)
         {
             return;
+        }
+
+        if (!live || expiring)
+        {
+            Interlocked.Increment(ref _sweepable);
         }
 
         var keys = (live ? 1 : 0) - (output.ReplacedLive ? 1 : 0);

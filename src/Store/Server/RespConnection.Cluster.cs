@@ -16,7 +16,8 @@ internal sealed partial class RespConnection
     /// </summary>
     private async Task RunClusteredAsync(ClusterCommands commands)
     {
-        var input = _pipe.Input;
+        var input = Pipe.Input;
+        var output = Pipe.Output;
         try
         {
             while (true)
@@ -41,7 +42,7 @@ internal sealed partial class RespConnection
 
                 input.AdvanceTo(buffer.Start, buffer.End);
                 _request.Trim();
-                var flush = await Output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                var flush = await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
                 if (close || flush.IsCompleted || result.IsCompleted)
                 {
                     break;
@@ -51,7 +52,7 @@ internal sealed partial class RespConnection
         finally
         {
             await input.CompleteAsync().ConfigureAwait(false);
-            await Output.CompleteAsync().ConfigureAwait(false);
+            await output.CompleteAsync().ConfigureAwait(false);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net.Sockets;
 using DataPlane.Store.Protocol.Resp;
 using DataPlane.Store.Replica;
 
@@ -13,33 +14,58 @@ namespace DataPlane.Store.Server;
 /// </summary>
 internal sealed partial class RespConnection : IDisposable
 {
-    private readonly IDuplexPipe _pipe;
+    private readonly IDuplexPipe? _pipe;
+    private readonly Socket? _socket;
+    private readonly ReplyBuffer? _replies;
+    private readonly IBufferWriter<byte> _output;
     private readonly StoreContext _context;
     private readonly ReplicaSession _session;
     private readonly RespRequest _request = new();
     private readonly long _id;
     private string? _name;
 
+    /// <summary>A connection over pipes: a cluster node's client, or the coordinator's local executor.</summary>
     public RespConnection(IDuplexPipe pipe, StoreContext context, long id)
+        : this(context, id, pipe.Output)
     {
         _pipe = pipe;
+    }
+
+    /// <summary>A single node's client straight on its socket (see <see cref="RunSocketAsync"/>).</summary>
+    public RespConnection(Socket socket, StoreContext context, long id)
+        : this(context, id, new ReplyBuffer())
+    {
+        _socket = socket;
+        _replies = (ReplyBuffer)_output;
+    }
+
+    private RespConnection(StoreContext context, long id, IBufferWriter<byte> output)
+    {
         _context = context;
         _id = id;
+        _output = output;
         _session = context.Replica.NewSession();
     }
 
-    private PipeWriter Output => _pipe.Output;
+    /// <summary>Where the command handlers write their replies.</summary>
+    private IBufferWriter<byte> Output => _output;
 
-    public async Task RunAsync()
+    private IDuplexPipe Pipe => _pipe ?? throw new InvalidOperationException("This connection runs on a socket, not on pipes.");
+
+    public Task RunAsync()
     {
-        if (_context.ClusterCommands is { } clustered)
+        if (_socket is not null)
         {
-            await RunClusteredAsync(clustered).ConfigureAwait(false);
-            return;
+            return RunSocketAsync(_socket);
         }
 
-        var input = _pipe.Input;
-        var alwaysFsync = _context.Options.Fsync == FsyncMode.Always;
+        return _context.ClusterCommands is { } clustered ? RunClusteredAsync(clustered) : RunPipeAsync();
+    }
+
+    private async Task RunPipeAsync()
+    {
+        var input = Pipe.Input;
+        var output = Pipe.Output;
         try
         {
             while (true)
@@ -51,21 +77,14 @@ internal sealed partial class RespConnection : IDisposable
                 var close = ProcessBuffer(ref buffer);
                 input.AdvanceTo(buffer.Start, buffer.End);
                 _request.Trim();
-                if (_session.LastSequence > before)
+                if (!await SecureWritesAsync(before).ConfigureAwait(false))
                 {
-                    if (alwaysFsync)
-                    {
-                        await _context.Replica.Wal.WaitDurableAsync(_session.LastSequence).ConfigureAwait(false);
-                    }
-                    else if (!_context.Replica.Wal.WriteOut())
-                    {
-                        // The log refused the batch (a full disk): drop the connection unflushed, so no
-                        // write of it is acknowledged; later writes get an error reply.
-                        break;
-                    }
+                    // The log refused the batch (a full disk): drop the connection unflushed, so no
+                    // write of it is acknowledged; later writes get an error reply.
+                    break;
                 }
 
-                var flush = await Output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                var flush = await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
                 if (close || flush.IsCompleted || result.IsCompleted)
                 {
                     break;
@@ -75,7 +94,7 @@ internal sealed partial class RespConnection : IDisposable
         finally
         {
             await input.CompleteAsync().ConfigureAwait(false);
-            await Output.CompleteAsync().ConfigureAwait(false);
+            await output.CompleteAsync().ConfigureAwait(false);
         }
     }
 
@@ -83,6 +102,30 @@ internal sealed partial class RespConnection : IDisposable
     {
         _session.Dispose();
         _request.Dispose();
+        _replies?.Dispose();
+    }
+
+    /// <summary>
+    /// Makes the batch's writes as durable as the fsync mode asks before their replies go out: with
+    /// <see cref="FsyncMode.Always"/> it waits for the fsync that covers the batch's last write,
+    /// otherwise the log's pending bytes are written to the file now. False if the log refused them.
+    /// </summary>
+    private ValueTask<bool> SecureWritesAsync(long before)
+    {
+        if (_session.LastSequence == before)
+        {
+            return new ValueTask<bool>(true);
+        }
+
+        return _context.Options.Fsync == FsyncMode.Always
+            ? WaitDurableAsync(_context.Replica.Wal.WaitDurableAsync(_session.LastSequence))
+            : new ValueTask<bool>(_context.Replica.Wal.WriteOut());
+
+        static async ValueTask<bool> WaitDurableAsync(Task durable)
+        {
+            await durable.ConfigureAwait(false);
+            return true;
+        }
     }
 
     /// <summary>Executes every whole command at the front of <paramref name="buffer"/> and leaves the rest; true to close.</summary>

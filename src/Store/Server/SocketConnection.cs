@@ -49,9 +49,6 @@ internal sealed class SocketConnection : IDuplexPipe, IAsyncDisposable
         _sending = SendAsync();
     }
 
-    /// <summary>Stops receiving: the handler sees the input complete and ends.</summary>
-    public void Abort() => _socket.Dispose();
-
     public async ValueTask DisposeAsync()
     {
         await _sending.ConfigureAwait(false);

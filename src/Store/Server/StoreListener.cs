@@ -9,7 +9,8 @@ namespace DataPlane.Store.Server;
 
 /// <summary>
 /// The RESP listener over DataPlane.Net's accept loop: one task per connection, tracked so that
-/// stopping closes them all and waits.
+/// stopping closes them all and waits. A single node serves each client straight on its socket; a
+/// cluster node's clients run over pipes (their replies may wait for other nodes).
 /// </summary>
 internal sealed partial class StoreListener : IAsyncDisposable, IConnectionDispatcher
 {
@@ -17,7 +18,7 @@ internal sealed partial class StoreListener : IAsyncDisposable, IConnectionDispa
     private readonly StoreContext _context;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly ConcurrentDictionary<long, SocketConnection> _connections = new();
+    private readonly ConcurrentDictionary<long, Socket> _connections = new();
     private readonly ConcurrentDictionary<long, Task> _running = new();
     private readonly AcceptLoop _accept;
 
@@ -40,9 +41,10 @@ internal sealed partial class StoreListener : IAsyncDisposable, IConnectionDispa
         await _accept.StopAsync().ConfigureAwait(false);
         _accept.Dispose();
         _socket.Dispose();
-        foreach (var connection in _connections.Values)
+        foreach (var socket in _connections.Values)
         {
-            connection.Abort();
+            // Ends the connection's pending receive; its loop then finishes.
+            socket.Dispose();
         }
 
         await Task.WhenAll(_running.Values).ConfigureAwait(false);
@@ -61,12 +63,12 @@ internal sealed partial class StoreListener : IAsyncDisposable, IConnectionDispa
     private async Task ServeAsync(long id, Socket client)
     {
         await Task.Yield();
-        var transport = new SocketConnection(client, RespParser.MaxRequestBytes);
-        _connections[id] = transport;
+        _connections[id] = client;
+        var transport = _context.ClusterCommands is null ? null : new SocketConnection(client, RespParser.MaxRequestBytes);
         try
         {
-            transport.Start();
-            using var connection = new RespConnection(transport, _context, id);
+            transport?.Start();
+            using var connection = transport is null ? new RespConnection(client, _context, id) : new RespConnection(transport, _context, id);
             await connection.RunAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
@@ -80,7 +82,12 @@ internal sealed partial class StoreListener : IAsyncDisposable, IConnectionDispa
         finally
         {
             _connections.TryRemove(id, out _);
-            await transport.DisposeAsync().ConfigureAwait(false);
+            if (transport is not null)
+            {
+                await transport.DisposeAsync().ConfigureAwait(false);
+            }
+
+            client.Dispose();
             _context.Stats.Closed();
             _running.TryRemove(id, out _);
         }
