@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using DataPlane.Store.Cluster;
 using DataPlane.Store.Protocol.Internode;
 using DataPlane.Store.Replica;
+using Microsoft.Extensions.ObjectPool;
 
 namespace DataPlane.Store.Coordination;
 
@@ -9,11 +10,25 @@ namespace DataPlane.Store.Coordination;
 /// Runs a client's request on any node: the key's preference list is the first N distinct nodes of
 /// its partition. Writes go to all N in parallel (this node's replica in-process) and succeed after W
 /// acknowledgements; a replica that is down gets a durable hint instead (sloppy quorum). Reads ask
-/// the healthy replicas, answer with the newest of the first R answers, and repair stale replicas once
-/// all have answered. Read-modify-write commands run at the key's first healthy replica.
+/// R healthy replicas (more only on a failure, a slow replica or a disagreement), answer with the
+/// newest, and repair stale replicas (see <see cref="ReadOperation"/>). Read-modify-write commands run at the key's first healthy replica.
 /// </summary>
-internal sealed partial class Coordinator(ClusterNode node, LocalExecutor executor)
+internal sealed partial class Coordinator
 {
+    /// <summary>Operations kept for reuse: enough for every request a busy node has in flight (50 clients pipelining 16 each is 800).</summary>
+    private const int PooledOperations = 4096;
+
+    private readonly ClusterNode node;
+    private readonly LocalExecutor executor;
+    private readonly DefaultObjectPool<ReadOperation> _reads;
+
+    public Coordinator(ClusterNode node, LocalExecutor executor)
+    {
+        this.node = node;
+        this.executor = executor;
+        _reads = new DefaultObjectPool<ReadOperation>(new OperationPolicy<ReadOperation>(() => new ReadOperation(node, r => _reads!.Return(r))), PooledOperations);
+    }
+
     private ClusterOptions Options => node.Options;
 
     /// <summary>A new stored value (header and payload) versioned by this node's clock.</summary>

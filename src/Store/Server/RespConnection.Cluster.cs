@@ -6,7 +6,7 @@ namespace DataPlane.Store.Server;
 
 internal sealed partial class RespConnection
 {
-    private readonly List<Task<byte[]>> _clustered = [];
+    private readonly List<ValueTask<byte[]>> _clustered = [];
 
     /// <summary>
     /// The loop of a cluster node's client: every whole command in the buffer is started (data
@@ -56,7 +56,7 @@ internal sealed partial class RespConnection
     }
 
     /// <summary>Writes one clustered reply; a local I/O failure (the write-ahead log, a hint file) becomes an error reply, as on a single node.</summary>
-    private async Task WriteReplyAsync(Task<byte[]> reply)
+    private async ValueTask WriteReplyAsync(ValueTask<byte[]> reply)
     {
         try
         {
@@ -87,7 +87,7 @@ internal sealed partial class RespConnection
             if (status == ParseStatus.Error)
             {
                 _context.Stats.ProtocolError();
-                _clustered.Add(Task.FromResult(RespReplies.Error("ERR " + error)));
+                _clustered.Add(new(RespReplies.Error("ERR " + error)));
                 close = true;
                 break;
             }

@@ -6,16 +6,19 @@ namespace DataPlane.Store.Protocol.Internode;
 /// <summary>
 /// The send side of an internode connection: any thread appends whole frames under a lock into the
 /// current buffer; one loop swaps buffers and sends everything gathered meanwhile in one call, so
-/// pipelined requests (or replies) share syscalls without a flush per frame.
+/// pipelined requests (or replies) share syscalls without a flush per frame. A receive loop that
+/// answers a batch of requests holds the outbox <see cref="Cork">corked</see> meanwhile, so the whole
+/// batch's replies leave in one send instead of the first alone and the rest after it.
 /// </summary>
-internal sealed class FrameOutbox : IDisposable
+internal sealed class FrameOutbox
 {
     private readonly Lock _lock = new();
-    private readonly SemaphoreSlim _signal = new(0, 1);
+    private readonly OutboxSignal _signal = new();
     private ArrayBufferWriter<byte> _filling = new(64 * 1024);
     private ArrayBufferWriter<byte> _sending = new(64 * 1024);
     private bool _signalled;
     private bool _closed;
+    private int _corked;
 
     /// <summary>Appends a frame whose payload is the concatenation of the parts; false when the outbox is closed.</summary>
     public bool Write(FrameType type, ulong requestId, ReadOnlySpan<byte> part1, ReadOnlySpan<byte> part2 = default, ReadOnlySpan<byte> part3 = default) =>
@@ -45,24 +48,48 @@ internal sealed class FrameOutbox : IDisposable
             part2.CopyTo(span[(at + part1.Length)..]);
             part3.CopyTo(span[(at + part1.Length + part2.Length)..]);
             _filling.Advance(Frame.HeaderSize + length);
-            if (!_signalled)
+            if (!_signalled && _corked == 0)
             {
                 _signalled = true;
-                _signal.Release();
+                _signal.Set();
             }
 
             return true;
         }
     }
 
+    /// <summary>Holds back the send of frames written from now until <see cref="Uncork"/>.</summary>
+    public void Cork()
+    {
+        lock (_lock)
+        {
+            _corked++;
+        }
+    }
+
+    /// <summary>Ends a <see cref="Cork"/>: what was written meanwhile goes out in one send.</summary>
+    public void Uncork()
+    {
+        lock (_lock)
+        {
+            if (--_corked == 0 && !_signalled && _filling.WrittenCount > 0)
+            {
+                _signalled = true;
+                _signal.Set();
+            }
+        }
+    }
+
     /// <summary>Sends until the socket fails or <paramref name="cancellationToken"/> fires.</summary>
     public async Task RunAsync(Socket socket, CancellationToken cancellationToken)
     {
+        using var stop = cancellationToken.UnsafeRegister(static signal => ((OutboxSignal)signal!).Set(), _signal);
         try
         {
             while (true)
             {
-                await _signal.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await _signal.WaitAsync().ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
                 lock (_lock)
                 {
                     (_filling, _sending) = (_sending, _filling);
@@ -88,6 +115,4 @@ internal sealed class FrameOutbox : IDisposable
             }
         }
     }
-
-    public void Dispose() => _signal.Dispose();
 }

@@ -22,7 +22,7 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
     {
         await using var stream = new NetworkStream(socket, ownsSocket: false);
         var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
-        using var outbox = new FrameOutbox();
+        var outbox = new FrameOutbox();
         using var session = replica.NewSession();
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task sending = Task.CompletedTask;
@@ -35,6 +35,7 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
             {
                 var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
                 var buffer = result.Buffer;
+                outbox.Cork();
                 try
                 {
                     while (Frame.TryRead(ref buffer, out var type, out var id, out var payload))
@@ -44,6 +45,7 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
                 }
                 finally
                 {
+                    outbox.Uncork();
                     input.AdvanceTo(buffer.Start, buffer.End);
                 }
 
