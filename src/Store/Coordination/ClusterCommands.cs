@@ -40,7 +40,7 @@ internal sealed class ClusterCommands(Coordinator coordinator, TimeProvider time
             CommandId.MGet => new(MGetAsync(Arguments(request, 1))),
             CommandId.Exists => new(CountAsync(Arguments(request, 1), delete: false)),
             CommandId.Del => new(CountAsync(Arguments(request, 1), delete: true)),
-            CommandId.Set when request.Count == 3 => new(SetAsync(Arguments(request, 1))),
+            CommandId.Set when request.Count == 3 => request[2].Length > maxValueLength ? Done(RespReplies.Error(TooLarge)) : coordinator.SetAsync(request[1], request[2]),
             CommandId.MSet => (request.Count - 1) % 2 == 0 ? new(SetAsync(Arguments(request, 1))) : Done(RespReplies.Error("ERR wrong number of arguments for 'mset' command")),
             CommandId.Set or CommandId.SetEx or CommandId.PSetEx or CommandId.SetNx or CommandId.Incr or CommandId.IncrBy or CommandId.Decr
                 or CommandId.DecrBy or CommandId.Append or CommandId.Expire or CommandId.PExpire or CommandId.Persist
@@ -141,7 +141,7 @@ internal sealed class ClusterCommands(Coordinator coordinator, TimeProvider time
         return (error, visible);
     }
 
-    /// <summary>SET key value and MSET: a quorum write per key, all in parallel.</summary>
+    /// <summary>MSET: a quorum write per key, all in parallel.</summary>
     private async Task<byte[]> SetAsync(byte[][] pairs)
     {
         for (var i = 1; i < pairs.Length; i += 2)
@@ -155,7 +155,7 @@ internal sealed class ClusterCommands(Coordinator coordinator, TimeProvider time
         var writes = new Task<string?>[pairs.Length / 2];
         for (var i = 0; i < writes.Length; i++)
         {
-            writes[i] = coordinator.WriteAsync(pairs[2 * i], coordinator.NewStored(pairs[(2 * i) + 1], tombstone: false, 0));
+            writes[i] = coordinator.WriteAsync(pairs[2 * i], coordinator.NewStored(pairs[(2 * i) + 1], tombstone: false, 0)).AsTask();
         }
 
         foreach (var error in await Task.WhenAll(writes).ConfigureAwait(false))
