@@ -29,7 +29,17 @@ internal sealed partial class RespConnection
                     var drain = StartCommands(commands, ref buffer, out close);
                     foreach (var reply in _clustered)
                     {
-                        await WriteReplyAsync(reply).ConfigureAwait(false);
+                        // Awaited here, not in a helper: this method's state machine is allocated once per
+                        // connection, a helper's once per reply that is not ready yet.
+                        try
+                        {
+                            Output.Write(await reply.ConfigureAwait(false));
+                        }
+                        catch (IOException e)
+                        {
+                            // A local I/O failure (the write-ahead log, a hint file) becomes an error reply, as on a single node.
+                            Output.WriteError("ERR " + e.Message);
+                        }
                     }
 
                     _clustered.Clear();
@@ -52,19 +62,6 @@ internal sealed partial class RespConnection
         {
             await input.CompleteAsync().ConfigureAwait(false);
             await Output.CompleteAsync().ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Writes one clustered reply; a local I/O failure (the write-ahead log, a hint file) becomes an error reply, as on a single node.</summary>
-    private async ValueTask WriteReplyAsync(ValueTask<byte[]> reply)
-    {
-        try
-        {
-            Output.Write(await reply.ConfigureAwait(false));
-        }
-        catch (IOException e)
-        {
-            Output.WriteError("ERR " + e.Message);
         }
     }
 
