@@ -19,6 +19,7 @@ internal sealed class FrameOutbox
     private bool _signalled;
     private bool _closed;
     private int _corked;
+    private bool _busy;
 
     /// <summary>Appends a frame whose payload is the concatenation of the parts; false when the outbox is closed.</summary>
     public bool Write(FrameType type, ulong requestId, ReadOnlySpan<byte> part1, ReadOnlySpan<byte> part2 = default, ReadOnlySpan<byte> part3 = default) =>
@@ -48,12 +49,7 @@ internal sealed class FrameOutbox
             part2.CopyTo(span[(at + part1.Length)..]);
             part3.CopyTo(span[(at + part1.Length + part2.Length)..]);
             _filling.Advance(Frame.HeaderSize + length);
-            if (!_signalled && _corked == 0)
-            {
-                _signalled = true;
-                _signal.Set();
-            }
-
+            WakeIfPending();
             return true;
         }
     }
@@ -67,17 +63,40 @@ internal sealed class FrameOutbox
         }
     }
 
-    /// <summary>Ends a <see cref="Cork"/>: what was written meanwhile goes out in one send.</summary>
+    /// <summary>Ends a <see cref="Cork"/>: what was written meanwhile goes out in one send, by the sending loop.</summary>
     public void Uncork()
     {
         lock (_lock)
         {
-            if (--_corked == 0 && !_signalled && _filling.WrittenCount > 0)
-            {
-                _signalled = true;
-                _signal.Set();
-            }
+            _corked--;
+            WakeIfPending();
         }
+    }
+
+    /// <summary>
+    /// Ends a <see cref="Cork"/> and, unless a send is in progress, sends what was written meanwhile
+    /// from the caller's thread: a receive loop answering a batch saves the sending loop's wake-up
+    /// (a thread-pool hop, which costs more than the send on a small machine).
+    /// </summary>
+    public async ValueTask UncorkAndSendAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        ArrayBufferWriter<byte> batch;
+        lock (_lock)
+        {
+            _corked--;
+            if (_corked > 0 || _busy || _closed || _filling.WrittenCount == 0)
+            {
+                WakeIfPending();
+                return;
+            }
+
+            batch = _filling;
+            _filling = _sending;
+            _sending = batch;
+            _busy = true;
+        }
+
+        await SendAsync(socket, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Sends until the socket fails or <paramref name="cancellationToken"/> fires.</summary>
@@ -92,19 +111,18 @@ internal sealed class FrameOutbox
                 cancellationToken.ThrowIfCancellationRequested();
                 lock (_lock)
                 {
-                    (_filling, _sending) = (_sending, _filling);
                     _signalled = false;
+                    if (_busy || _filling.WrittenCount == 0)
+                    {
+                        // The inline sender has it: it wakes this loop again if more comes meanwhile.
+                        continue;
+                    }
+
+                    (_filling, _sending) = (_sending, _filling);
+                    _busy = true;
                 }
 
-                await socket.SendAsync(_sending.WrittenMemory, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-                if (_sending.Capacity > 1024 * 1024)
-                {
-                    _sending = new ArrayBufferWriter<byte>(64 * 1024);
-                }
-                else
-                {
-                    _sending.ResetWrittenCount();
-                }
+                await SendAsync(socket, cancellationToken).ConfigureAwait(false);
             }
         }
         finally
@@ -113,6 +131,40 @@ internal sealed class FrameOutbox
             {
                 _closed = true;
             }
+        }
+    }
+
+    /// <summary>Sends the batch taken into <c>_sending</c> (by whoever set <c>_busy</c>), then hands on what was written meanwhile.</summary>
+    private async ValueTask SendAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await socket.SendAsync(_sending.WrittenMemory, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            if (_sending.Capacity > 1024 * 1024)
+            {
+                _sending = new ArrayBufferWriter<byte>(64 * 1024);
+            }
+            else
+            {
+                _sending.ResetWrittenCount();
+            }
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _busy = false;
+                WakeIfPending();
+            }
+        }
+    }
+
+    private void WakeIfPending()
+    {
+        if (_corked == 0 && !_signalled && !_busy && _filling.WrittenCount > 0)
+        {
+            _signalled = true;
+            _signal.Set();
         }
     }
 }

@@ -36,18 +36,27 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
                 var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
                 var buffer = result.Buffer;
                 outbox.Cork();
+                var handled = false;
                 try
                 {
                     while (Frame.TryRead(ref buffer, out var type, out var id, out var payload))
                     {
                         Handle(type, id, payload, session, outbox);
                     }
+
+                    handled = true;
                 }
                 finally
                 {
-                    outbox.Uncork();
+                    if (!handled)
+                    {
+                        outbox.Uncork();
+                    }
+
                     input.AdvanceTo(buffer.Start, buffer.End);
                 }
+
+                await outbox.UncorkAndSendAsync(socket, cancellationToken).ConfigureAwait(false);
 
                 if (result.IsCompleted)
                 {
