@@ -37,14 +37,14 @@ internal sealed class StoreClusterScenario : IScenario
         var root = Path.Combine(Path.GetTempPath(), "dp-bench-cluster-" + Guid.NewGuid().ToString("N"));
         try
         {
-            Dictionary<string, (double Ops, double P99)> single;
+            Dictionary<string, Measured> single;
             await using (var server = new StoreServer(new StoreOptions { Listen = new(IPAddress.Loopback, 0), DataDirectory = Path.Combine(root, "single"), MaxMemory = 256L << 20 }))
             {
                 await server.StartAsync(cancellationToken);
                 single = await RunBenchmarkAsync(server.EndPoint, requests, cancellationToken);
             }
 
-            Dictionary<string, (double Ops, double P99)> cluster;
+            Dictionary<string, Measured> cluster;
             var nodes = await StartClusterAsync(root, cancellationToken);
             try
             {
@@ -59,18 +59,20 @@ internal sealed class StoreClusterScenario : IScenario
             }
 
             var rows = new List<ClusterRow>();
-            var table = new Table("test", "cluster ops/s", "single ops/s", "cluster/single", "cluster p99 ms", "single p99 ms");
+            var table = new Table("test", "cluster ops/s", "single ops/s", "cluster/single", "cluster p99 ms", "single p99 ms", "cluster CPU us/op", "single CPU us/op", "cluster B/op", "single B/op");
             foreach (var test in (string[])["SET", "GET"])
             {
-                var row = new ClusterRow(test, cluster[test].Ops, single[test].Ops, cluster[test].P99, single[test].P99);
+                var (c, s) = (cluster[test], single[test]);
+                var row = new ClusterRow(test, c.Ops, s.Ops, c.P99, s.P99, c.CpuUsPerOp, s.CpuUsPerOp, c.BytesPerOp, s.BytesPerOp);
                 rows.Add(row);
-                table.Add(test, row.ClusterOpsPerSec, row.SingleOpsPerSec, row.ClusterOpsPerSec / row.SingleOpsPerSec, row.ClusterP99Ms, row.SingleP99Ms);
+                table.Add(test, row.ClusterOpsPerSec, row.SingleOpsPerSec, row.ClusterOpsPerSec / row.SingleOpsPerSec, row.ClusterP99Ms, row.SingleP99Ms, c.CpuUsPerOp, s.CpuUsPerOp, c.BytesPerOp, s.BytesPerOp);
             }
 
             var markdown = $"""
                 `redis-benchmark -t set,get -P 16 -c 50 -d 100 -r 100000 -n {requests}` against node a of a 3-node
                 cluster (N=3, W=2, R=2, all nodes in this process) and against a single node, in the same run;
-                socket completions inline ({InlineCompletions}={Environment.GetEnvironmentVariable(InlineCompletions)}), as `dataplane store` runs by default.
+                CPU and allocated bytes per operation are this process's (every server, no client) while each test ran, the
+                figures that stay comparable when other load on the machine makes the ops/s noisy; socket completions inline ({InlineCompletions}={Environment.GetEnvironmentVariable(InlineCompletions)}), as `dataplane store` runs by default.
 
                 {table}
                 """;
@@ -132,29 +134,39 @@ internal sealed class StoreClusterScenario : IScenario
         }
     }
 
-    private static async Task<Dictionary<string, (double Ops, double P99)>> RunBenchmarkAsync(IPEndPoint endPoint, int requests, CancellationToken cancellationToken)
+    /// <summary>Runs SET, then GET (which reads the keys SET wrote), one redis-benchmark each, so each test's CPU and allocations are its own.</summary>
+    private static async Task<Dictionary<string, Measured>> RunBenchmarkAsync(IPEndPoint endPoint, int requests, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo("redis-benchmark") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in (string[])["-h", "127.0.0.1", "-p", endPoint.Port.ToString(CultureInfo.InvariantCulture), "-t", "set,get", "-P", "16", "-c", "50", "-d", "100", "-r", "100000", "-n", requests.ToString(CultureInfo.InvariantCulture), "--csv"])
+        var results = new Dictionary<string, Measured>(StringComparer.Ordinal);
+        foreach (var test in (string[])["set", "get"])
         {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
-        var results = new Dictionary<string, (double, double)>(StringComparer.Ordinal);
-        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            var cells = line.Replace("\"", string.Empty, StringComparison.Ordinal).Split(',');
-            if (cells.Length >= 7 && double.TryParse(cells[1], CultureInfo.InvariantCulture, out var ops) && double.TryParse(cells[6], CultureInfo.InvariantCulture, out var p99))
+            var start = new ProcessStartInfo("redis-benchmark") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var arg in (string[])["-h", "127.0.0.1", "-p", endPoint.Port.ToString(CultureInfo.InvariantCulture), "-t", test, "-P", "16", "-c", "50", "-d", "100", "-r", "100000", "-n", requests.ToString(CultureInfo.InvariantCulture), "--csv"])
             {
-                results[cells[0]] = (ops, p99);
+                start.ArgumentList.Add(arg);
+            }
+
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var allocated = GC.GetTotalAllocatedBytes(precise: true);
+            using var process = Process.Start(start)!;
+            var output = await process.StandardOutput.ReadToEndAsync(cancellationToken);
+            await process.WaitForExitAsync(cancellationToken);
+            var cpuUs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / requests;
+            var bytes = (double)(GC.GetTotalAllocatedBytes(precise: true) - allocated) / requests;
+            foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var cells = line.Replace("\"", string.Empty, StringComparison.Ordinal).Split(',');
+                if (cells.Length >= 7 && double.TryParse(cells[1], CultureInfo.InvariantCulture, out var ops) && double.TryParse(cells[6], CultureInfo.InvariantCulture, out var p99))
+                {
+                    results[cells[0]] = new Measured(ops, p99, cpuUs, bytes);
+                }
             }
         }
 
-        return results.Count == 2 ? results : throw new InvalidOperationException("redis-benchmark printed no SET and GET rows: " + output);
+        return results.Count == 2 ? results : throw new InvalidOperationException("redis-benchmark printed no SET and GET rows");
     }
 
-    private sealed record ClusterRow(string Test, double ClusterOpsPerSec, double SingleOpsPerSec, double ClusterP99Ms, double SingleP99Ms);
+    private sealed record Measured(double Ops, double P99, double CpuUsPerOp, double BytesPerOp);
+
+    private sealed record ClusterRow(string Test, double ClusterOpsPerSec, double SingleOpsPerSec, double ClusterP99Ms, double SingleP99Ms, double ClusterCpuUsPerOp, double SingleCpuUsPerOp, double ClusterBytesPerOp, double SingleBytesPerOp);
 }

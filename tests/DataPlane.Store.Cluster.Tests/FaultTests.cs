@@ -35,6 +35,43 @@ public sealed class FaultTests
     }
 
     [Fact]
+    public async Task HungReplica_ReadsAskAnotherReplicaInsteadOfWaitingForIt()
+    {
+        var name = TestCluster.UniqueName();
+        await using var hung = new FakePeer("b", garbage: false, name);
+        await using var cluster = await TestCluster.StartAsync(
+            ["a", "c"],
+            o =>
+            {
+                // Far beyond the client's own timeout: a read that waited for the hung replica would fail the test.
+                o.RequestTimeout = TimeSpan.FromMinutes(10);
+                o.SuspectAfter = TimeSpan.FromMinutes(10);
+            },
+            new() { ["b"] = hung.EndPoint },
+            name);
+        var a = cluster.Server("a").ClusterNode!;
+        await Testing.Eventually.True(() => !a.Peers.First(p => p.Name == "b").Suspected, "a connected to the hung peer");
+
+        // Reads through a ask a itself and the next replica in the key's preference list; for these keys that is b.
+        var b = a.Placement.Nodes.ToList().IndexOf("b");
+        var c = a.Placement.Nodes.ToList().IndexOf("c");
+        var keys = Enumerable.Range(0, 200).Select(i => $"k{i}")
+            .Where(k => a.Placement.PreferenceList(a.Placement.PartitionOf(Encoding.UTF8.GetBytes(k))).IndexOf(b)
+                < a.Placement.PreferenceList(a.Placement.PartitionOf(Encoding.UTF8.GetBytes(k))).IndexOf(c))
+            .Take(10).ToList();
+        Assert.NotEmpty(keys);
+        foreach (var key in keys)
+        {
+            Assert.True(await cluster.Db("a").StringSetAsync(key, "v-" + key));
+        }
+
+        foreach (var key in keys)
+        {
+            Assert.Equal("v-" + key, await cluster.Db("a").StringGetAsync(key));
+        }
+    }
+
+    [Fact]
     public async Task PeerSendingAMalformedFrame_IsDisconnectedAndReconnected()
     {
         var name = TestCluster.UniqueName();

@@ -15,29 +15,40 @@ internal sealed class ClusterCommands(Coordinator coordinator, TimeProvider time
     private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>Starts a clustered command; false for commands this node answers itself (PING, INFO, CONFIG, DBSIZE...).</summary>
-    public bool TryStart(CommandId id, RespRequest request, out Task<byte[]> reply)
+    public bool TryStart(CommandId id, RespRequest request, out ValueTask<byte[]> reply)
     {
-        reply = id switch
+        if (id is not (CommandId.Get or CommandId.StrLen or CommandId.Ttl or CommandId.PTtl or CommandId.MGet or CommandId.Exists or CommandId.Del
+            or CommandId.Set or CommandId.MSet or CommandId.SetEx or CommandId.PSetEx or CommandId.SetNx or CommandId.Incr or CommandId.IncrBy
+            or CommandId.Decr or CommandId.DecrBy or CommandId.Append or CommandId.Expire or CommandId.PExpire or CommandId.Persist
+            or CommandId.FlushDb or CommandId.FlushAll))
         {
-            CommandId.Get => GetAsync(request[1].ToArray()),
-            CommandId.StrLen => ReadIntegerAsync(request[1].ToArray(), static (payload, _, _) => payload.Length),
-            CommandId.Ttl => ReadIntegerAsync(request[1].ToArray(), static (_, expires, now) => expires == 0 ? -1 : (Math.Max(0, expires - now) + 500) / 1000, missing: -2),
-            CommandId.PTtl => ReadIntegerAsync(request[1].ToArray(), static (_, expires, now) => expires == 0 ? -1 : Math.Max(0, expires - now), missing: -2),
-            CommandId.MGet => MGetAsync(Arguments(request, 1)),
-            CommandId.Exists => CountAsync(Arguments(request, 1), delete: false),
-            CommandId.Del => CountAsync(Arguments(request, 1), delete: true),
-            CommandId.Set when request.Count == 3 => SetAsync(Arguments(request, 1)),
-            CommandId.MSet => (request.Count - 1) % 2 == 0 ? SetAsync(Arguments(request, 1)) : Done(RespReplies.Error("ERR wrong number of arguments for 'mset' command")),
-            CommandId.Set or CommandId.SetEx or CommandId.PSetEx or CommandId.SetNx or CommandId.Incr or CommandId.IncrBy or CommandId.Decr
-                or CommandId.DecrBy or CommandId.Append or CommandId.Expire or CommandId.PExpire or CommandId.Persist
-                => coordinator.ExecuteAsync(request[1].ToArray(), RespReplies.Command(request)),
-            CommandId.FlushDb or CommandId.FlushAll => Done(RespReplies.Error("ERR FLUSHDB and FLUSHALL are not supported by a cluster node")),
-            _ => null!,
-        };
-        return reply is not null;
+            reply = default;
+            return false;
+        }
+
+        reply = Start(id, request);
+        return true;
     }
 
-    private static Task<byte[]> Done(byte[] reply) => Task.FromResult(reply);
+    private ValueTask<byte[]> Start(CommandId id, RespRequest request) =>
+        id switch
+        {
+            CommandId.Get => coordinator.GetAsync(request[1]),
+            CommandId.StrLen => new(ReadIntegerAsync(request[1].ToArray(), static (payload, _, _) => payload.Length)),
+            CommandId.Ttl => new(ReadIntegerAsync(request[1].ToArray(), static (_, expires, now) => expires == 0 ? -1 : (Math.Max(0, expires - now) + 500) / 1000, missing: -2)),
+            CommandId.PTtl => new(ReadIntegerAsync(request[1].ToArray(), static (_, expires, now) => expires == 0 ? -1 : Math.Max(0, expires - now), missing: -2)),
+            CommandId.MGet => new(MGetAsync(Arguments(request, 1))),
+            CommandId.Exists => new(CountAsync(Arguments(request, 1), delete: false)),
+            CommandId.Del => new(CountAsync(Arguments(request, 1), delete: true)),
+            CommandId.Set when request.Count == 3 => request[2].Length > maxValueLength ? Done(RespReplies.Error(TooLarge)) : coordinator.SetAsync(request[1], request[2]),
+            CommandId.MSet => (request.Count - 1) % 2 == 0 ? new(SetAsync(Arguments(request, 1))) : Done(RespReplies.Error("ERR wrong number of arguments for 'mset' command")),
+            CommandId.Set or CommandId.SetEx or CommandId.PSetEx or CommandId.SetNx or CommandId.Incr or CommandId.IncrBy or CommandId.Decr
+                or CommandId.DecrBy or CommandId.Append or CommandId.Expire or CommandId.PExpire or CommandId.Persist
+                => new(coordinator.ExecuteAsync(request[1].ToArray(), RespReplies.Command(request))),
+            _ => Done(RespReplies.Error("ERR FLUSHDB and FLUSHALL are not supported by a cluster node")),
+        };
+
+    private static ValueTask<byte[]> Done(byte[] reply) => new(reply);
 
     private static byte[][] Arguments(RespRequest request, int from)
     {
@@ -69,7 +80,7 @@ internal sealed class ClusterCommands(Coordinator coordinator, TimeProvider time
 
     private async Task<byte[]> MGetAsync(byte[][] keys)
     {
-        var reads = Array.ConvertAll(keys, coordinator.ReadAsync);
+        var reads = Array.ConvertAll(keys, key => coordinator.ReadAsync(key).AsTask());
         await Task.WhenAll(reads).ConfigureAwait(false);
         var writer = new ArrayBufferWriter<byte>();
         writer.Write(System.Text.Encoding.ASCII.GetBytes($"*{keys.Length}\r\n"));
@@ -130,7 +141,7 @@ internal sealed class ClusterCommands(Coordinator coordinator, TimeProvider time
         return (error, visible);
     }
 
-    /// <summary>SET key value and MSET: a quorum write per key, all in parallel.</summary>
+    /// <summary>MSET: a quorum write per key, all in parallel.</summary>
     private async Task<byte[]> SetAsync(byte[][] pairs)
     {
         for (var i = 1; i < pairs.Length; i += 2)
@@ -144,7 +155,7 @@ internal sealed class ClusterCommands(Coordinator coordinator, TimeProvider time
         var writes = new Task<string?>[pairs.Length / 2];
         for (var i = 0; i < writes.Length; i++)
         {
-            writes[i] = coordinator.WriteAsync(pairs[2 * i], coordinator.NewStored(pairs[(2 * i) + 1], tombstone: false, 0));
+            writes[i] = coordinator.WriteAsync(pairs[2 * i], coordinator.NewStored(pairs[(2 * i) + 1], tombstone: false, 0)).AsTask();
         }
 
         foreach (var error in await Task.WhenAll(writes).ConfigureAwait(false))

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using DataPlane.Store.Cluster;
 using DataPlane.Store.Protocol.Internode;
 using DataPlane.Store.Replica;
+using Microsoft.Extensions.ObjectPool;
 
 namespace DataPlane.Store.Coordination;
 
@@ -9,11 +10,27 @@ namespace DataPlane.Store.Coordination;
 /// Runs a client's request on any node: the key's preference list is the first N distinct nodes of
 /// its partition. Writes go to all N in parallel (this node's replica in-process) and succeed after W
 /// acknowledgements; a replica that is down gets a durable hint instead (sloppy quorum). Reads ask
-/// the healthy replicas, answer with the newest of the first R answers, and repair stale replicas once
-/// all have answered. Read-modify-write commands run at the key's first healthy replica.
+/// R healthy replicas (more only on a failure, a slow replica or a disagreement), answer with the
+/// newest, and repair stale replicas (see <see cref="ReadOperation"/>). Read-modify-write commands run at the key's first healthy replica.
 /// </summary>
-internal sealed partial class Coordinator(ClusterNode node, LocalExecutor executor)
+internal sealed partial class Coordinator
 {
+    /// <summary>Operations kept for reuse: enough for every request a busy node has in flight (50 clients pipelining 16 each is 800).</summary>
+    private const int PooledOperations = 4096;
+
+    private readonly ClusterNode node;
+    private readonly LocalExecutor executor;
+    private readonly DefaultObjectPool<ReadOperation> _reads;
+    private readonly DefaultObjectPool<QuorumWrite> _writes;
+
+    public Coordinator(ClusterNode node, LocalExecutor executor)
+    {
+        this.node = node;
+        this.executor = executor;
+        _reads = new DefaultObjectPool<ReadOperation>(new OperationPolicy<ReadOperation>(() => new ReadOperation(node, r => _reads!.Return(r))), PooledOperations);
+        _writes = new DefaultObjectPool<QuorumWrite>(new OperationPolicy<QuorumWrite>(() => new QuorumWrite(node, w => _writes!.Return(w))), PooledOperations);
+    }
+
     private ClusterOptions Options => node.Options;
 
     /// <summary>A new stored value (header and payload) versioned by this node's clock.</summary>
@@ -25,19 +42,29 @@ internal sealed partial class Coordinator(ClusterNode node, LocalExecutor execut
         return stored;
     }
 
-    /// <summary>Writes a stored value to the key's replicas; null once W acknowledged, else the error reply's text.</summary>
-    public async Task<string?> WriteAsync(byte[] key, byte[] stored, bool appliedHere = false)
+    /// <summary>SET key value: a quorum write, its RESP reply with nothing allocated on the way (see <see cref="QuorumWrite"/>).</summary>
+    public ValueTask<byte[]> SetAsync(ReadOnlySpan<byte> key, ReadOnlySpan<byte> payload)
     {
-        // Every request to a peer fails at the request timeout, so the quorum is decided by then.
-        var quorum = new QuorumWrite(Options.WriteQuorum);
-        StartWrite(quorum, key, stored, appliedHere);
-        await quorum.Done.ConfigureAwait(false);
-        var acks = quorum.Acks;
-        return acks >= quorum.Needed ? null : $"ERR quorum not reached: {acks} of {quorum.Needed} replicas acknowledged";
+        var quorum = _writes.Get();
+        quorum.Prepare(key, payload, tombstone: false, 0);
+        StartWrite(quorum, appliedHere: false);
+        return quorum.AsReply();
     }
 
-    private void StartWrite(QuorumWrite quorum, byte[] key, byte[] stored, bool appliedHere)
+    /// <summary>Writes a stored value to the key's replicas; null once W acknowledged, else the error reply's text.</summary>
+    public ValueTask<string?> WriteAsync(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored, bool appliedHere = false)
     {
+        // Every request to a peer fails at the request timeout, so the quorum is decided by then.
+        var quorum = _writes.Get();
+        quorum.Prepare(key, stored);
+        StartWrite(quorum, appliedHere);
+        return quorum.AsError();
+    }
+
+    private void StartWrite(QuorumWrite quorum, bool appliedHere)
+    {
+        var key = quorum.Key;
+        var stored = quorum.Stored;
         var placement = node.Placement;
         var partition = placement.PartitionOf(key);
         var order = placement.OrderOf(partition);
@@ -58,8 +85,7 @@ internal sealed partial class Coordinator(ClusterNode node, LocalExecutor execut
 
             if (node.IsHealthy(target))
             {
-                quorum.Expect();
-                _ = SendWriteAsync(quorum, target, key, stored);
+                quorum.Send(target);
                 continue;
             }
 
@@ -82,14 +108,14 @@ internal sealed partial class Coordinator(ClusterNode node, LocalExecutor execut
             else
             {
                 quorum.Expect();
-                _ = SendHintAsync(quorum, holder, target, key, stored);
+                _ = SendHintAsync(quorum, holder, target, key.ToArray(), stored.ToArray());
             }
         }
 
         quorum.Sealed();
     }
 
-    private bool TryMergeHere(byte[] key, byte[] stored)
+    private bool TryMergeHere(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
     {
         try
         {
@@ -100,19 +126,6 @@ internal sealed partial class Coordinator(ClusterNode node, LocalExecutor execut
         {
             return false;
         }
-    }
-
-    private async Task SendWriteAsync(QuorumWrite quorum, int target, byte[] key, byte[] stored)
-    {
-        if (await TryWriteToAsync(target, key, stored).ConfigureAwait(false))
-        {
-            quorum.Ack(expected: true);
-            return;
-        }
-
-        // The replica did not confirm: keep the write for it here, to hand off when it answers again.
-        node.Hints.Add(node.Placement.Nodes[target], key, stored);
-        quorum.Fail(expected: true);
     }
 
     private async Task SendHintAsync(QuorumWrite quorum, int holder, int target, byte[] key, byte[] stored)
@@ -138,19 +151,5 @@ internal sealed partial class Coordinator(ClusterNode node, LocalExecutor execut
 
         node.Hints.Add(node.Placement.Nodes[target], key, stored);
         quorum.Fail(expected: true);
-    }
-
-    /// <summary>Sends one replica a write; true when it confirmed (applied, or already had something newer).</summary>
-    private async Task<bool> TryWriteToAsync(int target, byte[] key, byte[] stored)
-    {
-        try
-        {
-            var reply = await node.Peer(target)!.Client.CallAsync(FrameType.Write, key.Length, key, stored, default, Options.RequestTimeout).ConfigureAwait(false);
-            return reply.Type == FrameType.Ack;
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
-        {
-            return false;
-        }
     }
 }

@@ -1,38 +1,76 @@
+using System.Threading.Tasks.Sources;
+using DataPlane.Store.Cluster;
+using DataPlane.Store.Protocol.Internode;
+using DataPlane.Store.Replica;
+
 namespace DataPlane.Store.Coordination;
 
 /// <summary>
-/// Counts one write's acknowledgements: done when <see cref="Needed"/> replicas applied it, or when
-/// the replicas still outstanding can no longer make up the difference (so a write that cannot reach
-/// its quorum fails at once instead of at its timeout).
+/// One write, pooled and reused: holds the key and stored value, counts acknowledgements, and is done
+/// when <see cref="Needed"/> replicas applied it, or when the replicas still outstanding can no longer
+/// make up the difference (so a write that cannot reach its quorum fails at once instead of at its
+/// timeout). It is the handler of its own peer requests and its own completion, so a write allocates
+/// no task, continuation or copy; it goes back to the pool once its caller took the result and every
+/// replica sent to has answered (a late failure still leaves a hint, which needs the bytes).
 /// </summary>
-internal sealed class QuorumWrite(int needed)
+internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>, IValueTaskSource<string?>
 {
-    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ClusterNode _node;
+    private readonly Action<QuorumWrite> _return;
     private readonly Lock _lock = new();
+    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private byte[] _bytes = new byte[256];
+    private int _keyLength;
+    private int _storedLength;
     private int _acks;
     private int _outstanding;
+    private int _refs;
     private bool _sealed;
+    private bool _done;
 
-    public int Needed { get; } = needed;
-
-    public int Acks
+    public QuorumWrite(ClusterNode node, Action<QuorumWrite> release)
     {
-        get
-        {
-            lock (_lock)
-            {
-                return _acks;
-            }
-        }
+        _node = node;
+        _return = release;
     }
 
-    public Task Done => _done.Task;
+    public int Needed { get; private set; }
+
+    public ReadOnlySpan<byte> Key => _bytes.AsSpan(0, _keyLength);
+
+    public ReadOnlySpan<byte> Stored => _bytes.AsSpan(_keyLength, _storedLength);
+
+    public ValueTask<byte[]> AsReply() => new(this, _core.Version);
+
+    public ValueTask<string?> AsError() => new(this, _core.Version);
+
+    /// <summary>Takes the key and a stored value whose header is written here, versioned by this node's clock.</summary>
+    public void Prepare(ReadOnlySpan<byte> key, ReadOnlySpan<byte> payload, bool tombstone, long expiresAtMs)
+    {
+        var stored = Reset(key, StoredValue.HeaderSize + payload.Length);
+        StoredValue.WriteHeader(stored, new ValueVersion(_node.Replica.Clock.Next(), _node.Replica.Settings.NodeId), tombstone, expiresAtMs);
+        payload.CopyTo(stored[StoredValue.HeaderSize..]);
+    }
+
+    /// <summary>Takes the key and a whole stored value.</summary>
+    public void Prepare(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored) => stored.CopyTo(Reset(key, stored.Length));
 
     public void Expect()
     {
         lock (_lock)
         {
             _outstanding++;
+            _refs++;
+        }
+    }
+
+    /// <summary>Sends the write to a replica, counted as expected; on no confirmation the replica gets a hint.</summary>
+    public void Send(int target)
+    {
+        Expect();
+        if (!_node.Peer(target)!.Client.TrySend(FrameType.Write, _keyLength, Key, Stored, default, _node.Options.RequestTimeout, TimeSpan.Zero, this, target))
+        {
+            Missed(target);
         }
     }
 
@@ -51,16 +89,122 @@ internal sealed class QuorumWrite(int needed)
         Settle(false, 0);
     }
 
+    public void OnReply(int token, FrameType type, ReadOnlySpan<byte> payload)
+    {
+        if (type == FrameType.Ack)
+        {
+            Ack(expected: true);
+        }
+        else
+        {
+            Missed(token);
+        }
+    }
+
+    public void OnFailure(int token, PeerFailure failure) => Missed(token);
+
+    public void OnSlow(int token)
+    {
+        // A write waits for its W acknowledgements; a slow replica gets its hint only if it never confirms.
+    }
+
+    private Span<byte> Reset(ReadOnlySpan<byte> key, int storedLength)
+    {
+        if (_bytes.Length < key.Length + storedLength)
+        {
+            _bytes = new byte[Math.Max(key.Length + storedLength, _bytes.Length * 2)];
+        }
+
+        key.CopyTo(_bytes);
+        _keyLength = key.Length;
+        _storedLength = storedLength;
+        Needed = _node.Options.WriteQuorum;
+        _acks = _outstanding = 0;
+        _sealed = _done = false;
+        _refs = 1;
+        _core.Reset();
+        return _bytes.AsSpan(_keyLength, storedLength);
+    }
+
+    /// <summary>The replica did not confirm: keep the write for it here, to hand off when it answers again.</summary>
+    private void Missed(int target)
+    {
+        try
+        {
+            _node.Hints.Add(_node.Placement.Nodes[target], Key, Stored);
+        }
+        catch (IOException)
+        {
+            // The hint file refused it: the replica catches up through read repair instead.
+        }
+
+        Fail(expected: true);
+    }
+
     private void Settle(bool expected, int ack)
     {
+        bool release;
         lock (_lock)
         {
             _acks += ack;
-            _outstanding -= expected ? 1 : 0;
-            if (_acks >= Needed || (_sealed && _acks + _outstanding < Needed))
+            if (expected)
             {
-                _done.TrySetResult();
+                _outstanding--;
             }
+
+            if (!_done && (_acks >= Needed || (_sealed && _acks + _outstanding < Needed)))
+            {
+                _done = true;
+                _core.SetResult(true);
+            }
+
+            release = expected && --_refs == 0;
+        }
+
+        if (release)
+        {
+            _return(this);
         }
     }
+
+    private string? TakeError()
+    {
+        string? error;
+        bool release;
+        lock (_lock)
+        {
+            error = _acks >= Needed ? null : $"ERR quorum not reached: {_acks} of {Needed} replicas acknowledged";
+            release = --_refs == 0;
+        }
+
+        if (release)
+        {
+            _return(this);
+        }
+
+        return error;
+    }
+
+    byte[] IValueTaskSource<byte[]>.GetResult(short token)
+    {
+        _core.GetResult(token);
+        var error = TakeError();
+        return error is null ? RespReplies.Ok : RespReplies.Error(error);
+    }
+
+    string? IValueTaskSource<string?>.GetResult(short token)
+    {
+        _core.GetResult(token);
+        return TakeError();
+    }
+
+    ValueTaskSourceStatus IValueTaskSource<byte[]>.GetStatus(short token) => _core.GetStatus(token);
+
+    ValueTaskSourceStatus IValueTaskSource<string?>.GetStatus(short token) => _core.GetStatus(token);
+
+    void IValueTaskSource<byte[]>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
+
+    void IValueTaskSource<string?>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
 }

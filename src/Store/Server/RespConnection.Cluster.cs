@@ -6,7 +6,7 @@ namespace DataPlane.Store.Server;
 
 internal sealed partial class RespConnection
 {
-    private readonly List<Task<byte[]>> _clustered = [];
+    private readonly List<ValueTask<byte[]>> _clustered = [];
 
     /// <summary>
     /// The loop of a cluster node's client: every whole command in the buffer is started (data
@@ -30,7 +30,17 @@ internal sealed partial class RespConnection
                     var drain = StartCommands(commands, ref buffer, out close);
                     foreach (var reply in _clustered)
                     {
-                        await WriteReplyAsync(reply).ConfigureAwait(false);
+                        // Awaited here, not in a helper: this method's state machine is allocated once per
+                        // connection, a helper's once per reply that is not ready yet.
+                        try
+                        {
+                            Output.Write(await reply.ConfigureAwait(false));
+                        }
+                        catch (IOException e)
+                        {
+                            // A local I/O failure (the write-ahead log, a hint file) becomes an error reply, as on a single node.
+                            Output.WriteError("ERR " + e.Message);
+                        }
                     }
 
                     _clustered.Clear();
@@ -56,19 +66,6 @@ internal sealed partial class RespConnection
         }
     }
 
-    /// <summary>Writes one clustered reply; a local I/O failure (the write-ahead log, a hint file) becomes an error reply, as on a single node.</summary>
-    private async Task WriteReplyAsync(Task<byte[]> reply)
-    {
-        try
-        {
-            Output.Write(await reply.ConfigureAwait(false));
-        }
-        catch (IOException e)
-        {
-            Output.WriteError("ERR " + e.Message);
-        }
-    }
-
     /// <summary>Starts commands from the front of <paramref name="buffer"/>; true when it stopped at a local command that must wait for the replies before it.</summary>
     private bool StartCommands(ClusterCommands commands, ref ReadOnlySequence<byte> buffer, out bool close)
     {
@@ -88,7 +85,7 @@ internal sealed partial class RespConnection
             if (status == ParseStatus.Error)
             {
                 _context.Stats.ProtocolError();
-                _clustered.Add(Task.FromResult(RespReplies.Error("ERR " + error)));
+                _clustered.Add(new(RespReplies.Error("ERR " + error)));
                 close = true;
                 break;
             }

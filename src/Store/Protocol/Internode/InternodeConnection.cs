@@ -22,7 +22,7 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
     {
         await using var stream = new NetworkStream(socket, ownsSocket: false);
         var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
-        using var outbox = new FrameOutbox();
+        var outbox = new FrameOutbox();
         using var session = replica.NewSession();
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task sending = Task.CompletedTask;
@@ -35,17 +35,28 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
             {
                 var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
                 var buffer = result.Buffer;
+                outbox.Cork();
+                var handled = false;
                 try
                 {
                     while (Frame.TryRead(ref buffer, out var type, out var id, out var payload))
                     {
                         Handle(type, id, payload, session, outbox);
                     }
+
+                    handled = true;
                 }
                 finally
                 {
+                    if (!handled)
+                    {
+                        outbox.Uncork();
+                    }
+
                     input.AdvanceTo(buffer.Start, buffer.End);
                 }
+
+                await outbox.UncorkAndSendAsync(socket, cancellationToken).ConfigureAwait(false);
 
                 if (result.IsCompleted)
                 {

@@ -26,7 +26,7 @@ internal sealed partial class PeerClient
                 return false;
             }
 
-            using var outbox = new FrameOutbox();
+            var outbox = new FrameOutbox();
             using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var connection = new Connection(socket, outbox);
             Volatile.Write(ref _connection, connection);
@@ -92,9 +92,13 @@ internal sealed partial class PeerClient
             while (Frame.TryRead(ref buffer, out var type, out var id, out var payload))
             {
                 any = true;
-                if (_pending.TryGetValue(id, out var reply))
+                if (payload.IsSingleSegment)
                 {
-                    reply.TrySetResult(new PeerResponse(type, payload.ToArray()));
+                    CompleteReply(id, type, payload.FirstSpan);
+                }
+                else
+                {
+                    CompleteSplitReply(id, type, payload);
                 }
             }
 
@@ -111,12 +115,17 @@ internal sealed partial class PeerClient
         }
     }
 
-    private void FailPending()
+    /// <summary>A reply that straddles two buffer segments: copied whole first (stack for small ones).</summary>
+    private void CompleteSplitReply(ulong id, FrameType type, ReadOnlySequence<byte> payload)
     {
-        foreach (var (id, reply) in _pending)
+        var length = (int)payload.Length;
+        byte[]? rented = null;
+        Span<byte> whole = length <= 512 ? stackalloc byte[length] : (rented = ArrayPool<byte>.Shared.Rent(length)).AsSpan(0, length);
+        payload.CopyTo(whole);
+        CompleteReply(id, type, whole);
+        if (rented is not null)
         {
-            reply.TrySetException(new PeerUnavailableException(Name));
-            _pending.TryRemove(id, out _);
+            ArrayPool<byte>.Shared.Return(rented);
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -19,15 +18,12 @@ internal sealed partial class PeerClient : IAsyncDisposable
     private readonly string _clusterName;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly SemaphoreSlim _inFlight;
     private static readonly TimeSpan SweepInterval = TimeSpan.FromMilliseconds(20);
 
-    private readonly ConcurrentDictionary<ulong, PendingCall> _pending = new();
     private readonly ITimer _sweeper;
     private readonly CancellationTokenSource _stopping = new();
     private Connection? _connection;
     private Task _running = Task.CompletedTask;
-    private long _nextId;
 
     public PeerClient(string name, IPEndPoint endPoint, string localName, string clusterName, int maxInFlight, TimeProvider time, ILogger logger)
     {
@@ -37,7 +33,15 @@ internal sealed partial class PeerClient : IAsyncDisposable
         _clusterName = clusterName;
         _time = time;
         _logger = logger;
-        _inFlight = new SemaphoreSlim(maxInFlight, maxInFlight);
+        _slots = new Slot[maxInFlight];
+        _free = new int[maxInFlight];
+        for (var i = 0; i < maxInFlight; i++)
+        {
+            // Slot 0 on top: the sweep scans only up to the highest slot ever used.
+            _free[i] = maxInFlight - 1 - i;
+        }
+
+        _freeCount = maxInFlight;
         _sweeper = time.CreateTimer(static state => ((PeerClient)state!).Sweep(), this, SweepInterval, SweepInterval);
     }
 
@@ -56,42 +60,49 @@ internal sealed partial class PeerClient : IAsyncDisposable
     public void Start() => _running = RunAsync(_stopping.Token);
 
     /// <summary>
-    /// Sends a request and waits for its reply, the connection's loss, or <paramref name="timeout"/>
-    /// (checked every 20 ms by one timer per peer, not a timer per request). With a non-negative
-    /// <paramref name="keyLength"/> the payload starts with it as a u32.
+    /// Sends a request whose outcome goes to <paramref name="handler"/> with <paramref name="token"/>:
+    /// its reply, its loss with the connection, or its timeout (checked every 20 ms by one timer per
+    /// peer, not a timer per request); <see cref="IPeerReplyHandler.OnSlow"/> once it has waited
+    /// <paramref name="slowAfter"/> (never when zero). With a non-negative <paramref name="keyLength"/>
+    /// the payload starts with it as a u32. No allocation unless every in-flight slot is taken, when
+    /// the request waits for one (back-pressure) up to its timeout.
     /// </summary>
-    public async Task<PeerResponse> CallAsync(FrameType type, int keyLength, ReadOnlyMemory<byte> part1, ReadOnlyMemory<byte> part2, ReadOnlyMemory<byte> part3, TimeSpan timeout)
+    /// <returns>False when there is no connection: the handler is then never called. True means it is called exactly once, possibly before this returns.</returns>
+    public bool TrySend(FrameType type, int keyLength, ReadOnlySpan<byte> part1, ReadOnlySpan<byte> part2, ReadOnlySpan<byte> part3, TimeSpan timeout, TimeSpan slowAfter, IPeerReplyHandler handler, int token)
     {
-        if (Volatile.Read(ref _connection) is null)
+        var connection = Volatile.Read(ref _connection);
+        if (connection is null)
         {
-            throw new PeerUnavailableException(Name);
+            return false;
         }
 
-        if (!await _inFlight.WaitAsync(timeout).ConfigureAwait(false))
+        if (!TryRentSlot(out var index))
         {
-            throw new PeerTimeoutException(Name, timeout);
+            var payload = new byte[part1.Length + part2.Length + part3.Length];
+            part1.CopyTo(payload);
+            part2.CopyTo(payload.AsSpan(part1.Length));
+            part3.CopyTo(payload.AsSpan(part1.Length + part2.Length));
+            _ = SendWhenFreeAsync(type, keyLength, payload, timeout, slowAfter, handler, token);
+            return true;
         }
 
-        var id = (ulong)Interlocked.Increment(ref _nextId);
-        // Replies complete inline on the receive loop: what runs there is short (a quorum count), and
-        // the coordinator's own completion hands the client's continuation to the thread pool.
-        var reply = new PendingCall(_time.GetTimestamp() + (long)(timeout.TotalSeconds * _time.TimestampFrequency), timeout);
-        _pending[id] = reply;
-        try
+        var id = Arm(index, handler, token, timeout, slowAfter);
+        if (connection.Outbox.Write(type, id, keyLength, part1, part2, part3))
         {
-            var connection = Volatile.Read(ref _connection);
-            if (connection is null || !connection.Outbox.Write(type, id, keyLength, part1.Span, part2.Span, part3.Span))
-            {
-                throw new PeerUnavailableException(Name);
-            }
+            return true;
+        }
 
-            return await reply.Task.ConfigureAwait(false);
-        }
-        finally
-        {
-            _pending.TryRemove(id, out _);
-            _inFlight.Release();
-        }
+        // The connection closed meanwhile: unless its loss already failed the request, nothing was sent.
+        return !TryClaim(id, out _, out _, out _);
+    }
+
+    /// <summary>Sends a request and waits for its reply (for requests off the hot path: heartbeats, hints, forwarded commands).</summary>
+    public Task<PeerResponse> CallAsync(FrameType type, int keyLength, ReadOnlyMemory<byte> part1, ReadOnlyMemory<byte> part2, ReadOnlyMemory<byte> part3, TimeSpan timeout)
+    {
+        var call = new PendingCall(Name, timeout);
+        return TrySend(type, keyLength, part1.Span, part2.Span, part3.Span, timeout, TimeSpan.Zero, call, 0)
+            ? call.Task
+            : Task.FromException<PeerResponse>(new PeerUnavailableException(Name));
     }
 
     /// <summary>Drops the current connection (a suspected or misbehaving peer); it is re-opened with back-off.</summary>
@@ -105,7 +116,6 @@ internal sealed partial class PeerClient : IAsyncDisposable
         await _sweeper.DisposeAsync().ConfigureAwait(false);
         FailPending();
         _stopping.Dispose();
-        _inFlight.Dispose();
     }
 
     private async Task RunAsync(CancellationToken cancellationToken)
@@ -141,26 +151,37 @@ internal sealed partial class PeerClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Fails every request whose deadline has passed.</summary>
-    private void Sweep()
+    private async Task SendWhenFreeAsync(FrameType type, int keyLength, byte[] payload, TimeSpan timeout, TimeSpan slowAfter, IPeerReplyHandler handler, int token)
     {
-        var now = _time.GetTimestamp();
-        foreach (var (_, call) in _pending)
+        var index = await WaitForSlotAsync(timeout).ConfigureAwait(false);
+        if (index < 0)
         {
-            if (call.Deadline <= now)
-            {
-                call.TrySetException(new PeerTimeoutException(Name, call.Timeout));
-            }
+            handler.OnFailure(token, PeerFailure.Timeout);
+            return;
+        }
+
+        var id = Arm(index, handler, token, timeout, slowAfter);
+        var connection = Volatile.Read(ref _connection);
+        if ((connection is null || !connection.Outbox.Write(type, id, keyLength, payload, default, default)) && TryClaim(id, out _, out _, out _))
+        {
+            handler.OnFailure(token, PeerFailure.Unavailable);
         }
     }
 
     private sealed record Connection(Socket Socket, FrameOutbox Outbox);
 
-    private sealed class PendingCall(long deadline, TimeSpan timeout) : TaskCompletionSource<PeerResponse>
+    /// <summary>A request awaited as a task. Its continuation runs inline on the receive loop: what runs there is short.</summary>
+    private sealed class PendingCall(string peer, TimeSpan timeout) : TaskCompletionSource<PeerResponse>, IPeerReplyHandler
     {
-        public long Deadline { get; } = deadline;
+        public void OnReply(int token, FrameType type, ReadOnlySpan<byte> payload) => TrySetResult(new PeerResponse(type, payload.ToArray()));
 
-        public TimeSpan Timeout { get; } = timeout;
+        public void OnFailure(int token, PeerFailure failure) =>
+            TrySetException(failure == PeerFailure.Timeout ? new PeerTimeoutException(peer, timeout) : new PeerUnavailableException(peer));
+
+        public void OnSlow(int token)
+        {
+            // A caller that awaits the whole call has no use for an early warning.
+        }
     }
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "Connected to peer {Peer} at {EndPoint}")]
