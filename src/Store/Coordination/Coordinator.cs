@@ -38,7 +38,8 @@ internal sealed partial class Coordinator(ClusterNode node, LocalExecutor execut
 
     private void StartWrite(QuorumWrite quorum, byte[] key, byte[] stored, bool appliedHere)
     {
-        var placement = node.Placement;
+        var view = node.View;
+        var placement = view.Current;
         var partition = placement.PartitionOf(key);
         var order = placement.OrderOf(partition);
         var substitute = placement.Replicas;
@@ -86,6 +87,7 @@ internal sealed partial class Coordinator(ClusterNode node, LocalExecutor execut
             }
         }
 
+        StartExtraWrites(view, partition, order[..placement.Replicas], key, stored);
         quorum.Sealed();
     }
 

@@ -48,5 +48,6 @@ internal static class ClusterInfo
         line("hints_delivered", cluster.Hints.Delivered);
         line("read_repairs", cluster.ReadRepairs);
         line("internode_protocol_errors", cluster.ProtocolErrors);
+        RebalanceInfo.Lines(cluster, line);
     }
 }

@@ -20,6 +20,7 @@ internal sealed class StoreMetrics : IDisposable
         _meter.CreateObservableGauge("dataplane.store.connected_clients", () => stats.Connected, description: "Open connections.");
         _meter.CreateObservableGauge("dataplane.store.keys", () => replica.KeyCount, description: "Keys holding a value (DBSIZE).");
         _meter.CreateObservableGauge("dataplane.store.wal_segment", () => replica.Wal.Segment, description: "The write-ahead log segment being written.");
+        RebalanceInfo.Instruments(_meter, context);
         _meter.CreateObservableGauge("dataplane.store.last_checkpoint", () => replica.LastCheckpointUnixSeconds, unit: "s", description: "When the last checkpoint completed (Unix time).");
     }
 

@@ -16,14 +16,16 @@ internal sealed partial class InternodeListener : IAsyncDisposable, IConnectionD
     private readonly Replica.Replica _replica;
     private readonly HintStore _hints;
     private readonly Func<byte[], Task<byte[]>> _execute;
+    private readonly Func<FrameType, byte[], Task<PeerResponse>>? _membership;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<long, (Socket Socket, Task Serving)> _connections = new();
     private readonly AcceptLoop _accept;
     private long _nextId;
 
-    public InternodeListener(IPEndPoint endPoint, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute, ILogger logger)
+    public InternodeListener(IPEndPoint endPoint, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute, ILogger logger, Func<FrameType, byte[], Task<PeerResponse>>? membership = null)
     {
+        _membership = membership;
         _localName = localName;
         _clusterName = clusterName;
         _replica = replica;
@@ -74,7 +76,7 @@ internal sealed partial class InternodeListener : IAsyncDisposable, IConnectionD
         await Task.Yield();
         try
         {
-            var connection = new InternodeConnection(client, _localName, _clusterName, _replica, _hints, _execute);
+            var connection = new InternodeConnection(client, _localName, _clusterName, _replica, _hints, _execute, _membership);
             await connection.RunAsync(_stopping.Token).ConfigureAwait(false);
         }
         catch (InvalidDataException e)
