@@ -14,6 +14,7 @@ internal static class ScenarioCatalog
         new GroupsScenario(),
         new StoreScenario(),
         new StoreClusterScenario(),
+        new Scenarios.Rebalance.RebalanceScenario(),
         new ProxyScenario(),
     ];
 }

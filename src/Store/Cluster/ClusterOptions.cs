@@ -56,11 +56,11 @@ public sealed class ClusterOptions
     /// </summary>
     public IPEndPoint? Join { get; set; }
 
-    /// <summary>Keys per batch when a partition streams to its new owner during a rebalance; default 1,000.</summary>
-    public int TransferBatchKeys { get; set; } = 1000;
+    /// <summary>Keys per batch when a partition streams to its new owner during a rebalance; default 500 (a batch of small values stays off the large-object heap).</summary>
+    public int TransferBatchKeys { get; set; } = 500;
 
-    /// <summary>Bytes per second a node receives at most while rebalancing, so clients keep their latency; default 32 MiB.</summary>
-    public long TransferBytesPerSecond { get; set; } = 32L << 20;
+    /// <summary>Bytes per second a node receives at most while rebalancing, so clients keep their latency; default 8 MiB.</summary>
+    public long TransferBytesPerSecond { get; set; } = 8L << 20;
 
     /// <summary>
     /// Checks the settings: 1 &lt;= R, W &lt;= N, N no more than the nodes, names well formed.

@@ -27,7 +27,7 @@ internal static class PartitionScan
         }
 
         var seen = new HashSet<byte[]>(KeyComparer.Instance);
-        using var iterator = log.Scan(begin, tail);
+        using var iterator = log.Scan(begin, tail, Buffering(log, begin));
         while (iterator.GetNext(out var info))
         {
             if (info.Tombstone)
@@ -60,7 +60,7 @@ internal static class PartitionScan
     {
         var log = replica.Store.Log;
         var seen = new HashSet<byte[]>(KeyComparer.Instance);
-        using var iterator = log.Scan(log.BeginAddress, log.TailAddress);
+        using var iterator = log.Scan(log.BeginAddress, log.TailAddress, Buffering(log, log.BeginAddress));
         while (iterator.GetNext(out var info))
         {
             if (!info.Tombstone && !keep(placement.PartitionOf(iterator.GetKey().AsReadOnlySpan())))
@@ -71,6 +71,14 @@ internal static class PartitionScan
 
         return [.. seen];
     }
+
+    /// <summary>
+    /// A buffered scan allocates frames of whole pages (two 32 MiB pages by default) for every
+    /// iterator, which under a transfer's batch-by-batch scans means gigabytes of garbage and GC pauses
+    /// that clients see; records in memory need no frame, so one is taken only when the scan starts on disk.
+    /// </summary>
+    private static ScanBufferingMode Buffering(LogAccessor<SpanByte, SpanByte> log, long begin) =>
+        begin >= log.HeadAddress ? ScanBufferingMode.NoBuffering : ScanBufferingMode.SinglePageBuffering;
 
     private sealed class KeyComparer : IEqualityComparer<byte[]>
     {
