@@ -63,7 +63,7 @@ public sealed class RebalanceTests
     [Fact]
     public async Task ReceiverStoppedMidTransfer_OldOwnersKeepServing_AndTheTransferRestarts()
     {
-        var rate = 15_000L;
+        var rate = 10_000L;
         await using var cluster = await TestCluster.StartAsync(configure: o =>
         {
             o.Partitions = 256;
@@ -96,7 +96,7 @@ public sealed class RebalanceTests
         {
             o.Partitions = 256;
             o.TransferBatchKeys = 20;
-            o.TransferBytesPerSecond = 15_000;
+            o.TransferBytesPerSecond = 10_000;
         });
         var expected = await PreloadAsync(cluster.Db("a"));
         await cluster.JoinNodeAsync("d", seed: "a");

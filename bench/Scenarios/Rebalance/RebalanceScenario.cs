@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using DataPlane.Ring;
 using DataPlane.Store;
 using DataPlane.Store.Cluster;

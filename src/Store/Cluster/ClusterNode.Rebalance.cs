@@ -8,7 +8,7 @@ namespace DataPlane.Store.Cluster;
 /// <summary>
 /// Online rebalancing. In a transitional epoch each node that gains partitions pulls them, batch by
 /// batch, from a healthy current owner (one transfer per sender, the partitions it sends marked in a
-/// bitmap), merging every record by last-writer-wins, at no more than
+/// bitmap), merging every record by last-writer-wins; all receivers together take no more than
 /// <see cref="ClusterOptions.TransferBytesPerSecond"/>. Writes meanwhile reach both the old owners
 /// (counting for the quorum) and the new ones. A transfer whose sender fails starts again from
 /// another owner; a receiver that stops starts its transfers again when it is back, and until then
@@ -55,7 +55,9 @@ internal sealed partial class ClusterNode
                     }
                 }
 
-                var pulls = groups.Select(g => (g.Value, Pull: PullAsync(epoch, Peer(g.Key)!, g.Value, cancellationToken))).ToList();
+                // The receivers share the rate, so a leave (every remaining node receives) costs clients what a join does.
+                var pacer = new TransferPacer(Time, Math.Max(1, Options.TransferBytesPerSecond / Math.Max(1, view.Receivers.Count)));
+                var pulls = groups.Select(g => (g.Value, Pull: PullAsync(epoch, Peer(g.Key)!, g.Value, pacer, cancellationToken))).ToList();
                 await Task.WhenAll(pulls.Select(p => p.Pull)).ConfigureAwait(false);
                 var failed = groups.Count == 0;
                 foreach (var (partitions, pull) in pulls)
@@ -109,7 +111,7 @@ internal sealed partial class ClusterNode
     }
 
     /// <summary>Streams some partitions from one sender; true once the sender's scan reached its log's tail and every batch was merged.</summary>
-    private async Task<bool> PullAsync(long epoch, PeerState sender, List<int> partitions, CancellationToken cancellationToken)
+    private async Task<bool> PullAsync(long epoch, PeerState sender, List<int> partitions, TransferPacer pacer, CancellationToken cancellationToken)
     {
         var request = new byte[TransferHeader + ((Options.Partitions + 7) / 8)];
         BinaryPrimitives.WriteInt64LittleEndian(request, epoch);
@@ -120,8 +122,6 @@ internal sealed partial class ClusterNode
         }
 
         var timeout = Options.RequestTimeout * 5;
-        var started = Time.GetTimestamp();
-        long bytes = 0;
         Rebalance.Started();
         try
         {
@@ -140,8 +140,7 @@ internal sealed partial class ClusterNode
                 }
 
                 var (next, done, batchBytes) = MergeBatch(reply.Payload);
-                bytes += batchBytes;
-                var due = TimeSpan.FromSeconds((double)bytes / Options.TransferBytesPerSecond) - Time.GetElapsedTime(started);
+                var due = pacer.Add(batchBytes);
                 if (due > TimeSpan.Zero)
                 {
                     await Task.Delay(due, Time, cancellationToken).ConfigureAwait(false);

@@ -59,7 +59,7 @@ public sealed class ClusterOptions
     /// <summary>Keys per batch when a partition streams to its new owner during a rebalance; default 500 (a batch of small values stays off the large-object heap).</summary>
     public int TransferBatchKeys { get; set; } = 500;
 
-    /// <summary>Bytes per second a node receives at most while rebalancing, so clients keep their latency; default 8 MiB.</summary>
+    /// <summary>Bytes per second a rebalance moves at most, shared by the nodes that receive partitions, so clients keep their latency; default 8 MiB.</summary>
     public long TransferBytesPerSecond { get; set; } = 8L << 20;
 
     /// <summary>
