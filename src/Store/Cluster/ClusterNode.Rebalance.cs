@@ -281,6 +281,12 @@ internal sealed partial class ClusterNode
     {
         var epoch = Volatile.Read(ref _cleanupEpoch);
         var view = View;
+        if (epoch == 0 && !view.Membership.IsTransitional && !view.Membership.Contains(Options.NodeId) && Replica.KeyCount > 0)
+        {
+            // A node that left still gets the writes of peers that have not finished their own clean-up: it deletes those too.
+            epoch = view.Membership.Epoch;
+        }
+
         if (epoch == 0 || view.Membership.Epoch != epoch || !EveryoneKnows(epoch, 0) || Interlocked.Exchange(ref _cleaning, 1) != 0)
         {
             return;
