@@ -15,6 +15,7 @@ internal static class ScenarioCatalog
         new GroupsScenario(),
         new StoreScenario(),
         new StoreClusterScenario(),
+        new Scenarios.Rebalance.RebalanceScenario(),
         new ProxyScenario(),
         new HandoffScenario(),
         new KafkaScenario(),

@@ -67,6 +67,20 @@ internal sealed class RingScenario : IScenario
         var mean = 1.0 / n;
         var stddev = Math.Sqrt(shares.Sum(s => (s - mean) * (s - mean)) / n);
 
+        var (movedAdd, movedRemove) = MovedFractions(before, n, v, keys);
+        return new RingRow(
+            n, v, 100 * stddev / mean, shares.Max() / mean,
+            movedAdd, 1.0 / (n + 1),
+            movedRemove, 1.0 / n,
+            Median(() => TimeRing(before, keys, lookups, 1)),
+            Median(() => TimeJump(n, keys, lookups, 1)),
+            Median(() => TimeRing(before, keys, lookups, 2)),
+            Median(() => TimeJump(n, keys, lookups, 2)));
+    }
+
+    /// <summary>The fractions of <paramref name="keys"/> whose owner changes when node-N is added to <paramref name="before"/> (nodes node-0..node-(N-1)) and when node-(N/2) is removed.</summary>
+    internal static (double OnAdd, double OnRemove) MovedFractions(RingSnapshot<string> before, int n, int v, byte[][] keys)
+    {
         var added = new HashRing<string>(new RingOptions { VirtualNodes = v });
         var removed = new HashRing<string>(new RingOptions { VirtualNodes = v });
         for (var i = 0; i < n; i++)
@@ -87,14 +101,7 @@ internal sealed class RingScenario : IScenario
             movedRemove += owner == removed.Current.GetOwner(key) ? 0 : 1;
         }
 
-        return new RingRow(
-            n, v, 100 * stddev / mean, shares.Max() / mean,
-            (double)movedAdd / keys.Length, 1.0 / (n + 1),
-            (double)movedRemove / keys.Length, 1.0 / n,
-            Median(() => TimeRing(before, keys, lookups, 1)),
-            Median(() => TimeJump(n, keys, lookups, 1)),
-            Median(() => TimeRing(before, keys, lookups, 2)),
-            Median(() => TimeJump(n, keys, lookups, 2)));
+        return ((double)movedAdd / keys.Length, (double)movedRemove / keys.Length);
     }
 
     private static double TimeRing(RingSnapshot<string> ring, byte[][] keys, int lookups, int threads) =>

@@ -120,7 +120,7 @@ internal sealed class StoreClusterScenario : IScenario
     }
 
     /// <summary>A free loopback port for a peer address, which every node must know before any starts.</summary>
-    private static IPEndPoint FreePort(HashSet<int> taken)
+    internal static IPEndPoint FreePort(HashSet<int> taken)
     {
         while (true)
         {

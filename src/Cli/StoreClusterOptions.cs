@@ -17,6 +17,7 @@ internal sealed class StoreClusterOptions
     private readonly Option<string> _suspectAfter = new("--suspect-after") { Description = "Silence after which a peer is suspected and skipped: 2s.", DefaultValueFactory = _ => "2s" };
     private readonly Option<string> _heartbeat = new("--heartbeat-interval") { Description = "Time between heartbeats to each peer: 250ms.", DefaultValueFactory = _ => "250ms" };
     private readonly Option<string> _clusterName = new("--cluster-name") { Description = "The cluster's name; nodes refuse peers of another cluster.", DefaultValueFactory = _ => "dataplane" };
+    private readonly Option<string?> _join = new("--join") { Description = "A running node's --peer-listen address: join that cluster (in a new epoch; partitions stream here) instead of listing --peers." };
     private readonly Option<int> _partitions = new("--partitions") { Description = "Q: fixed partitions of the hash space (a power of two); every node must agree.", DefaultValueFactory = _ => 4096 };
 
     private readonly Option<string> _antiEntropyInterval = new("--anti-entropy-interval") { Description = "Time between anti-entropy rounds (Merkle tree comparison with the other replicas): 10s, or off.", DefaultValueFactory = _ => "10s" };
@@ -26,7 +27,7 @@ internal sealed class StoreClusterOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in (Option[])[_nodeId, _clusterName, _peerListen, _peers, _replicas, _readQuorum, _writeQuorum, _requestTimeout, _suspectAfter, _heartbeat, _partitions, _antiEntropyInterval, _antiEntropyRate])
+        foreach (var option in (Option[])[_nodeId, _clusterName, _peerListen, _peers, _replicas, _readQuorum, _writeQuorum, _requestTimeout, _suspectAfter, _heartbeat, _partitions, _antiEntropyInterval, _antiEntropyRate, _join])
         {
             command.Options.Add(option);
         }
@@ -82,6 +83,17 @@ internal sealed class StoreClusterOptions
             AntiEntropyInterval = antiEntropyInterval,
             AntiEntropyKeysPerSecond = parse.GetValue(_antiEntropyRate),
         };
+        if (parse.GetValue(_join) is { } join)
+        {
+            if (!IPEndPoint.TryParse(join, out var seed))
+            {
+                error = $"--join must be ADDRESS:PORT, got '{join}'.";
+                return false;
+            }
+
+            options.Join = seed;
+        }
+
         foreach (var entry in parse.GetValue(_peers)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var equals = entry.IndexOf('=', StringComparison.Ordinal);

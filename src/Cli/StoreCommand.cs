@@ -33,6 +33,7 @@ internal static class StoreCommand
         command.Options.Add(metrics);
         command.Options.Add(inline);
         cluster.AddTo(command);
+        command.Subcommands.Add(StoreLeaveCommand.Create());
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             if (!IPEndPoint.TryParse(parseResult.GetValue(listen)!, out var endPoint))

@@ -43,7 +43,7 @@ public sealed partial class StoreServer : IAsyncDisposable
     internal Replica.Replica Replica => _replica ?? throw new InvalidOperationException("The server is not started.");
 
     /// <summary>Recovers the data (the newest checkpoint plus the write-ahead log after it), then starts listening.</summary>
-    public Task StartAsync(CancellationToken cancellationToken = default)
+    public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         StartCluster(validateOnly: true);
@@ -56,10 +56,14 @@ public sealed partial class StoreServer : IAsyncDisposable
         _listener = new StoreListener(_options.Listen, _context, _logger);
         _context.Port = _listener.EndPoint.Port;
         StartCluster(validateOnly: false);
+        if (_cluster is not null)
+        {
+            await _cluster.JoinAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         _listener.Start();
         _maintenance = MaintainAsync(_stopping.Token);
         LogListening(_logger, _listener.EndPoint, _options.Fsync);
-        return Task.CompletedTask;
     }
 
     /// <summary>Takes a checkpoint now and deletes the write-ahead log it covers.</summary>

@@ -12,6 +12,7 @@ internal sealed class TestCluster : IAsyncDisposable
     private readonly Dictionary<string, StoreServer?> _servers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ConnectionMultiplexer> _clients = new(StringComparer.Ordinal);
     private readonly Action<ClusterOptions>? _configure;
+    private readonly Dictionary<string, string> _joinedVia = new(StringComparer.Ordinal);
 
     private TestCluster(string[] names, Action<ClusterOptions>? configure, Dictionary<string, IPEndPoint>? extraPeers, string? clusterName)
     {
@@ -70,9 +71,14 @@ internal sealed class TestCluster : IAsyncDisposable
             SuspectAfter = TimeSpan.FromSeconds(3),
             RequestTimeout = TimeSpan.FromSeconds(5),
         };
+        if (_joinedVia.TryGetValue(name, out var seed))
+        {
+            options.Join = _addresses[seed].Peer;
+        }
+
         foreach (var (peer, addresses) in _addresses)
         {
-            if (peer != name)
+            if (peer != name && !_joinedVia.ContainsKey(name) && !_joinedVia.ContainsKey(peer))
             {
                 options.Peers[peer] = addresses.Peer;
             }
@@ -99,6 +105,16 @@ internal sealed class TestCluster : IAsyncDisposable
         await server.StartAsync();
         _servers[name] = server;
     }
+
+    /// <summary>Starts a new node that joins the running cluster through <paramref name="seed"/> (its <c>--join</c>).</summary>
+    public Task JoinNodeAsync(string name, string seed)
+    {
+        _addresses[name] = (Ports.Free(), Ports.Free());
+        _joinedVia[name] = seed;
+        return StartNodeAsync(name);
+    }
+
+    public IPEndPoint PeerAddress(string name) => _addresses[name].Peer;
 
     public async Task StopNodeAsync(string name)
     {

@@ -14,8 +14,9 @@ internal sealed partial class ClusterNode : IAsyncDisposable
 {
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly PeerState?[] _peers;
     private readonly LocalExecutor _executor;
+    private readonly ILogger<PeerClient> _peerLogger;
+    private PeerState?[] _peers;
     private InternodeListener? _listener;
     private Task _heartbeats = Task.CompletedTask;
     private long _readRepairs;
@@ -26,22 +27,20 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         Time = storeOptions.TimeProvider;
         Replica = replica;
         _logger = loggers.CreateLogger<ClusterNode>();
+        _peerLogger = loggers.CreateLogger<PeerClient>();
         var names = new List<string>(options.Peers.Keys) { options.NodeId };
         names.Sort(StringComparer.Ordinal);
-        Placement = new Placement(names, options.Partitions, options.Replicas);
         Self = names.IndexOf(options.NodeId);
         _peers = new PeerState?[names.Count];
-        var peerLogger = loggers.CreateLogger<PeerClient>();
         for (var i = 0; i < names.Count; i++)
         {
             if (i != Self)
             {
-                var client = new PeerClient(names[i], options.Peers[names[i]], options.NodeId, options.ClusterName, options.MaxInFlightPerPeer, Time, peerLogger);
-                _peers[i] = new PeerState(i, client);
-                client.StateChanged += OnStateChanged;
-                client.Heard += OnHeard;
+                _peers[i] = NewPeer(i, names[i], options.Peers[names[i]]);
             }
         }
+
+        InitMembership(names, new System.Net.IPEndPoint(storeOptions.Listen.Address, standalone.Port), storeOptions.DataDirectory);
 
         Sessions = new SessionPool(replica);
         Hints = new HintStore(Path.Combine(storeOptions.DataDirectory, "hints"), storeOptions.Fsync == FsyncMode.Always);
@@ -55,7 +54,8 @@ internal sealed partial class ClusterNode : IAsyncDisposable
 
     public Replica.Replica Replica { get; }
 
-    public Placement Placement { get; }
+    /// <summary>The placement that reads use and writes count their quorum on (the old owners while rebalancing).</summary>
+    public Placement Placement => View.Current;
 
     /// <summary>This node's index in <see cref="Placement"/>.</summary>
     public int Self { get; }
@@ -69,12 +69,12 @@ internal sealed partial class ClusterNode : IAsyncDisposable
     public long ReadRepairs => Interlocked.Read(ref _readRepairs);
 
     /// <summary>The peer at a node index (null for this node).</summary>
-    public PeerState? Peer(int index) => _peers[index];
+    public PeerState? Peer(int index) => Volatile.Read(ref _peers)[index];
 
-    public IEnumerable<PeerState> Peers => _peers.OfType<PeerState>();
+    public IEnumerable<PeerState> Peers => Volatile.Read(ref _peers).OfType<PeerState>();
 
     /// <summary>Whether the node at <paramref name="index"/> may be asked: this node always, a peer when not suspected.</summary>
-    public bool IsHealthy(int index) => index == Self || _peers[index]!.Suspected is false;
+    public bool IsHealthy(int index) => index == Self || Volatile.Read(ref _peers)[index]!.Suspected is false;
 
     public long ProtocolErrors => _listener?.ProtocolErrors ?? 0;
 
@@ -85,7 +85,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
     public void Start()
     {
         var antiEntropy = StartAntiEntropy();
-        _listener = new InternodeListener(Options.PeerListen, Options.NodeId, Options.ClusterName, Replica, Hints, Coordinator.ExecuteHereAsync, _logger, antiEntropy);
+        _listener = new InternodeListener(Options.PeerListen, Options.NodeId, Options.ClusterName, Replica, Hints, Coordinator.ExecuteHereAsync, _logger, antiEntropy, HandleMembershipFrameAsync);
         _listener.Start();
         foreach (var peer in Peers)
         {
@@ -94,6 +94,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
 
         _heartbeats = HeartbeatAsync(_stopping.Token);
         StartAntiEntropyRounds();
+        StartMembership();
         LogStarted(_logger, Options.NodeId, PeerEndPoint, Options.Replicas, Options.ReadQuorum, Options.WriteQuorum);
     }
 
@@ -101,6 +102,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _heartbeats.ConfigureAwait(false);
+        await StopMembershipAsync().ConfigureAwait(false);
         if (_listener is not null)
         {
             await _listener.DisposeAsync().ConfigureAwait(false);

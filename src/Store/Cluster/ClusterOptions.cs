@@ -62,6 +62,19 @@ public sealed class ClusterOptions
     public int AntiEntropyKeysPerSecond { get; set; } = 10_000;
 
     /// <summary>
+    /// A running node's peer address to join through (<c>--join</c>): this node asks it for the
+    /// membership, is added in a new epoch and receives its partitions before it serves clients.
+    /// <see cref="Peers"/> may then stay empty. Null (the default): the peers given are the cluster.
+    /// </summary>
+    public IPEndPoint? Join { get; set; }
+
+    /// <summary>Keys per batch when a partition streams to its new owner during a rebalance; default 500 (a batch of small values stays off the large-object heap).</summary>
+    public int TransferBatchKeys { get; set; } = 500;
+
+    /// <summary>Bytes per second a rebalance moves at most, shared by the nodes that receive partitions, so clients keep their latency; default 8 MiB.</summary>
+    public long TransferBytesPerSecond { get; set; } = 8L << 20;
+
+    /// <summary>
     /// Checks the settings: 1 &lt;= R, W &lt;= N, N no more than the nodes, names well formed.
     /// Returns the problems (empty when valid) and a warning when R + W &lt;= N (reads may miss the newest write).
     /// </summary>
@@ -84,7 +97,7 @@ public sealed class ClusterOptions
             errors.Add($"write quorum (W) must be between 1 and N={Replicas}, got {WriteQuorum}");
         }
 
-        if (Replicas > Peers.Count + 1)
+        if (Join is null && Replicas > Peers.Count + 1)
         {
             errors.Add($"replicas (N={Replicas}) cannot exceed the number of nodes ({Peers.Count + 1})");
         }
@@ -112,9 +125,9 @@ public sealed class ClusterOptions
             errors.Add($"partitions (Q) must be a power of two, got {Partitions}");
         }
 
-        if (RequestTimeout <= TimeSpan.Zero || HeartbeatInterval <= TimeSpan.Zero || SuspectAfter <= TimeSpan.Zero || HintsPerSecond < 1 || MaxInFlightPerPeer < 1)
+        if (RequestTimeout <= TimeSpan.Zero || HeartbeatInterval <= TimeSpan.Zero || SuspectAfter <= TimeSpan.Zero || HintsPerSecond < 1 || MaxInFlightPerPeer < 1 || TransferBatchKeys < 1 || TransferBytesPerSecond < 1)
         {
-            errors.Add("timeouts, intervals, the hint rate and the in-flight limit must be positive");
+            errors.Add("timeouts, intervals, the hint rate, the in-flight limit and the transfer batch and rate must be positive");
         }
 
         if (Partitions > 1 << 16)

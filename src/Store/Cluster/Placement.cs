@@ -12,29 +12,37 @@ internal sealed class Placement
 {
     private readonly int _shift;
     private readonly int[] _order;
+    private readonly int _members;
 
     public Placement(IReadOnlyList<string> nodes, int partitions, int replicas)
+        : this(nodes, [.. Enumerable.Range(0, nodes.Count)], partitions, replicas)
+    {
+    }
+
+    /// <summary>A placement over some of the nodes (an epoch's members), keeping every node's index so that placements of two epochs compare.</summary>
+    public Placement(IReadOnlyList<string> nodes, IReadOnlyList<int> members, int partitions, int replicas)
     {
         Nodes = nodes;
-        Replicas = replicas;
+        _members = members.Count;
+        Replicas = Math.Min(replicas, _members);
         Partitions = partitions;
         _shift = 64 - System.Numerics.BitOperations.Log2((uint)partitions);
         var ring = new HashRing<int>(identify: i => nodes[i]);
-        for (var i = 0; i < nodes.Count; i++)
+        foreach (var i in members)
         {
             ring.Add(i);
         }
 
         var snapshot = ring.Current;
-        _order = new int[partitions * nodes.Count];
+        _order = new int[partitions * _members];
         for (var p = 0; p < partitions; p++)
         {
             var start = partitions == 1 ? 0UL : (ulong)p << _shift;
-            snapshot.GetReplicas(start, nodes.Count, _order.AsSpan(p * nodes.Count, nodes.Count));
+            snapshot.GetReplicas(start, _members, _order.AsSpan(p * _members, _members));
         }
     }
 
-    /// <summary>Every node by index; index order is the order given.</summary>
+    /// <summary>Every node by index (members or not); index order is the order given.</summary>
     public IReadOnlyList<string> Nodes { get; }
 
     public int Replicas { get; }
@@ -44,7 +52,7 @@ internal sealed class Placement
     public int PartitionOf(ReadOnlySpan<byte> key) => Partitions == 1 ? 0 : (int)(RingHash.Hash(key) >> _shift);
 
     /// <summary>All nodes clockwise from the partition: the first N are its preference list.</summary>
-    public ReadOnlySpan<int> OrderOf(int partition) => _order.AsSpan(partition * Nodes.Count, Nodes.Count);
+    public ReadOnlySpan<int> OrderOf(int partition) => _order.AsSpan(partition * _members, _members);
 
     public ReadOnlySpan<int> PreferenceList(int partition) => OrderOf(partition)[..Replicas];
 }

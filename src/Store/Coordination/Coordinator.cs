@@ -65,7 +65,8 @@ internal sealed partial class Coordinator
     {
         var key = quorum.Key;
         var stored = quorum.Stored;
-        var placement = node.Placement;
+        var view = node.View;
+        var placement = view.Current;
         var partition = placement.PartitionOf(key);
         var order = placement.OrderOf(partition);
         var substitute = placement.Replicas;
@@ -112,6 +113,7 @@ internal sealed partial class Coordinator
             }
         }
 
+        StartExtraWrites(view, partition, order[..placement.Replicas], key, stored);
         quorum.Sealed();
     }
 

@@ -57,5 +57,6 @@ internal static class ClusterInfo
         line("anti_entropy_keys_sent", ae.KeysSent);
         line("anti_entropy_keys_received", ae.KeysReceived);
         line("anti_entropy_bytes", ae.BytesExchanged);
+        RebalanceInfo.Lines(cluster, line);
     }
 }

@@ -26,6 +26,7 @@ internal sealed class StoreMetrics : IDisposable
         _meter.CreateObservableCounter("dataplane.store.anti_entropy.keys_sent", () => context.Cluster?.AntiEntropy.KeysSent ?? 0, description: "Values anti-entropy sent to peers.");
         _meter.CreateObservableCounter("dataplane.store.anti_entropy.keys_received", () => context.Cluster?.AntiEntropy.KeysReceived ?? 0, description: "Values anti-entropy received from peers.");
         _meter.CreateObservableCounter("dataplane.store.anti_entropy.bytes", () => context.Cluster?.AntiEntropy.BytesExchanged ?? 0, unit: "By", description: "Bytes of anti-entropy frames sent and received.");
+        RebalanceInfo.Instruments(_meter, context);
         _meter.CreateObservableGauge("dataplane.store.last_checkpoint", () => replica.LastCheckpointUnixSeconds, unit: "s", description: "When the last checkpoint completed (Unix time).");
     }
 

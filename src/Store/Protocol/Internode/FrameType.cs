@@ -36,6 +36,21 @@ internal enum FrameType : byte
     /// <summary>Anti-entropy: the exchange that <see cref="AeGroups"/> began is over (releases the responder for other replicas); empty; answered with <see cref="AeDoneAck"/>.</summary>
     AeDone = 15,
 
+    /// <summary>Membership gossip: [u64 epoch][u64 ready epoch][u8 name length][name]; answered with <see cref="GossipReply"/>.</summary>
+    Gossip = 20,
+
+    /// <summary>Asks for the membership: empty; answered with <see cref="MembershipReply"/>.</summary>
+    MembershipRequest = 21,
+
+    /// <summary>Asks a current owner for a batch of partitions' records: see <c>TransferRequest</c>; answered with <see cref="TransferBatch"/>.</summary>
+    TransferRequest = 22,
+
+    /// <summary>A node asks to join: [member]; answered with <see cref="MembershipReply"/> or <see cref="Error"/>.</summary>
+    JoinRequest = 23,
+
+    /// <summary>Decommissions a node: [u8 name length][name] (empty: the node asked); answered with <see cref="MembershipReply"/> or <see cref="Error"/>.</summary>
+    LeaveRequest = 24,
+
     /// <summary>Reply to <see cref="Ping"/>.</summary>
     Pong = 64,
 
@@ -71,4 +86,13 @@ internal enum FrameType : byte
 
     /// <summary>The request failed: [UTF-8 message].</summary>
     Error = 68,
+
+    /// <summary>Reply to <see cref="Gossip"/>: [u64 epoch][u64 ready epoch].</summary>
+    GossipReply = 90,
+
+    /// <summary>Reply carrying a membership (see <c>Membership.Encode</c>).</summary>
+    MembershipReply = 91,
+
+    /// <summary>Reply to <see cref="TransferRequest"/>: [i64 next cursor][u8 done][u32 count]([u32 key length][key][u32 stored length][stored])*.</summary>
+    TransferBatch = 92,
 }

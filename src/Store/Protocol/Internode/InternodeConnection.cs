@@ -14,7 +14,7 @@ namespace DataPlane.Store.Protocol.Internode;
 /// A malformed frame throws <see cref="InvalidDataException"/>, which closes the connection with
 /// nothing of that frame applied.
 /// </summary>
-internal sealed class InternodeConnection(Socket socket, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute, AntiEntropy.AntiEntropyResponder? antiEntropy = null)
+internal sealed class InternodeConnection(Socket socket, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute, AntiEntropy.AntiEntropyResponder? antiEntropy = null, Func<FrameType, byte[], Task<PeerResponse>>? membership = null)
 {
     private const int MaxNameLength = 64;
 
@@ -147,6 +147,9 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
                 case var _ when antiEntropy is not null && AntiEntropy.AntiEntropyResponder.Handles(type):
                     antiEntropy.Dispatch(type, id, scratch, outbox);
                     break;
+                case >= FrameType.Gossip and <= FrameType.LeaveRequest when membership is not null:
+                    _ = MembershipAsync(membership, type, id, scratch.ToArray(), outbox);
+                    break;
                 default:
                     throw new InvalidDataException($"internode frame type {type} is a reply, not a request");
             }
@@ -161,6 +164,20 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
             {
                 ArrayPool<byte>.Shared.Return(rented);
             }
+        }
+    }
+
+    /// <summary>Membership and rebalancing requests (frame types 20-29) run off the read loop: a transfer batch scans the store.</summary>
+    private static async Task MembershipAsync(Func<FrameType, byte[], Task<PeerResponse>> handler, FrameType type, ulong id, byte[] payload, FrameOutbox outbox)
+    {
+        try
+        {
+            var reply = await Task.Run(() => handler(type, payload)).ConfigureAwait(false);
+            outbox.Write(reply.Type, id, reply.Payload);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or OperationCanceledException or ObjectDisposedException)
+        {
+            outbox.Write(FrameType.Error, id, Encoding.UTF8.GetBytes(e.Message));
         }
     }
 

@@ -16,6 +16,7 @@ internal sealed partial class InternodeListener : IAsyncDisposable, IConnectionD
     private readonly Replica.Replica _replica;
     private readonly HintStore _hints;
     private readonly Func<byte[], Task<byte[]>> _execute;
+    private readonly Func<FrameType, byte[], Task<PeerResponse>>? _membership;
     private readonly ILogger _logger;
     private readonly AntiEntropy.AntiEntropyResponder? _antiEntropy;
     private readonly CancellationTokenSource _stopping = new();
@@ -23,9 +24,10 @@ internal sealed partial class InternodeListener : IAsyncDisposable, IConnectionD
     private readonly AcceptLoop _accept;
     private long _nextId;
 
-    public InternodeListener(IPEndPoint endPoint, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute, ILogger logger, AntiEntropy.AntiEntropyResponder? antiEntropy = null)
+    public InternodeListener(IPEndPoint endPoint, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute, ILogger logger, AntiEntropy.AntiEntropyResponder? antiEntropy = null, Func<FrameType, byte[], Task<PeerResponse>>? membership = null)
     {
         _antiEntropy = antiEntropy;
+        _membership = membership;
         _localName = localName;
         _clusterName = clusterName;
         _replica = replica;
@@ -76,7 +78,7 @@ internal sealed partial class InternodeListener : IAsyncDisposable, IConnectionD
         await Task.Yield();
         try
         {
-            var connection = new InternodeConnection(client, _localName, _clusterName, _replica, _hints, _execute, _antiEntropy);
+            var connection = new InternodeConnection(client, _localName, _clusterName, _replica, _hints, _execute, _antiEntropy, _membership);
             await connection.RunAsync(_stopping.Token).ConfigureAwait(false);
         }
         catch (InvalidDataException e)
