@@ -217,7 +217,8 @@ internal sealed partial class ClusterNode
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                await GossipRoundAsync().ConfigureAwait(false);
+                // A stop does not wait for a round that waits on a hung peer: its calls fail when the peer clients close.
+                await GossipRoundAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
                 TrySettle();
                 TryCleanUp();
                 lock (_membershipLock)
