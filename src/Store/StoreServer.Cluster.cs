@@ -13,6 +13,20 @@ public sealed partial class StoreServer
 
     internal ClusterNode? ClusterNode => _cluster;
 
+    /// <summary>
+    /// Completes once this node is connected to every peer it knows, so that a write made now reaches
+    /// its replicas rather than hints; at once for a single node. Until then a node counts its peers
+    /// as down.
+    /// </summary>
+    public async Task WaitForPeersAsync(CancellationToken cancellationToken = default)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
+        while (_cluster is { } node && !node.Peers.All(p => p.Client.IsConnected && !p.Suspected))
+        {
+            await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Before the replica opens: checks the cluster settings and the data directory's node id. After: joins the cluster.</summary>
     private void StartCluster(bool validateOnly)
     {

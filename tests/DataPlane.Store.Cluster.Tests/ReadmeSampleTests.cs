@@ -33,6 +33,7 @@ public sealed class ReadmeSampleTests
             }
 
             // Any node coordinates: the write goes to all three replicas and is acknowledged after two.
+            await Task.WhenAll(nodes.Select(n => n.WaitForPeersAsync()));
             using var redis = await ConnectionMultiplexer.ConnectAsync(nodes[0].EndPoint.ToString());
             await redis.GetDatabase().StringSetAsync("user:42", "Ada");
             #endregion
