@@ -82,13 +82,9 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
             return new ValueTask<SocketError>(SocketError.OperationAborted);
         }
 
-        _clientFd = -1;
-        _upstreamFd = (int)upstream.Handle;
-        _toUpstream.Reset();
-        _toClient.Reset();
+        Prepare(upstream);
         _connect.Reset();
         var version = _connect.Version;
-        var generation = unchecked(_generation + 1);
         var nonBlocking = EpollNative.SetNonBlocking(_upstreamFd);
         if (nonBlocking != 0)
         {
@@ -107,13 +103,9 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
             return new ValueTask<SocketError>(ToSocketError(errno));
         }
 
-        // The generation first, so that an event left from the last attempt is dropped from here on;
-        // both are published by the registration's system call before the loop can see this attempt.
         // From the registration on, only the loop moves this attempt on (even one that connected at
         // once: its first event says writable and completes it), so there is one writer of the state.
-        Volatile.Write(ref _generation, generation);
-        State = PairState.Connecting;
-        var registered = _loop.Register(_upstreamFd, EpollTransport.Tag(_slot, generation, UpstreamSide));
+        var registered = RegisterUpstream(PairState.Connecting);
         if (registered != 0)
         {
             State = PairState.Idle;
@@ -198,16 +190,32 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
     /// </summary>
     public bool Adopt(Socket upstream, bool clientEnded, bool upstreamEnded)
     {
+        Prepare(upstream);
+        _toUpstream.Eof = _toUpstream.Ended = clientEnded;
+        _toClient.Eof = _toClient.Ended = upstreamEnded;
+        return RegisterUpstream(PairState.Connected) == 0;
+    }
+
+    /// <summary>A new attempt's upstream, with both directions empty (owner's thread, nothing registered yet).</summary>
+    private void Prepare(Socket upstream)
+    {
         _clientFd = -1;
         _upstreamFd = (int)upstream.Handle;
         _toUpstream.Reset();
         _toClient.Reset();
-        _toUpstream.Eof = _toUpstream.Ended = clientEnded;
-        _toClient.Eof = _toClient.Ended = upstreamEnded;
+    }
+
+    /// <summary>
+    /// A new generation, then <paramref name="state"/>, then the upstream's registration: from the new
+    /// generation on an event left from the last attempt is dropped, and the registration's system call
+    /// publishes both before the loop can see this attempt. An errno, or 0.
+    /// </summary>
+    private int RegisterUpstream(PairState state)
+    {
         var generation = unchecked(_generation + 1);
         Volatile.Write(ref _generation, generation);
-        State = PairState.Connected;
-        return _loop.Register(_upstreamFd, EpollTransport.Tag(_slot, generation, UpstreamSide)) == 0;
+        State = state;
+        return _loop.Register(_upstreamFd, EpollTransport.Tag(_slot, generation, UpstreamSide));
     }
 
     /// <summary>Ends the current connect attempt with a timeout (any thread); a no-op once it is connected.</summary>
