@@ -33,9 +33,12 @@ public sealed class MetricsTests
                 await DataPlane.Testing.Eventually.True(() =>
                 {
                     text = http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics")).GetAwaiter().GetResult();
-                    return text.Contains("dataplane_store_keys", StringComparison.Ordinal);
+                    return SeriesNames(text).Contains("dataplane_store_keys");
                 }, "the store's gauges on /metrics", TimeSpan.FromSeconds(30));
-                Assert.Contains("dataplane_store_commands", text);
+                var names = SeriesNames(text);
+                Assert.Contains("dataplane_store_commands", names);
+                Assert.Contains("dataplane_store_connected_clients", names);
+                Assert.DoesNotContain(names, name => name.StartsWith("dataplane_store_dataplane", StringComparison.Ordinal));
                 Assert.Equal(0, await child.TerminateAsync());
             }
         }
@@ -44,4 +47,11 @@ public sealed class MetricsTests
             Directory.Delete(directory, recursive: true);
         }
     }
+
+    /// <summary>The metric name of every sample line (comments and labels left out).</summary>
+    private static HashSet<string> SeriesNames(string text) =>
+        text.Split('\n')
+            .Where(line => line.Length > 0 && line[0] != '#')
+            .Select(line => line[..line.IndexOfAny(['{', ' '])])
+            .ToHashSet(StringComparer.Ordinal);
 }

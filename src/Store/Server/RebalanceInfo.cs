@@ -23,11 +23,11 @@ internal static class RebalanceInfo
 
     public static void Instruments(Meter meter, StoreContext context)
     {
-        meter.CreateObservableGauge("dataplane.store.epoch", () => context.Cluster?.Epoch ?? 0, description: "The cluster membership epoch this node is in.");
-        meter.CreateObservableCounter("dataplane.store.rebalance.partitions_moved", () => context.Cluster?.Rebalance.PartitionsMoved ?? 0, description: "Partitions received whole by rebalancing.");
-        meter.CreateObservableCounter("dataplane.store.rebalance.keys_moved", () => context.Cluster?.Rebalance.KeysMoved ?? 0, description: "Keys received by rebalancing.");
-        meter.CreateObservableCounter("dataplane.store.rebalance.bytes_moved", () => context.Cluster?.Rebalance.BytesMoved ?? 0, unit: "By", description: "Key and value bytes received by rebalancing.");
-        meter.CreateObservableGauge("dataplane.store.rebalance.transfers_in_flight", () => context.Cluster?.Rebalance.TransfersInFlight ?? 0, description: "Partition transfers running.");
-        meter.CreateObservableCounter("dataplane.store.rebalance.transfers_restarted", () => context.Cluster?.Rebalance.TransfersRestarted ?? 0, description: "Transfers started again after a failure.");
+        meter.CreateObservableGauge("epoch", () => context.Cluster?.Epoch ?? 0, description: "The cluster membership epoch this node is in.");
+        meter.CreateObservableCounter("rebalance.partitions_moved", () => context.Cluster?.Rebalance.PartitionsMoved ?? 0, description: "Partitions received whole by rebalancing.");
+        meter.CreateObservableCounter("rebalance.keys_moved", () => context.Cluster?.Rebalance.KeysMoved ?? 0, description: "Keys received by rebalancing.");
+        meter.CreateObservableCounter("rebalance.bytes_moved", () => context.Cluster?.Rebalance.BytesMoved ?? 0, unit: "By", description: "Key and value bytes received by rebalancing.");
+        meter.CreateObservableGauge("rebalance.transfers_in_flight", () => context.Cluster?.Rebalance.TransfersInFlight ?? 0, description: "Partition transfers running.");
+        meter.CreateObservableCounter("rebalance.transfers_restarted", () => context.Cluster?.Rebalance.TransfersRestarted ?? 0, description: "Transfers started again after a failure.");
     }
 }

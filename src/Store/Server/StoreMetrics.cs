@@ -13,21 +13,21 @@ internal sealed class StoreMetrics : IDisposable
     {
         var stats = context.Stats;
         var replica = context.Replica;
-        _meter.CreateObservableCounter("dataplane.store.commands", () => stats.TotalCommands, description: "Commands executed.");
-        _meter.CreateObservableCounter("dataplane.store.connections", () => stats.TotalConnections, description: "Connections accepted.");
-        _meter.CreateObservableCounter("dataplane.store.expired_keys", () => stats.ExpiredKeys, description: "Expired keys and tombstones reclaimed.");
-        _meter.CreateObservableCounter("dataplane.store.protocol_errors", () => stats.ProtocolErrors, description: "Connections closed for a malformed request.");
-        _meter.CreateObservableGauge("dataplane.store.connected_clients", () => stats.Connected, description: "Open connections.");
-        _meter.CreateObservableGauge("dataplane.store.keys", () => replica.KeyCount, description: "Keys holding a value (DBSIZE).");
-        _meter.CreateObservableGauge("dataplane.store.wal_segment", () => replica.Wal.Segment, description: "The write-ahead log segment being written.");
-        _meter.CreateObservableCounter("dataplane.store.anti_entropy.rounds", () => context.Cluster?.AntiEntropy.Rounds ?? 0, description: "Anti-entropy rounds started.");
-        _meter.CreateObservableCounter("dataplane.store.anti_entropy.partitions_compared", () => context.Cluster?.AntiEntropy.PartitionsCompared ?? 0, description: "Partition roots compared with a peer.");
-        _meter.CreateObservableCounter("dataplane.store.anti_entropy.partitions_differing", () => context.Cluster?.AntiEntropy.PartitionsDiffering ?? 0, description: "Compared partitions whose roots differed.");
-        _meter.CreateObservableCounter("dataplane.store.anti_entropy.keys_sent", () => context.Cluster?.AntiEntropy.KeysSent ?? 0, description: "Values anti-entropy sent to peers.");
-        _meter.CreateObservableCounter("dataplane.store.anti_entropy.keys_received", () => context.Cluster?.AntiEntropy.KeysReceived ?? 0, description: "Values anti-entropy received from peers.");
-        _meter.CreateObservableCounter("dataplane.store.anti_entropy.bytes", () => context.Cluster?.AntiEntropy.BytesExchanged ?? 0, unit: "By", description: "Bytes of anti-entropy frames sent and received.");
+        _meter.CreateObservableCounter("commands", () => stats.TotalCommands, description: "Commands executed.");
+        _meter.CreateObservableCounter("connections", () => stats.TotalConnections, description: "Connections accepted.");
+        _meter.CreateObservableCounter("expired_keys", () => stats.ExpiredKeys, description: "Expired keys and tombstones reclaimed.");
+        _meter.CreateObservableCounter("protocol_errors", () => stats.ProtocolErrors, description: "Connections closed for a malformed request.");
+        _meter.CreateObservableGauge("connected_clients", () => stats.Connected, description: "Open connections.");
+        _meter.CreateObservableGauge("keys", () => replica.KeyCount, description: "Keys holding a value (DBSIZE).");
+        _meter.CreateObservableGauge("wal_segment", () => replica.Wal.Segment, description: "The write-ahead log segment being written.");
+        _meter.CreateObservableCounter("anti_entropy.rounds", () => context.Cluster?.AntiEntropy.Rounds ?? 0, description: "Anti-entropy rounds started.");
+        _meter.CreateObservableCounter("anti_entropy.partitions_compared", () => context.Cluster?.AntiEntropy.PartitionsCompared ?? 0, description: "Partition roots compared with a peer.");
+        _meter.CreateObservableCounter("anti_entropy.partitions_differing", () => context.Cluster?.AntiEntropy.PartitionsDiffering ?? 0, description: "Compared partitions whose roots differed.");
+        _meter.CreateObservableCounter("anti_entropy.keys_sent", () => context.Cluster?.AntiEntropy.KeysSent ?? 0, description: "Values anti-entropy sent to peers.");
+        _meter.CreateObservableCounter("anti_entropy.keys_received", () => context.Cluster?.AntiEntropy.KeysReceived ?? 0, description: "Values anti-entropy received from peers.");
+        _meter.CreateObservableCounter("anti_entropy.bytes", () => context.Cluster?.AntiEntropy.BytesExchanged ?? 0, unit: "By", description: "Bytes of anti-entropy frames sent and received.");
         RebalanceInfo.Instruments(_meter, context);
-        _meter.CreateObservableGauge("dataplane.store.last_checkpoint", () => replica.LastCheckpointUnixSeconds, unit: "s", description: "When the last checkpoint completed (Unix time).");
+        _meter.CreateObservableGauge("last_checkpoint", () => replica.LastCheckpointUnixSeconds, unit: "s", description: "When the last checkpoint completed (Unix time).");
     }
 
     public void Dispose() => _meter.Dispose();
