@@ -175,6 +175,30 @@ public sealed class BadInputTests
         Assert.Equal(Messages, ProduceConsumeTests.Consume(broker, "large", Messages).Count);
     }
 
+    [Fact]
+    public async Task AFetchAskingForMoreThanTheBrokersMaxFetchBytesGetsAtMostThat()
+    {
+        const int Cap = 128 << 10;
+        await using var broker = await Broker.StartAsync(maxFetchBytes: Cap);
+        await ProduceConsumeTests.CreateTopicAsync(broker, "capped", 1);
+        // 100 x 16 KiB in batches of at most 32 KiB: 1.6 MB on disk, every batch smaller than the cap.
+        const int Messages = 100;
+        using (var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig { BootstrapServers = broker.Bootstrap, Acks = Acks.All, BatchSize = 32 << 10 }).Build())
+        {
+            var value = new byte[16 << 10];
+            await Task.WhenAll(Enumerable.Range(0, Messages).Select(_ => producer.ProduceAsync("capped", new Message<Null, byte[]> { Value = value })));
+        }
+
+        using var socket = await ConnectAsync(broker);
+        await socket.SendAsync(Frame(1, 4, 51, FetchBody("capped", 0, 64 << 20)));
+        var response = await ReadResponseAsync(socket);
+        Assert.Equal(0, FetchError(response, "capped"));
+        var records = FetchRecordsLength(response, "capped");
+        Assert.InRange(records, 1, Cap);
+        // A real consumer asking for librdkafka's default 50 MiB still reads everything, a capped fetch at a time.
+        Assert.Equal(Messages, ProduceConsumeTests.Consume(broker, "capped", Messages).Count);
+    }
+
     /// <summary>A Fetch v4 body: one topic, one partition from <paramref name="partition"/> at offset 0, no wait.</summary>
     private static byte[] FetchBody(string topic, int partition, int maxBytes)
     {
@@ -200,6 +224,10 @@ public sealed class BadInputTests
     /// <summary>The error code of the only partition of a Fetch v4 response (after the correlation id and throttle time).</summary>
     private static short FetchError(byte[] response, string topic) =>
         BinaryPrimitives.ReadInt16BigEndian(response.AsSpan(4 + 4 + 4 + 2 + topic.Length + 4 + 4));
+
+    /// <summary>The records size of the only partition of a Fetch v4 response (after its error, high watermark, last stable offset and aborted transactions).</summary>
+    private static int FetchRecordsLength(byte[] response, string topic) =>
+        BinaryPrimitives.ReadInt32BigEndian(response.AsSpan(4 + 4 + 4 + 2 + topic.Length + 4 + 4 + 2 + 8 + 8 + 4));
 
     private static byte[] ProduceBody(string topic, int partition, byte[] records)
     {

@@ -69,7 +69,7 @@ internal sealed partial class KafkaConnection
     private int ReadAll((string Name, (int Partition, long Offset, int MaxBytes)[] Partitions)[] topics, ReadResult[] reads, int maxBytes, out bool anyError)
     {
         anyError = false;
-        var budget = maxBytes <= 0 ? int.MaxValue : maxBytes;
+        var budget = maxBytes <= 0 ? _server.Options.MaxFetchBytes : Math.Min(maxBytes, _server.Options.MaxFetchBytes);
         var total = 0;
         var i = 0;
         foreach (var (name, partitions) in topics)

@@ -35,6 +35,7 @@ public sealed partial class KafkaServer : IAsyncDisposable, IConnectionDispatche
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.DefaultPartitions, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxRequestBytes, 64, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxFetchBytes, 1, nameof(options));
         _options = options;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<KafkaServer>();
         Metrics = new KafkaMetrics(this);

@@ -26,4 +26,11 @@ public sealed class KafkaServerOptions
 
     /// <summary>The largest request accepted (Kafka's <c>socket.request.max.bytes</c>, default 100 MiB); a larger size prefix closes the connection.</summary>
     public int MaxRequestBytes { get; init; } = 100 << 20;
+
+    /// <summary>
+    /// The most record bytes one fetch response carries, whatever the request asks (Kafka's broker <c>fetch.max.bytes</c>,
+    /// default 55 MiB): what a fetch reads into memory is bounded by the broker, not the client. As in Kafka, the first
+    /// batch is sent whole even if it is larger, so a consumer always makes progress.
+    /// </summary>
+    public int MaxFetchBytes { get; init; } = 55 << 20;
 }
