@@ -35,6 +35,9 @@ public sealed class StoreOptions
     /// <summary>Makes this server one node of a replicated cluster (quorum reads and writes, hinted handoff); null for a single node.</summary>
     public Cluster.ClusterOptions? Cluster { get; set; }
 
+    /// <summary>How a single node serves its clients: <see cref="StoreTransport.Epoll"/> on Linux, <see cref="StoreTransport.Sockets"/> elsewhere.</summary>
+    public StoreTransport Transport { get; set; } = OperatingSystem.IsLinux() ? StoreTransport.Epoll : StoreTransport.Sockets;
+
     /// <summary>The clock for expiry, versions and timers; tests pass a fake one.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 }
