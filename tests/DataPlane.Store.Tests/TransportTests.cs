@@ -155,6 +155,38 @@ public sealed class TransportTests
         }
     }
 
+    [Fact]
+    public async Task SeveralEventLoops_ServeClientsOfOneStore_WithEveryWriteCounted()
+    {
+        // Six clients spread over three loops (on Linux; elsewhere the sockets serve them) all
+        // increment one key: each loop writes its round to the one log and executes against one store.
+        await using var store = await TestStore.StartAsync(o => o.EventLoops = 3);
+        var clients = Enumerable.Range(0, 6).Select(_ => new RawClient(store.EndPoint)).ToList();
+        try
+        {
+            var batch = string.Concat(Enumerable.Repeat(RawClient.Encode("INCR", "shared"), 1000));
+            foreach (var client in clients)
+            {
+                client.Send(batch);
+            }
+
+            foreach (var client in clients)
+            {
+                for (var i = 0; i < 1000; i++)
+                {
+                    Assert.StartsWith(":", await client.ReadReplyAsync(), StringComparison.Ordinal);
+                }
+            }
+
+            clients[0].Command("GET", "shared");
+            Assert.Equal("$4\r\n6000\r\n", await clients[0].ReadReplyAsync());
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Transports))]
     public async Task Stopping_ClosesConnectedClients(StoreTransport transport)

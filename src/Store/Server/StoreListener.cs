@@ -53,7 +53,8 @@ internal sealed partial class StoreListener : IAsyncDisposable, IConnectionDispa
             // One loop per two cores: on two cores a second loop doubled the CPU per SET at -P 1
             // (both loops contend for the log's lock and wake each other) and halved its throughput;
             // the other core serves the log writer, checkpoints and, on one machine, the clients.
-            _loops = new RespLoop[Math.Max(1, Environment.ProcessorCount / 2)];
+            var loops = _context.Options.EventLoops > 0 ? _context.Options.EventLoops : Math.Max(1, Environment.ProcessorCount / 2);
+            _loops = new RespLoop[loops];
             for (var i = 0; i < _loops.Length; i++)
             {
                 _loops[i] = new RespLoop(_context, _logger, i);
