@@ -21,6 +21,8 @@ internal static class StoreCommand
         var checkpointInterval = new Option<string>("--checkpoint-interval") { Description = "Time between checkpoints: 500ms, 30s, 5m (plain numbers are seconds).", DefaultValueFactory = _ => "60s" };
         var maxMemory = new Option<string>("--max-memory") { Description = "Memory for the in-memory part of the store: 256mb, 1gb (rounded down to a power of two).", DefaultValueFactory = _ => "1gb" };
         var metrics = new Option<string?>("--metrics") { Description = "Serve Prometheus metrics at http://ADDRESS:PORT/metrics." };
+        var transport = new Option<string>("--transport") { Description = "epoll (Linux, the default there: event loops of the store's own) | sockets (the runtime's sockets). A cluster node's clients always use the runtime's sockets.", DefaultValueFactory = _ => OperatingSystem.IsLinux() ? "epoll" : "sockets" };
+        transport.AcceptOnlyFromAmong("epoll", "sockets");
         var inline = new Option<bool>("--inline-completions") { Description = $"Run socket completions inline ({InlineCompletions}=1) unless that variable is already set.", DefaultValueFactory = _ => true };
 
         var cluster = StoreClusterOptions.Create();
@@ -31,6 +33,7 @@ internal static class StoreCommand
         command.Options.Add(checkpointInterval);
         command.Options.Add(maxMemory);
         command.Options.Add(metrics);
+        command.Options.Add(transport);
         command.Options.Add(inline);
         cluster.AddTo(command);
         command.Subcommands.Add(StoreLeaveCommand.Create());
@@ -72,6 +75,7 @@ internal static class StoreCommand
                 Fsync = parseResult.GetValue(fsync) switch { "always" => FsyncMode.Always, "no" => FsyncMode.No, _ => FsyncMode.EverySecond },
                 CheckpointInterval = interval,
                 MaxMemory = memory,
+                Transport = parseResult.GetValue(transport) == "epoll" ? StoreTransport.Epoll : StoreTransport.Sockets,
                 Cluster = clusterOptions,
             };
             // SIGTERM and SIGINT stop the server cleanly (final checkpoint) instead of ending the process.

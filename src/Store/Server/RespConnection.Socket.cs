@@ -6,9 +6,14 @@ namespace DataPlane.Store.Server;
 
 internal sealed partial class RespConnection
 {
-    private const int ReceiveChunk = 16 * 1024;
-    private const int KeepReceiveBytes = 64 * 1024;
-    private const int MinReceive = 2048;
+    /// <summary>The receive buffer a connection starts with.</summary>
+    internal const int ReceiveChunk = 16 * 1024;
+
+    /// <summary>A receive buffer larger than this goes back to the pool once it is empty.</summary>
+    internal const int KeepReceiveBytes = 64 * 1024;
+
+    /// <summary>The least room a receive asks for; less makes room first.</summary>
+    internal const int MinReceive = 2048;
 
     /// <summary>The largest receive buffer: one whole request at its limit, plus what arrives after it.</summary>
     private const long MaxReceiveBytes = RespParser.MaxRequestBytes + ReceiveChunk;
@@ -33,8 +38,7 @@ internal sealed partial class RespConnection
             {
                 if (buffer.Length - end < MinReceive && !MakeRoom(ref buffer, ref start, ref end))
                 {
-                    _context.Stats.ProtocolError();
-                    Output.WriteError("ERR Protocol error: request too large");
+                    RefuseTooLarge();
                     await SendRepliesAsync(socket, replies).ConfigureAwait(false);
                     break;
                 }
@@ -46,11 +50,8 @@ internal sealed partial class RespConnection
                 }
 
                 end += received;
-                var pending = new ReadOnlySequence<byte>(buffer, start, end - start);
                 var before = _session.LastSequence;
-                var close = ProcessBuffer(ref pending);
-                start = end - (int)pending.Length;
-                _request.Trim();
+                var close = ExecuteReceived(buffer, ref start, end);
                 if (!await SecureWritesAsync(before).ConfigureAwait(false))
                 {
                     // The log refused the batch (a full disk): drop the connection unanswered, so no
@@ -103,7 +104,7 @@ internal sealed partial class RespConnection
     /// front, or, when they fill most of it (one large request arriving), doubles it up to the limit.
     /// False when one incomplete request fills the buffer at its limit.
     /// </summary>
-    private static bool MakeRoom(ref byte[] buffer, ref int start, ref int end)
+    internal static bool MakeRoom(ref byte[] buffer, ref int start, ref int end)
     {
         var length = end - start;
         if (start > 0 && length <= buffer.Length / 2)

@@ -39,6 +39,13 @@ internal sealed partial class RespConnection : IDisposable
         _replies = (ReplyBuffer)_output;
     }
 
+    /// <summary>A single node's client driven by an epoll loop (see <see cref="Epoll.RespClient"/>).</summary>
+    public RespConnection(StoreContext context, long id)
+        : this(context, id, new ReplyBuffer())
+    {
+        _replies = (ReplyBuffer)_output;
+    }
+
     private RespConnection(StoreContext context, long id, IBufferWriter<byte> output)
     {
         _context = context;
@@ -51,6 +58,12 @@ internal sealed partial class RespConnection : IDisposable
     private IBufferWriter<byte> Output => _output;
 
     private IDuplexPipe Pipe => _pipe ?? throw new InvalidOperationException("This connection runs on a socket, not on pipes.");
+
+    /// <summary>The replies written since they were last sent (a connection on a socket or a loop).</summary>
+    public ReplyBuffer Replies => _replies ?? throw new InvalidOperationException("This connection writes to a pipe.");
+
+    /// <summary>The sequence number of this connection's last write to the log.</summary>
+    public long LastSequence => _session.LastSequence;
 
     public Task RunAsync()
     {
@@ -126,6 +139,27 @@ internal sealed partial class RespConnection : IDisposable
             await durable.ConfigureAwait(false);
             return true;
         }
+    }
+
+    /// <summary>
+    /// Executes every whole command in <paramref name="buffer"/> from <paramref name="start"/> to
+    /// <paramref name="end"/>, moves <paramref name="start"/> past them and writes their replies to
+    /// <see cref="Replies"/>; true when the connection should close once the replies are sent.
+    /// </summary>
+    public bool ExecuteReceived(byte[] buffer, ref int start, int end)
+    {
+        var pending = new ReadOnlySequence<byte>(buffer, start, end - start);
+        var close = ProcessBuffer(ref pending);
+        start = end - (int)pending.Length;
+        _request.Trim();
+        return close;
+    }
+
+    /// <summary>Answers a request that fills the receive buffer at its limit; the connection then closes.</summary>
+    public void RefuseTooLarge()
+    {
+        _context.Stats.ProtocolError();
+        Output.WriteError("ERR Protocol error: request too large");
     }
 
     /// <summary>Executes every whole command at the front of <paramref name="buffer"/> and leaves the rest; true to close.</summary>

@@ -3,14 +3,16 @@ using System.Net;
 using System.Net.Sockets;
 using DataPlane.Net;
 using DataPlane.Store.Protocol.Resp;
+using DataPlane.Store.Server.Epoll;
 using Microsoft.Extensions.Logging;
 
 namespace DataPlane.Store.Server;
 
 /// <summary>
-/// The RESP listener over DataPlane.Net's accept loop: one task per connection, tracked so that
-/// stopping closes them all and waits. A single node serves each client straight on its socket; a
-/// cluster node's clients run over pipes (their replies may wait for other nodes).
+/// The RESP listener over DataPlane.Net's accept loop. A single node serves its clients on epoll
+/// loops (<see cref="RespLoop"/>) or, on the runtime's sockets, one task per client straight on its
+/// socket; a cluster node's clients run over pipes (their replies may wait for other nodes). Tasks
+/// and loops are tracked so that stopping closes every client and waits.
 /// </summary>
 internal sealed partial class StoreListener : IAsyncDisposable, IConnectionDispatcher
 {
@@ -21,6 +23,8 @@ internal sealed partial class StoreListener : IAsyncDisposable, IConnectionDispa
     private readonly ConcurrentDictionary<long, Socket> _connections = new();
     private readonly ConcurrentDictionary<long, Task> _running = new();
     private readonly AcceptLoop _accept;
+    private RespLoop[]? _loops;
+    private int _nextLoop;
 
     public StoreListener(IPEndPoint endPoint, StoreContext context, ILogger logger)
     {
@@ -33,7 +37,32 @@ internal sealed partial class StoreListener : IAsyncDisposable, IConnectionDispa
 
     public IPEndPoint EndPoint { get; }
 
-    public void Start() => _accept.Start();
+    /// <summary>
+    /// Starts accepting. A single node on <see cref="StoreTransport.Epoll"/> serves its clients on
+    /// event loops; otherwise each client runs its own loop on the runtime's sockets.
+    /// </summary>
+    public void Start()
+    {
+        if (_context.ClusterCommands is null && _context.Options.Transport == StoreTransport.Epoll)
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                throw new PlatformNotSupportedException("The epoll transport needs Linux; use StoreTransport.Sockets.");
+            }
+
+            // One loop per two cores: on two cores a second loop doubled the CPU per SET at -P 1
+            // (both loops contend for the log's lock and wake each other) and halved its throughput;
+            // the other core serves the log writer, checkpoints and, on one machine, the clients.
+            var loops = _context.Options.EventLoops > 0 ? _context.Options.EventLoops : Math.Max(1, Environment.ProcessorCount / 2);
+            _loops = new RespLoop[loops];
+            for (var i = 0; i < _loops.Length; i++)
+            {
+                _loops[i] = new RespLoop(_context, _logger, i);
+            }
+        }
+
+        _accept.Start();
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -41,6 +70,11 @@ internal sealed partial class StoreListener : IAsyncDisposable, IConnectionDispa
         await _accept.StopAsync().ConfigureAwait(false);
         _accept.Dispose();
         _socket.Dispose();
+        if (_loops is not null)
+        {
+            await Task.WhenAll(_loops.Select(loop => loop.StopAsync())).ConfigureAwait(false);
+        }
+
         foreach (var socket in _connections.Values)
         {
             // Ends the connection's pending receive; its loop then finishes.
@@ -55,6 +89,12 @@ internal sealed partial class StoreListener : IAsyncDisposable, IConnectionDispa
     {
         socket.NoDelay = true;
         var id = _context.Stats.Opened();
+        if (_loops is not null)
+        {
+            _loops[(int)((uint)Interlocked.Increment(ref _nextLoop) % (uint)_loops.Length)].Add(socket, id);
+            return;
+        }
+
         _running[id] = ServeAsync(id, socket);
     }
 

@@ -1,0 +1,265 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using DataPlane.Net.Epoll;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Store.Server.Epoll;
+
+/// <summary>
+/// One event loop of a single node, as Redis's: a thread blocked in <c>epoll_wait</c> that receives
+/// each ready client's bytes, executes its commands against FASTER and sends the replies itself.
+/// The replies of writes are held until the end of the round of events, when one write of the log
+/// covers every client of the round (Redis writes its AOF buffer in <c>beforeSleep</c> the same way);
+/// then they are sent. Other threads reach the loop only through queues and an eventfd: new
+/// clients, fsyncs that completed, stop.
+/// </summary>
+internal sealed unsafe partial class RespLoop
+{
+    private const int MaxEvents = 256;
+    private const ulong WakeTag = ulong.MaxValue;
+
+    private readonly StoreContext _context;
+    private readonly ILogger _logger;
+    private readonly int _epoll;
+    private readonly int _wake;
+    private readonly byte* _events;
+    private readonly Thread _thread;
+    private readonly ConcurrentQueue<(Socket Socket, long Id)> _accepted = new();
+    private readonly ConcurrentQueue<RespClient> _durable = new();
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<RespClient?> _clients = [];
+    private readonly Stack<int> _freeSlots = new();
+    private List<RespClient> _heldForLog = [];
+    private List<RespClient> _spareHeld = [];
+    private uint _generation;
+    private int _wakeRequested;
+    private volatile bool _stopping;
+
+    public RespLoop(StoreContext context, ILogger logger, int index)
+    {
+        _context = context;
+        _logger = logger;
+        _epoll = EpollNative.EpollCreate(EpollNative.EpollCloexec);
+        if (_epoll < 0)
+        {
+            throw new IOException($"epoll_create1 failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        _wake = EpollNative.EventFd(0, EpollNative.EfdCloexec | EpollNative.EfdNonblock);
+        if (_wake < 0 || EpollNative.Add(_epoll, _wake, WakeTag) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            EpollNative.Close(_epoll);
+            throw new IOException($"eventfd for the RESP loop failed: errno {errno}");
+        }
+
+        _events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * EpollNative.EventSize));
+        _thread = new Thread(Run) { IsBackground = true, Name = "dataplane-store-loop " + index };
+        _thread.Start();
+    }
+
+    /// <summary>The store the loop's clients share.</summary>
+    public StoreContext Context => _context;
+
+    /// <summary>Hands an accepted client to the loop (any thread); it is served from the next round on.</summary>
+    public void Add(Socket socket, long id)
+    {
+        _accepted.Enqueue((socket, id));
+        Wake();
+    }
+
+    /// <summary>Closes every client and ends the loop's thread (any thread); completes when it has.</summary>
+    public Task StopAsync()
+    {
+        _stopping = true;
+        Wake();
+        return _stopped.Task;
+    }
+
+    /// <summary>A client's fsync completed (any thread): the loop sends its held replies.</summary>
+    internal void OnDurable(RespClient client)
+    {
+        _durable.Enqueue(client);
+        Wake();
+    }
+
+    /// <summary>Holds a client's replies until the log write at the end of this round (loop thread).</summary>
+    internal void HoldForLog(RespClient client) => _heldForLog.Add(client);
+
+    /// <summary>Forgets a closed client's slot (loop thread).</summary>
+    internal void Release(int slot)
+    {
+        _clients[slot] = null;
+        _freeSlots.Push(slot);
+    }
+
+    private void Wake()
+    {
+        if (Interlocked.Exchange(ref _wakeRequested, 1) == 0)
+        {
+            ulong one = 1;
+            EpollNative.Write(_wake, (byte*)&one, sizeof(ulong));
+        }
+    }
+
+    private void Run()
+    {
+        try
+        {
+            while (!_stopping)
+            {
+                var count = EpollNative.EpollWait(_epoll, _events, MaxEvents, -1);
+                if (count < 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno == EpollNative.Eintr)
+                    {
+                        continue;
+                    }
+
+                    throw new IOException($"epoll_wait failed: errno {errno}");
+                }
+
+                for (var i = 0; i < count; i++)
+                {
+                    var ev = _events + (i * EpollNative.EventSize);
+                    var data = *(ulong*)(ev + EpollNative.EventDataOffset);
+                    if (data == WakeTag)
+                    {
+                        RunQueued();
+                    }
+                    else if (_clients[(int)(data >> 32)] is { } client && client.Generation == (uint)data)
+                    {
+                        Guard(client, static (c, events) => c.OnEvent(events), *(uint*)ev);
+                    }
+                }
+
+                WriteLogAndRelease();
+            }
+        }
+        catch (Exception e)
+        {
+            LogLoopFailed(_logger, e);
+        }
+        finally
+        {
+            CloseAll();
+            _stopped.TrySetResult();
+        }
+    }
+
+    /// <summary>Runs a client's step; an unexpected failure costs only that client.</summary>
+    private void Guard(RespClient client, Action<RespClient, uint> step, uint events)
+    {
+        try
+        {
+            step(client, events);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogClientFailed(_logger, e, client.Id);
+            client.Close();
+        }
+    }
+
+    /// <summary>
+    /// One write of the log for every client of the round that wrote, then their replies. A client
+    /// whose replies go out may execute more (its socket had more), so this repeats until none waits.
+    /// </summary>
+    private void WriteLogAndRelease()
+    {
+        while (_heldForLog.Count > 0)
+        {
+            var held = _heldForLog;
+            _heldForLog = _spareHeld;
+            _spareHeld = held;
+            var written = _context.Replica.Wal.WriteOut();
+            foreach (var client in held)
+            {
+                if (written)
+                {
+                    Guard(client, static (c, _) => c.ReleaseHeld(), 0);
+                }
+                else
+                {
+                    // The log refused the round's writes (a full disk): their clients are dropped
+                    // unanswered, so none of them is acknowledged; later writes get an error reply.
+                    client.Close();
+                }
+            }
+
+            held.Clear();
+        }
+    }
+
+    private void RunQueued()
+    {
+        // Cleared before draining, so a client queued meanwhile writes the eventfd again.
+        Volatile.Write(ref _wakeRequested, 0);
+        ulong value;
+        EpollNative.Read(_wake, (byte*)&value, sizeof(ulong));
+        while (_accepted.TryDequeue(out var accepted))
+        {
+            Register(accepted.Socket, accepted.Id);
+        }
+
+        while (_durable.TryDequeue(out var client))
+        {
+            Guard(client, static (c, _) => c.OnDurable(), 0);
+        }
+    }
+
+    private void Register(Socket socket, long id)
+    {
+        if (!_freeSlots.TryPop(out var slot))
+        {
+            slot = _clients.Count;
+            _clients.Add(null);
+        }
+
+        var generation = ++_generation;
+        var client = new RespClient(this, socket, id, slot, generation);
+        _clients[slot] = client;
+        var fd = (int)socket.Handle;
+        var error = EpollNative.SetNonBlocking(fd);
+        if (error == 0 && EpollNative.Add(_epoll, fd, ((ulong)(uint)slot << 32) | generation) != 0)
+        {
+            error = Marshal.GetLastPInvokeError();
+        }
+
+        if (error != 0)
+        {
+            LogRegisterFailed(_logger, error, id);
+            client.Close();
+        }
+    }
+
+    private void CloseAll()
+    {
+        // By index: closing a client empties its slot.
+        for (var i = 0; i < _clients.Count; i++)
+        {
+            _clients[i]?.Close();
+        }
+
+        while (_accepted.TryDequeue(out var accepted))
+        {
+            accepted.Socket.Dispose();
+            _context.Stats.Closed();
+        }
+
+        EpollNative.Close(_wake);
+        EpollNative.Close(_epoll);
+        NativeMemory.Free(_events);
+    }
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Error, Message = "A RESP event loop failed; its clients are closed")]
+    private static partial void LogLoopFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "Connection {Id} ended with an error")]
+    private static partial void LogClientFailed(ILogger logger, Exception exception, long id);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "Connection {Id} could not join the event loop: errno {Errno}")]
+    private static partial void LogRegisterFailed(ILogger logger, int errno, long id);
+}
