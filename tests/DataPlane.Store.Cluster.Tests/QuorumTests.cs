@@ -126,6 +126,57 @@ public sealed class QuorumTests
     }
 
     [Fact]
+    public async Task Write_WhenTheCoordinatorIsTheOnlyNodeUp_FailsEvenWhereItKeepsHintsForTheReplicasBeforeIt()
+    {
+        await using var cluster = await TestCluster.StartWithoutWaitingAsync(["a", "b", "c"], "a");
+        var node = cluster.Server("a").ClusterNode!;
+        var placement = node.Placement;
+
+        // A key whose preference list puts b or c before a: a keeps their hints and is still one replica of two.
+        var key = Enumerable.Range(0, 1000).Select(i => $"hinted:{i}")
+            .First(k => placement.PreferenceList(placement.PartitionOf(Encoding.UTF8.GetBytes(k)))[0] != node.Self);
+
+        var write = await Assert.ThrowsAsync<RedisServerException>(() => cluster.Db("a").StringSetAsync(key, "v"));
+        Assert.Contains("quorum not reached: 1 of 2 replicas acknowledged", write.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WritesAcknowledgedWhileNodesStillConnect_AreReadThroughAnotherNode_OrTheReadFails()
+    {
+        await using var cluster = await TestCluster.StartWithoutWaitingAsync(["a", "b", "c"], "a", "b", "c");
+        var a = cluster.Db("a");
+        var c = cluster.Db("c");
+        var acknowledged = 0;
+
+        // Writes fail at once while a sees no peer, so the loop is bounded by acknowledged writes and a deadline, not a count.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        for (var i = 0; acknowledged < 100 && DateTime.UtcNow < deadline; i++)
+        {
+            var key = $"early:{i}";
+            try
+            {
+                await a.StringSetAsync(key, "v");
+            }
+            catch (RedisServerException e) when (e.Message.Contains("quorum not reached", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            acknowledged++;
+            try
+            {
+                Assert.Equal("v", await c.StringGetAsync(key));
+            }
+            catch (RedisServerException e) when (e.Message.Contains("quorum not reached", StringComparison.Ordinal))
+            {
+                // R = 2 not reachable yet from c: an error, never a nil.
+            }
+        }
+
+        Assert.True(acknowledged == 100, $"only {acknowledged} writes were acknowledged in 30 s");
+    }
+
+    [Fact]
     public async Task Info_ReportsThePeersTheirStateHintsAndTheKeyspace()
     {
         await using var cluster = await TestCluster.StartAsync();

@@ -45,6 +45,18 @@ internal sealed class TestCluster : IAsyncDisposable
         return cluster;
     }
 
+    /// <summary>Starts only <paramref name="running"/> of <paramref name="names"/>, one after another, without waiting for any node to see its peers.</summary>
+    public static async Task<TestCluster> StartWithoutWaitingAsync(string[] names, params string[] running)
+    {
+        var cluster = new TestCluster(names, configure: null, extraPeers: null, clusterName: null);
+        foreach (var name in running)
+        {
+            await cluster.StartNodeAsync(name);
+        }
+
+        return cluster;
+    }
+
     public StoreServer Server(string name) => _servers[name] ?? throw new InvalidOperationException($"{name} is stopped");
 
     public IDatabase Db(string name)

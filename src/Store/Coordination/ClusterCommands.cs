@@ -15,9 +15,15 @@ internal sealed class ClusterCommands(Coordinator coordinator, TimeProvider time
     private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>Starts a clustered command; false for commands this node answers itself (PING, INFO, CONFIG, DBSIZE...).</summary>
-    public bool TryStart(CommandId id, RespRequest request, out ValueTask<byte[]> reply)
+    public bool TryStart(CommandId id, RespRequest request, out ClusterReply reply)
     {
-        if (id is not (CommandId.Get or CommandId.StrLen or CommandId.Ttl or CommandId.PTtl or CommandId.MGet or CommandId.Exists or CommandId.Del
+        if (id == CommandId.Get)
+        {
+            reply = new ClusterReply(coordinator.StartGet(request[1]));
+            return true;
+        }
+
+        if (id is not (CommandId.StrLen or CommandId.Ttl or CommandId.PTtl or CommandId.MGet or CommandId.Exists or CommandId.Del
             or CommandId.Set or CommandId.MSet or CommandId.SetEx or CommandId.PSetEx or CommandId.SetNx or CommandId.Incr or CommandId.IncrBy
             or CommandId.Decr or CommandId.DecrBy or CommandId.Append or CommandId.Expire or CommandId.PExpire or CommandId.Persist
             or CommandId.FlushDb or CommandId.FlushAll))
@@ -26,14 +32,13 @@ internal sealed class ClusterCommands(Coordinator coordinator, TimeProvider time
             return false;
         }
 
-        reply = Start(id, request);
+        reply = new ClusterReply(Start(id, request));
         return true;
     }
 
     private ValueTask<byte[]> Start(CommandId id, RespRequest request) =>
         id switch
         {
-            CommandId.Get => coordinator.GetAsync(request[1]),
             CommandId.StrLen => new(ReadIntegerAsync(request[1].ToArray(), static (payload, _, _) => payload.Length)),
             CommandId.Ttl => new(ReadIntegerAsync(request[1].ToArray(), static (_, expires, now) => expires == 0 ? -1 : (Math.Max(0, expires - now) + 500) / 1000, missing: -2)),
             CommandId.PTtl => new(ReadIntegerAsync(request[1].ToArray(), static (_, expires, now) => expires == 0 ? -1 : Math.Max(0, expires - now), missing: -2)),

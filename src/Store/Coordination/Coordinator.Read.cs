@@ -2,12 +2,12 @@ namespace DataPlane.Store.Coordination;
 
 internal sealed partial class Coordinator
 {
-    /// <summary>GET: the RESP reply of a quorum read of <paramref name="key"/>, with nothing allocated on the way but the reply (see <see cref="ReadOperation"/>).</summary>
-    public ValueTask<byte[]> GetAsync(ReadOnlySpan<byte> key)
+    /// <summary>GET: a quorum read of <paramref name="key"/>; once <see cref="ReadOperation.AsCompletion"/> completes, <see cref="ReadOperation.WriteReply"/> writes its reply into the client's output, with nothing allocated on the way (see <see cref="ReadOperation"/>).</summary>
+    public ReadOperation StartGet(ReadOnlySpan<byte> key)
     {
         var read = _reads.Get();
         read.Start(key);
-        return read.AsReply();
+        return read;
     }
 
     /// <summary>

@@ -70,12 +70,16 @@ internal sealed partial class Coordinator
         var partition = placement.PartitionOf(key);
         var order = placement.OrderOf(partition);
         var substitute = placement.Replicas;
-        var selfCounted = false;
-        foreach (var target in order[..placement.Replicas])
+        var replicas = order[..placement.Replicas];
+
+        // W counts distinct nodes: a replica of the key that also keeps hints for the missing ones is
+        // still one acknowledgement. Counting its hints too let one node alone acknowledge a W=2 write
+        // while its peers were still connecting, and a read through another node then saw nil.
+        var selfCounted = replicas.Contains(node.Self);
+        foreach (var target in replicas)
         {
             if (target == node.Self)
             {
-                selfCounted = true;
                 if (appliedHere || TryMergeHere(key, stored))
                 {
                     quorum.Ack(expected: false);
@@ -113,7 +117,7 @@ internal sealed partial class Coordinator
             }
         }
 
-        StartExtraWrites(view, partition, order[..placement.Replicas], key, stored);
+        StartExtraWrites(view, partition, replicas, key, stored);
         quorum.Sealed();
     }
 

@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Threading.Tasks.Sources;
 using DataPlane.Store.Protocol.Internode;
+using DataPlane.Store.Protocol.Resp;
 using DataPlane.Store.Replica;
 
 namespace DataPlane.Store.Coordination;
@@ -52,22 +54,34 @@ internal sealed partial class ReadOperation
 
     private string? Error => _answers >= _needed ? null : $"ERR quorum not reached: {_answers} of {_needed} replicas answered";
 
-    /// <summary>The GET reply: the value's bulk string, a null reply for a missing, deleted or expired key, or the quorum error.</summary>
-    byte[] IValueTaskSource<byte[]>.GetResult(short token)
+    /// <summary>
+    /// Writes the GET reply into <paramref name="output"/> (the value's bulk string, a null reply for a
+    /// missing, deleted or expired key, or the quorum error) and gives the operation up: called once,
+    /// after <see cref="AsCompletion"/> completed. Straight into the client's output, so a GET
+    /// allocates no reply array.
+    /// </summary>
+    public void WriteReply(IBufferWriter<byte> output)
     {
-        _core.GetResult(token);
-        byte[] reply;
         lock (_lock)
         {
-            var error = Error;
-            reply = error is not null ? RespReplies.Error(error)
-                : _newestLength >= 0 && StoredValue.IsVisible(Newest, _node.Time.GetUtcNow().ToUnixTimeMilliseconds()) ? RespReplies.Bulk(StoredValue.Payload(Newest))
-                : RespReplies.Null;
+            if (Error is { } error)
+            {
+                output.WriteError(error);
+            }
+            else if (_newestLength >= 0 && StoredValue.IsVisible(Newest, _node.Time.GetUtcNow().ToUnixTimeMilliseconds()))
+            {
+                output.WriteBulk(StoredValue.Payload(Newest));
+            }
+            else
+            {
+                output.Write(RespReplies.Null);
+            }
         }
 
         Release();
-        return reply;
     }
+
+    void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
 
     ReadOutcome IValueTaskSource<ReadOutcome>.GetResult(short token)
     {
@@ -82,11 +96,11 @@ internal sealed partial class ReadOperation
         return outcome;
     }
 
-    ValueTaskSourceStatus IValueTaskSource<byte[]>.GetStatus(short token) => _core.GetStatus(token);
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _core.GetStatus(token);
 
     ValueTaskSourceStatus IValueTaskSource<ReadOutcome>.GetStatus(short token) => _core.GetStatus(token);
 
-    void IValueTaskSource<byte[]>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _core.OnCompleted(continuation, state, token, flags);
 
     void IValueTaskSource<ReadOutcome>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>

@@ -23,7 +23,7 @@ namespace DataPlane.Store.Coordination;
 /// its peer requests, so a read allocates nothing: no task, closure or answer list. It goes back to
 /// the pool when its caller has taken the result and every request it sent has come back.
 /// </remarks>
-internal sealed partial class ReadOperation : IPeerReplyHandler, IValueTaskSource<byte[]>, IValueTaskSource<ReadOutcome>
+internal sealed partial class ReadOperation : IPeerReplyHandler, IValueTaskSource, IValueTaskSource<ReadOutcome>
 {
     /// <summary>A request slower than this many smoothed round trips makes the read ask one more replica.</summary>
     private const int SlowFactor = 4;
@@ -75,11 +75,12 @@ internal sealed partial class ReadOperation : IPeerReplyHandler, IValueTaskSourc
 
     private ReadOnlySpan<byte> Newest => _newest.AsSpan(0, _newestLength);
 
-    public ValueTask<byte[]> AsReply() => new(this, _core.Version);
+    /// <summary>Completes once the read is decided; then <see cref="WriteReply"/>, once.</summary>
+    public ValueTask AsCompletion() => new(this, _core.Version);
 
     public ValueTask<ReadOutcome> AsOutcome() => new(this, _core.Version);
 
-    /// <summary>Starts the read of <paramref name="key"/>; await it through <see cref="AsReply"/> or <see cref="AsOutcome"/>, once.</summary>
+    /// <summary>Starts the read of <paramref name="key"/>; await it through <see cref="AsCompletion"/> or <see cref="AsOutcome"/>, once.</summary>
     public void Start(ReadOnlySpan<byte> key)
     {
         Grow(ref _key, key.Length);

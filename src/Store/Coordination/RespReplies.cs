@@ -15,7 +15,7 @@ internal static class RespReplies
 
     public static byte[] Error(string message) => Encoding.UTF8.GetBytes("-" + message.ReplaceLineEndings(" ") + "\r\n");
 
-    /// <summary>A bulk string reply in one exactly sized array (the GET reply, the hot one).</summary>
+    /// <summary>A bulk string reply in one exactly sized array.</summary>
     public static byte[] Bulk(ReadOnlySpan<byte> payload)
     {
         Span<byte> prefix = stackalloc byte[24];

@@ -6,7 +6,7 @@ namespace DataPlane.Store.Server;
 
 internal sealed partial class RespConnection
 {
-    private readonly List<ValueTask<byte[]>> _clustered = [];
+    private readonly List<ClusterReply> _clustered = [];
 
     /// <summary>
     /// The loop of a cluster node's client: every whole command in the buffer is started (data
@@ -34,7 +34,15 @@ internal sealed partial class RespConnection
                         // connection, a helper's once per reply that is not ready yet.
                         try
                         {
-                            Output.Write(await reply.ConfigureAwait(false));
+                            if (reply.Read is { } read)
+                            {
+                                await read.AsCompletion().ConfigureAwait(false);
+                                read.WriteReply(Output);
+                            }
+                            else
+                            {
+                                Output.Write(await reply.Bytes.ConfigureAwait(false));
+                            }
                         }
                         catch (IOException e)
                         {
@@ -85,7 +93,7 @@ internal sealed partial class RespConnection
             if (status == ParseStatus.Error)
             {
                 _context.Stats.ProtocolError();
-                _clustered.Add(new(RespReplies.Error("ERR " + error)));
+                _clustered.Add(new(new ValueTask<byte[]>(RespReplies.Error("ERR " + error))));
                 close = true;
                 break;
             }
