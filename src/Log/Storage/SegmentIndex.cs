@@ -22,6 +22,12 @@ internal sealed class SegmentIndex : IDisposable
     /// <summary>The first chunk is small, so the many indexes of small or idle segments stay small.</summary>
     private const int FirstChunkEntries = 64;
 
+    /// <summary>
+    /// Entries per write when persisting (3 KiB on the stack): a 4 MiB group of 16 KiB batches adds 256, which so
+    /// take one write, where 32 a write took several per group on the writer's path.
+    /// </summary>
+    private const int PersistEntries = 256;
+
     private Chunk[] _chunks = new Chunk[4];
     private int _count;
     private int _persisted;
@@ -137,10 +143,10 @@ internal sealed class SegmentIndex : IDisposable
         }
 
         var entry = EntrySize;
-        Span<byte> buffer = stackalloc byte[12 * 32];
+        Span<byte> buffer = stackalloc byte[12 * PersistEntries];
         while (_persisted < _count)
         {
-            var n = Math.Min(_count - _persisted, 32);
+            var n = Math.Min(_count - _persisted, PersistEntries);
             for (var i = 0; i < n; i++)
             {
                 Encode(buffer.Slice(i * entry, entry), KeyAt(_persisted + i), ValueAt(_persisted + i));
