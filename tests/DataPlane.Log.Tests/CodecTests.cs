@@ -12,6 +12,32 @@ public class CodecTests
         Assert.Equal(0u, Crc32C.Compute([]));
     }
 
+    /// <summary>Around the three-block boundaries (3 x 256, 3 x 2048), at odd alignments, and a whole 16 KiB batch.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(767)]
+    [InlineData(768)]
+    [InlineData(769)]
+    [InlineData(1543)]
+    [InlineData(6143)]
+    [InlineData(6144)]
+    [InlineData(6145)]
+    [InlineData(6912)]
+    [InlineData(12_289)]
+    [InlineData(16_363)]
+    [InlineData(100_003)]
+    public void Crc32C_OfLongInputs_MatchesABitwiseCrc(int length)
+    {
+        var data = new byte[length + 3];
+        new Random(length).NextBytes(data);
+        for (var start = 0; start < 3; start++)
+        {
+            var span = data.AsSpan(start, length);
+            Assert.Equal(BitwiseCrc32C(span), Crc32C.Compute(span));
+        }
+    }
+
     [Theory]
     [InlineData(0L)]
     [InlineData(1L)]
@@ -19,6 +45,10 @@ public class CodecTests
     [InlineData(63L)]
     [InlineData(-64L)]
     [InlineData(64L)]
+    [InlineData(8191L)]
+    [InlineData(-8192L)]
+    [InlineData(8192L)]
+    [InlineData(-8193L)]
     [InlineData(int.MaxValue)]
     [InlineData(int.MinValue)]
     [InlineData(long.MaxValue)]
@@ -111,5 +141,21 @@ public class CodecTests
         Assert.Equal(TestBatches.BaseTime + 5, RecordBatch.BaseTimestamp(batch));
         Assert.Equal(TestBatches.BaseTime + 8, RecordBatch.MaxTimestamp(batch));
         Assert.Equal(-1L, System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(batch.AsSpan(RecordBatch.ProducerIdOffset)));
+    }
+
+    /// <summary>The textbook reflected CRC-32C, one bit at a time.</summary>
+    private static uint BitwiseCrc32C(ReadOnlySpan<byte> data)
+    {
+        var crc = uint.MaxValue;
+        foreach (var b in data)
+        {
+            crc ^= b;
+            for (var bit = 0; bit < 8; bit++)
+            {
+                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
+            }
+        }
+
+        return ~crc;
     }
 }

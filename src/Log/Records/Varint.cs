@@ -59,6 +59,15 @@ internal static class Varint
             return true;
         }
 
+        // Two bytes: lengths of 64-8191 bytes (a 100 B value, a record's own length) and offset deltas past 63.
+        if ((uint)position + 1 < (uint)source.Length && source[position + 1] < 0x80)
+        {
+            var pair = (source[position] & 0x7F) | (source[position + 1] << 7);
+            position += 2;
+            value = (pair >> 1) ^ -(pair & 1);
+            return true;
+        }
+
         ulong raw = 0;
         var shift = 0;
         for (var i = 0; i < maxBytes; i++)

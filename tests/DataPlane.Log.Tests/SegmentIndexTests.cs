@@ -1,0 +1,84 @@
+using DataPlane.Log.Storage;
+
+namespace DataPlane.Log.Tests;
+
+public class SegmentIndexTests : IDisposable
+{
+    // Past the small first chunk (64), several full chunks (4096 each) and the first growth of the chunk table (4 chunks).
+    private const int Entries = 20_000;
+
+    private readonly TempDirectory _dir = new();
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Lookups_AcrossChunkBoundaries_FindEveryEntry_AndSurviveAReopen(bool isTime)
+    {
+        var path = Path.Combine(_dir.Path, isTime ? "x.timeindex" : "x.index");
+        using (var index = SegmentIndex.Open(path, isTime, out _))
+        {
+            for (var i = 0; i < Entries; i++)
+            {
+                index.Add(Key(i), Value(i));
+            }
+
+            index.Persist();
+            AssertEveryEntry(index, Entries);
+        }
+
+        using var reopened = SegmentIndex.Open(path, isTime, out var valid);
+        Assert.True(valid);
+        AssertEveryEntry(reopened, Entries);
+    }
+
+    [Fact]
+    public void TruncateTo_AChunkBoundary_ThenAdd_OverwritesFromThere()
+    {
+        using var index = SegmentIndex.Open(Path.Combine(_dir.Path, "t.index"), isTime: false, out _);
+        for (var i = 0; i < Entries; i++)
+        {
+            index.Add(Key(i), Value(i));
+        }
+
+        index.TruncateTo(4096);
+        Assert.Equal(4096, index.Count);
+        Assert.Equal(4095, index.Floor(Key(Entries - 1)));
+        for (var i = 4096; i < 8200; i++)
+        {
+            index.Add(Key(i) + 1, Value(i) + 1);
+        }
+
+        Assert.Equal(8200, index.Count);
+        Assert.Equal(Key(4096) + 1, index.KeyAt(4096));
+        Assert.Equal(Value(8199) + 1, index.ValueAt(8199));
+        Assert.Equal(4095, index.Floor(Key(4096)));
+        Assert.Equal(4096, index.Floor(Key(4096) + 1));
+    }
+
+    public void Dispose()
+    {
+        _dir.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private static long Key(int i) => 10 + (3L * i);
+
+    private static int Value(int i) => 7 * i;
+
+    private static void AssertEveryEntry(SegmentIndex index, int count)
+    {
+        Assert.Equal(count, index.Count);
+        Assert.Equal(-1, index.Floor(Key(0) - 1));
+        Assert.Equal(-1, index.Floor(Key(0), strictlyBelow: true));
+        for (var i = 0; i < count; i++)
+        {
+            Assert.Equal(Key(i), index.KeyAt(i));
+            Assert.Equal(Value(i), index.ValueAt(i));
+            Assert.Equal(i, index.Floor(Key(i)));
+            Assert.Equal(i, index.Floor(Key(i) + 1));
+            Assert.Equal(i - 1, index.Floor(Key(i), strictlyBelow: true));
+        }
+
+        Assert.Equal(Key(count - 1), index.LastKey);
+    }
+}
