@@ -79,8 +79,14 @@ internal sealed partial class ProxyConnection
 
         // A direction that ended already passed its FIN on: the other one closes without a shutdown.
         _sendsEnded = (clientEnded ? 1 : 0) + (upstreamEnded ? 1 : 0);
+        if (_pair is not null)
+        {
+            _clientFd = (int)client.Handle;
+            _upstreamFd = (int)upstreamSocket.Handle;
+        }
+
         _pair?.Begin();
-        if (_pair is not null && !_pair.Adopt(upstreamSocket, clientEnded, upstreamEnded))
+        if (_pair is not null && !_pair.Adopt(_upstreamFd, clientEnded, upstreamEnded))
         {
             // The descriptor could not join the loop: the connection cannot go on here.
             Abort(reset: true);
@@ -131,7 +137,10 @@ internal sealed partial class ProxyConnection
             return false;
         }
 
-        request.SetQuiet(_client!, _upstreamSocket!, _upstream!, _clientEnded, _upstreamEnded, _host.Time.GetElapsedTime(_startedAt));
+        // The epoll transport's descriptors get their runtime Sockets only now: a migration hands Sockets over.
+        _client ??= Wrap(_clientFd);
+        _upstreamSocket ??= Wrap(_upstreamFd);
+        request.SetQuiet(_client, _upstreamSocket, _upstream!, _clientEnded, _upstreamEnded, _host.Time.GetElapsedTime(_startedAt));
         if (await request.Decision)
         {
             Volatile.Write(ref _migration, Migrated);
@@ -159,8 +168,8 @@ internal sealed partial class ProxyConnection
             return false;
         }
 
-        Close(_client, reset: true);
-        Close(_upstreamSocket, reset: true);
+        Close(_client, ref _clientFd, reset: true);
+        Close(_upstreamSocket, ref _upstreamFd, reset: true);
         return true;
     }
 
