@@ -35,7 +35,7 @@ public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatche
     // Pooled connection objects kept for reuse; more than this are left to the GC.
     private const int PoolLimit = 1024;
 
-    private readonly ConnectionList _connections = new();
+    private readonly ConnectionList _connections = new(Environment.ProcessorCount);
     // One pool per epoll loop (its connections' pairs run there), so a loop's accept rents a pair of its own.
     private readonly ConcurrentQueue<ProxyConnection>[] _pools = CreatePools(Environment.ProcessorCount);
     private readonly UpstreamCluster _cluster;

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using DataPlane.Proxy.Upstreams;
 
 namespace DataPlane.Proxy.Forwarding;
@@ -6,6 +7,7 @@ namespace DataPlane.Proxy.Forwarding;
 /// <summary>Picking and connecting the upstream, with a connect timeout and retries on other upstreams.</summary>
 internal sealed partial class ProxyConnection
 {
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ConnectAsync(ulong clientHash, ProxyOptions options)
     {
         var cluster = _host.Cluster;
@@ -71,6 +73,7 @@ internal sealed partial class ProxyConnection
         return Volatile.Read(ref _aborted) == 0 ? TryConnectAsync(socket, upstream, timeout) : new ValueTask<ConnectFailure?>(ConnectFailure.Error);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ConnectFailure?> TryConnectAsync(Socket socket, Upstream upstream, TimeSpan timeout)
     {
         var cancel = _cancel;

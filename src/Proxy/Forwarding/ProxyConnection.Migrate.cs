@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using DataPlane.Proxy.Upstreams;
 
 namespace DataPlane.Proxy.Forwarding;
@@ -112,6 +113,7 @@ internal sealed partial class ProxyConnection
     /// After both directions stopped: false when the copy is over (it ended, failed or migrated), true
     /// when a migration asked for a quiet point and then decided to resume here.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> PausedAndResumedAsync(DirectionEnd up, DirectionEnd down)
     {
         if (Interlocked.CompareExchange(ref _migration, Done, Copying) == Copying)
