@@ -32,8 +32,9 @@ public sealed partial class ProxyServer
             return;
         }
 
-        // A connection whose pair runs on the accepting loop: connect and copy with no thread hop.
-        var connection = Rent(options, loop);
+        // A connection whose pair runs on the accepting loop (connect and copy with no thread hop), unless
+        // that loop has clearly more connections than another.
+        var connection = Rent(options, _connections.LeastBusy((int)((uint)loop % (uint)_pools.Length)));
         _connections.Add(connection);
         _ = connection.Transport == ProxyTransport.Epoll
             ? connection.RunAsync(fd, options.Policy == BalancingPolicy.RingHash ? ProxyConnection.HashOf(peer) : 0, options)
@@ -149,6 +150,12 @@ public sealed partial class ProxyServer
     private ProxyConnection Rent(ProxyOptions options, int loop)
     {
         var index = (int)((uint)loop % (uint)_pools.Length);
-        return _pools[index].TryDequeue(out var pooled) && pooled.Fits(options) ? pooled : new ProxyConnection(this, options, index);
+        if (_pools[index].TryDequeue(out var pooled) && pooled.Fits(options))
+        {
+            return pooled;
+        }
+
+        Interlocked.Increment(ref _created);
+        return new ProxyConnection(this, options, index);
     }
 }

@@ -50,6 +50,7 @@ public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatche
     private IPEndPoint? _localEndPoint;
     private IAcceptor? _accept;
     private int _nextLoop;
+    private long _created;
     private ITimer? _idleSweep;
     private int _open;
     private long _rateLimited;
@@ -103,6 +104,9 @@ public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatche
     internal long OverLimit => Interlocked.Read(ref _overLimit);
 
     internal long NoUpstream => Interlocked.Read(ref _noUpstream);
+
+    /// <summary>Connection objects made so far (the rest were reused from the pool).</summary>
+    internal long CreatedConnections => Interlocked.Read(ref _created);
 
     TimeProvider IConnectionHost.Time => _time;
 

@@ -135,6 +135,30 @@ internal sealed class ConnectionList
         return aborted;
     }
 
+    /// <summary>
+    /// The loop a new connection accepted on <paramref name="preferred"/> should run on: that one (no
+    /// thread hop), unless another loop has clearly fewer connections, so that a burst of clients
+    /// accepted by one loop (wrk opening 50 kept-alive connections at once) is not all served by it.
+    /// HAProxy hands accepted connections to its least loaded thread the same way.
+    /// </summary>
+    public int LeastBusy(int preferred)
+    {
+        var own = Volatile.Read(ref _stripes[preferred].Count);
+        var best = preferred;
+        var fewest = own - 2 - (own / 4);
+        for (var i = 0; i < _stripes.Length; i++)
+        {
+            var count = Volatile.Read(ref _stripes[i].Count);
+            if (count < fewest)
+            {
+                best = i;
+                fewest = count;
+            }
+        }
+
+        return best;
+    }
+
     private Stripe StripeOf(ProxyConnection connection) => _stripes[connection.LoopIndex % _stripes.Length];
 
     private sealed class Stripe

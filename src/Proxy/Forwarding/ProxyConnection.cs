@@ -15,8 +15,9 @@ namespace DataPlane.Proxy.Forwarding;
 internal sealed partial class ProxyConnection : IDisposable
 {
     private readonly IConnectionHost _host;
-    private readonly Pipe _toUpstream;
-    private readonly Pipe _toClient;
+    // The runtime sockets' copy loops only: an epoll pair copies through its own two buffers.
+    private readonly Pipe? _toUpstream;
+    private readonly Pipe? _toClient;
     private readonly DirectionObserver _fromClient;
     private readonly DirectionObserver _fromUpstream;
     private readonly Func<bool> _shutdownOnEnd;
@@ -43,15 +44,19 @@ internal sealed partial class ProxyConnection : IDisposable
     public ProxyConnection(IConnectionHost host, ProxyOptions options, int loop)
     {
         _host = host;
-        var pipeOptions = new PipeOptions(
-            pauseWriterThreshold: options.PauseThreshold,
-            resumeWriterThreshold: options.ResumeThreshold,
-            minimumSegmentSize: options.BufferSize,
-            readerScheduler: PipeScheduler.Inline,
-            writerScheduler: PipeScheduler.Inline,
-            useSynchronizationContext: false);
-        _toUpstream = new Pipe(pipeOptions);
-        _toClient = new Pipe(pipeOptions);
+        if (options.Transport != ProxyTransport.Epoll)
+        {
+            var pipeOptions = new PipeOptions(
+                pauseWriterThreshold: options.PauseThreshold,
+                resumeWriterThreshold: options.ResumeThreshold,
+                minimumSegmentSize: options.BufferSize,
+                readerScheduler: PipeScheduler.Inline,
+                writerScheduler: PipeScheduler.Inline,
+                useSynchronizationContext: false);
+            _toUpstream = new Pipe(pipeOptions);
+            _toClient = new Pipe(pipeOptions);
+        }
+
         BufferSize = options.BufferSize;
         _pauseThreshold = options.PauseThreshold;
         _resumeThreshold = options.ResumeThreshold;
@@ -177,7 +182,9 @@ internal sealed partial class ProxyConnection : IDisposable
             return false;
         }
 
-        if (_copyStarted)
+        // With the epoll transport there are no pipes: resetting pipes it never completed would throw
+        // (and cost an exception and a new instance per connection).
+        if (_copyStarted && _toUpstream is not null && _toClient is not null)
         {
             try
             {
