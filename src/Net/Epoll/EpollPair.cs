@@ -353,6 +353,17 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
             from.Readable = true;
         }
 
+        // The first hang-up an edge shows decides whether a short read may stand for the end: a FIN
+        // alone does; a hang-up or an error (then or later) must be read to the end or the error.
+        if ((events & (EpollNative.EpollHup | EpollNative.EpollErr)) != 0)
+        {
+            from.FinOnly = false;
+        }
+        else if ((events & EpollNative.EpollRdHup) != 0 && !from.HungUp)
+        {
+            from.FinOnly = true;
+        }
+
         if ((events & (EpollNative.EpollRdHup | EpollNative.EpollHup | EpollNative.EpollErr)) != 0)
         {
             from.HungUp = true;
