@@ -8,7 +8,7 @@ namespace DataPlane.Net;
 /// listening socket stays intact and can be handed to another process or kept listening
 /// (shared/HANDOFF.md); whether the listener is closed afterwards is the owner's choice.
 /// </summary>
-internal sealed class AcceptLoop : IDisposable
+internal sealed class AcceptLoop : IAcceptor
 {
     private readonly Socket _listener;
     private readonly IConnectionDispatcher _dispatcher;

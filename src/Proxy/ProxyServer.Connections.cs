@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using DataPlane.Net.Epoll;
 using DataPlane.Proxy.Forwarding;
 using DataPlane.Proxy.Upstreams;
 
@@ -11,28 +12,36 @@ public sealed partial class ProxyServer
     void DataPlane.Net.IConnectionDispatcher.OnAccepted(Socket socket)
     {
         var options = Options;
-        var open = Interlocked.Increment(ref _open);
-        if (_stopping || (options.MaxConnections > 0 && open > options.MaxConnections))
+        if (!TryOpen(options) || (Volatile.Read(ref _limiter) is not null && !TryRate((socket.RemoteEndPoint as IPEndPoint)?.Address)))
         {
-            Interlocked.Decrement(ref _open);
-            Interlocked.Increment(ref _overLimit);
             Refuse(socket, options);
             return;
         }
 
-        var limiter = Volatile.Read(ref _limiter);
-        if (limiter is not null && socket.RemoteEndPoint is IPEndPoint remote && !limiter.TryAcquire(remote.Address))
-        {
-            Interlocked.Decrement(ref _open);
-            Interlocked.Increment(ref _rateLimited);
-            Refuse(socket, options);
-            return;
-        }
-
-        var connection = Rent(options);
+        var connection = Rent(options, Interlocked.Increment(ref _nextLoop));
         _connections.Add(connection);
         _ = connection.RunAsync(socket, options);
     }
+
+    void IEpollAcceptHandler.OnAccepted(int fd, ReadOnlySpan<byte> peer, int loop)
+    {
+        var options = Options;
+        if (!TryOpen(options) || (Volatile.Read(ref _limiter) is not null && !TryRate(AddressOf(peer))))
+        {
+            Refuse(fd, options);
+            return;
+        }
+
+        // A connection whose pair runs on the accepting loop (connect and copy with no thread hop), unless
+        // that loop has clearly more connections than another.
+        var connection = Rent(options, _connections.LeastBusy((int)((uint)loop % (uint)_pools.Length)));
+        _connections.Add(connection);
+        _ = connection.Transport == ProxyTransport.Epoll
+            ? connection.RunAsync(fd, options.Policy == BalancingPolicy.RingHash ? ProxyConnection.HashOf(peer) : 0, options)
+            : connection.RunAsync(ProxyConnection.Wrap(fd), options);
+    }
+
+    void IEpollAcceptHandler.OnAcceptError(int errno) => LogAcceptError(Name, new IOException($"accept4 failed: errno {errno}"));
 
     void DataPlane.Net.IConnectionDispatcher.OnAcceptError(Exception error) => LogAcceptError(Name, error);
 
@@ -51,9 +60,10 @@ public sealed partial class ProxyServer
         _connections.Remove(connection);
         Interlocked.Decrement(ref _open);
         var options = Options;
-        if (connection.TryReset() && connection.Fits(options) && _pool.Count < PoolLimit && !_stopping)
+        var pool = _pools[connection.LoopIndex];
+        if (connection.TryReset() && connection.Fits(options) && pool.Count < PoolLimit && !_stopping)
         {
-            _pool.Enqueue(connection);
+            pool.Enqueue(connection);
         }
         else
         {
@@ -86,6 +96,66 @@ public sealed partial class ProxyServer
         socket.Dispose();
     }
 
-    private ProxyConnection Rent(ProxyOptions options) =>
-        _pool.TryDequeue(out var pooled) && pooled.Fits(options) ? pooled : new ProxyConnection(this, options);
+    /// <summary>Refuses a descriptor the epoll loop accepted, as <see cref="Refuse(Socket, ProxyOptions)"/> does a socket.</summary>
+    private static unsafe void Refuse(int fd, ProxyOptions options)
+    {
+        if (options.RejectResponse is { Length: > 0 } response)
+        {
+            // A fresh socket's send buffer is empty: this small send does not block; a client that left fails it.
+            fixed (byte* bytes = response.Span)
+            {
+                EpollNative.Send(fd, bytes, response.Length, EpollNative.MsgDontWait | EpollNative.MsgNoSignal);
+            }
+
+            EpollNative.Shutdown(fd, EpollNative.ShutWrite);
+        }
+
+        EpollNative.Close(fd);
+    }
+
+    /// <summary>Counts a new connection against --max-connections; false (counted as over the limit) when it is refused.</summary>
+    private bool TryOpen(ProxyOptions options)
+    {
+        var open = Interlocked.Increment(ref _open);
+        if (_stopping || (options.MaxConnections > 0 && open > options.MaxConnections))
+        {
+            Interlocked.Decrement(ref _open);
+            Interlocked.Increment(ref _overLimit);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Asks the rate limit for a client of <paramref name="address"/> (unknown: admitted); false (counted) when refused.</summary>
+    private bool TryRate(IPAddress? address)
+    {
+        if (address is null || Volatile.Read(ref _limiter) is not { } limiter || limiter.TryAcquire(address))
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _open);
+        Interlocked.Increment(ref _rateLimited);
+        return false;
+    }
+
+    /// <summary>The address in a sockaddr_in or sockaddr_in6 (null for another family).</summary>
+    private static IPAddress? AddressOf(ReadOnlySpan<byte> sockaddr) =>
+        sockaddr.Length >= 8 && sockaddr[0] == EpollNative.AfInet ? new IPAddress(sockaddr.Slice(4, 4))
+        : sockaddr.Length >= 24 && sockaddr[0] == EpollNative.AfInet6 ? new IPAddress(sockaddr.Slice(8, 16))
+        : null;
+
+    /// <summary>A pooled connection of loop <paramref name="loop"/>, or a new one there.</summary>
+    private ProxyConnection Rent(ProxyOptions options, int loop)
+    {
+        var index = (int)((uint)loop % (uint)_pools.Length);
+        if (_pools[index].TryDequeue(out var pooled) && pooled.Fits(options))
+        {
+            return pooled;
+        }
+
+        Interlocked.Increment(ref _created);
+        return new ProxyConnection(this, options, index);
+    }
 }

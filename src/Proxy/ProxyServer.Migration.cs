@@ -22,7 +22,7 @@ public sealed partial class ProxyServer
             ?? new Upstream(upstreamAddress, PeerOf(upstreamSocket), 1, _time);
         upstream.OnConnecting();
         Interlocked.Increment(ref _open);
-        var connection = Rent(Options);
+        var connection = Rent(Options, Interlocked.Increment(ref _nextLoop));
         _connections.Add(connection);
         _ = connection.RunAdoptedAsync(client, upstreamSocket, upstream, clientEnded, upstreamEnded, age);
     }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using DataPlane.Net;
+using DataPlane.Net.Epoll;
 using DataPlane.Proxy.Balancing;
 using DataPlane.Proxy.Forwarding;
 using DataPlane.Proxy.Health;
@@ -29,13 +30,14 @@ namespace DataPlane.Proxy;
 /// await proxy.StartAsync();
 /// </code>
 /// </example>
-public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatcher, IConnectionHost
+public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatcher, IEpollAcceptHandler, IConnectionHost
 {
     // Pooled connection objects kept for reuse; more than this are left to the GC.
     private const int PoolLimit = 1024;
 
-    private readonly ConnectionList _connections = new();
-    private readonly ConcurrentQueue<ProxyConnection> _pool = new();
+    private readonly ConnectionList _connections = new(Environment.ProcessorCount);
+    // One pool per epoll loop (its connections' pairs run there), so a loop's accept rents a pair of its own.
+    private readonly ConcurrentQueue<ProxyConnection>[] _pools = CreatePools(Environment.ProcessorCount);
     private readonly UpstreamCluster _cluster;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -46,7 +48,9 @@ public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatche
     private ClientRateLimiter? _limiter;
     private Socket? _listener;
     private IPEndPoint? _localEndPoint;
-    private AcceptLoop? _accept;
+    private IAcceptor? _accept;
+    private int _nextLoop;
+    private long _created;
     private ITimer? _idleSweep;
     private int _open;
     private long _rateLimited;
@@ -100,6 +104,9 @@ public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatche
     internal long OverLimit => Interlocked.Read(ref _overLimit);
 
     internal long NoUpstream => Interlocked.Read(ref _noUpstream);
+
+    /// <summary>Connection objects made so far (the rest were reused from the pool).</summary>
+    internal long CreatedConnections => Interlocked.Read(ref _created);
 
     TimeProvider IConnectionHost.Time => _time;
 
@@ -193,9 +200,12 @@ public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatche
         _metrics?.Dispose();
         _limiter?.Dispose();
         _prober.Dispose();
-        while (_pool.TryDequeue(out var pooled))
+        foreach (var pool in _pools)
         {
-            pooled.Dispose();
+            while (pool.TryDequeue(out var pooled))
+            {
+                pooled.Dispose();
+            }
         }
     }
 
@@ -222,7 +232,7 @@ public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatche
         var options = Options;
         _idleSweep = _time.CreateTimer(static state => ((ProxyServer)state!).SweepIdle(), this, SweepPeriod(options), SweepPeriod(options));
         _prober.Configure(options);
-        _accept = new AcceptLoop(listener, this);
+        _accept = CreateAcceptor(listener, options);
         if (accepting)
         {
             _accept.Start();
@@ -252,16 +262,34 @@ public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatche
     /// <summary>Accepts (again) on the same listening socket: after a deferred start or a rolled-back handoff.</summary>
     internal void ResumeAccepting()
     {
-        if (_listener is null || _stopping)
+        if (_listener is null || _stopping || _accept is { IsRunning: true })
         {
             return;
         }
 
         var previous = _accept;
-        var next = new AcceptLoop(_listener, this);
+        var next = CreateAcceptor(_listener, Options);
         _accept = next;
         next.Start();
         previous?.Dispose();
+    }
+
+    /// <summary>
+    /// With the epoll transport the loops accept (no runtime Socket per client, no hop to the loop);
+    /// otherwise the runtime's accept loop.
+    /// </summary>
+    private IAcceptor CreateAcceptor(Socket listener, ProxyOptions options) =>
+        options.Transport == ProxyTransport.Epoll ? EpollTransport.Shared.Listen((int)listener.Handle, this) : new AcceptLoop(listener, this);
+
+    private static ConcurrentQueue<ProxyConnection>[] CreatePools(int count)
+    {
+        var pools = new ConcurrentQueue<ProxyConnection>[count];
+        for (var i = 0; i < count; i++)
+        {
+            pools[i] = new ConcurrentQueue<ProxyConnection>();
+        }
+
+        return pools;
     }
 
     private static ClientRateLimiter? CreateLimiter(ProxyOptions options) =>

@@ -45,6 +45,29 @@ public abstract class ForwardingTests
     }
 
     [Fact]
+    public async Task SequentialConnections_ReuseThePooledConnectionObjects()
+    {
+        await using var upstream = TestUpstream.Echo();
+        await using var proxy = await Loopback.StartAsync(Options(upstream.Address));
+
+        for (var i = 0; i < 20; i++)
+        {
+            using (var client = await Loopback.ConnectAsync(proxy.LocalEndPoint))
+            {
+                await Loopback.SendAllAsync(client, "ping"u8.ToArray());
+                client.Shutdown(SocketShutdown.Send);
+                Assert.Equal("ping"u8.ToArray(), await Loopback.ReadToEndAsync(client));
+            }
+
+            await Eventually.True(() => proxy.ActiveConnections == 0, "the connection was returned");
+        }
+
+        // One object per loop's pool, and a spare for a connection accepted before the last one was
+        // back in its pool; never one per connection.
+        Assert.InRange(proxy.CreatedConnections, 1, (2 * Environment.ProcessorCount) + 1);
+    }
+
+    [Fact]
     public async Task HalfClose_ClientFinFirst_UpstreamStillAnswers()
     {
         await using var upstream = TestUpstream.Echo();

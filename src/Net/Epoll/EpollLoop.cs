@@ -5,7 +5,9 @@ namespace DataPlane.Net.Epoll;
 
 /// <summary>
 /// One event loop: a thread blocked in <c>epoll_wait</c> that runs the I/O of the pairs registered
-/// with it. Other threads reach it through a command queue and an eventfd (aborts, timeouts). Nothing here blocks but <c>epoll_wait</c>. Loops live as long as the process.
+/// with it, accepts on the listeners registered with it, and times out its pairs' connects. Other
+/// threads reach it through a command queue and an eventfd (aborts, pauses). Nothing here blocks but
+/// <c>epoll_wait</c>. Loops live as long as the process.
 /// </summary>
 internal sealed unsafe class EpollLoop
 {
@@ -17,11 +19,13 @@ internal sealed unsafe class EpollLoop
     private readonly byte* _events;
     private readonly Thread _thread;
     private readonly ConcurrentQueue<Command> _commands = new();
+    private readonly ConnectDeadlines _deadlines = new();
     private int _wakeRequested;
 
     public EpollLoop(EpollTransport transport, int index)
     {
         _transport = transport;
+        Index = index;
         _epoll = EpollNative.EpollCreate(EpollNative.EpollCloexec);
         if (_epoll < 0)
         {
@@ -40,6 +44,15 @@ internal sealed unsafe class EpollLoop
         _thread = new Thread(Run) { IsBackground = true, Name = "epoll loop " + index };
         _thread.Start();
     }
+
+    /// <summary>The loop's number in its transport.</summary>
+    public int Index { get; }
+
+    /// <summary>The epoll instance (listeners add and remove themselves from any thread).</summary>
+    public int Epoll => _epoll;
+
+    /// <summary>The connects this loop times out (loop thread only).</summary>
+    public ConnectDeadlines Deadlines => _deadlines;
 
     /// <summary>Whether the calling thread is this loop's thread (its pairs' state may be touched directly).</summary>
     public bool IsCurrent => Environment.CurrentManagedThreadId == _thread.ManagedThreadId;
@@ -63,7 +76,7 @@ internal sealed unsafe class EpollLoop
     {
         while (true)
         {
-            var count = EpollNative.EpollWait(_epoll, _events, MaxEvents, -1);
+            var count = EpollNative.EpollWait(_epoll, _events, MaxEvents, _deadlines.WaitMilliseconds());
             if (count < 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
@@ -85,9 +98,11 @@ internal sealed unsafe class EpollLoop
                 }
                 else
                 {
-                    _transport.Dispatch(data, *(uint*)ev);
+                    _transport.Dispatch(this, data, *(uint*)ev);
                 }
             }
+
+            _deadlines.Expire();
         }
     }
 
@@ -111,8 +126,8 @@ internal sealed unsafe class EpollLoop
         /// <summary>End the current connect or forward now.</summary>
         Abort,
 
-        /// <summary>End the current connect with a timeout (ignored once it is forwarding).</summary>
-        ConnectTimeout,
+        /// <summary>Watch the deadline of a connect started on another thread (ignored once it ended).</summary>
+        ArmDeadline,
 
         /// <summary>Stop the forward at a quiet point.</summary>
         Pause,

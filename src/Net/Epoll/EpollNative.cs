@@ -15,7 +15,17 @@ internal static unsafe partial class EpollNative
     public const int EpollHup = 0x010;
     public const int EpollRdHup = 0x2000;
     public const uint EpollEt = 1u << 31;
+    public const uint EpollExclusive = 1u << 28;
     public const int EpollCtlAdd = 1;
+    public const int EpollCtlDel = 2;
+    public const int SockStream = 1;
+    public const int SockNonblock = 0x800;
+    public const int SockCloexec = 0x80000;
+    public const int AfInet = 2;
+    public const int AfInet6 = 10;
+    public const int IpProtoTcp = 6;
+    public const int TcpNoDelay = 1;
+    public const int SoLinger = 13;
     public const int EpollCloexec = 0x80000;
     public const int EfdCloexec = 0x80000;
     public const int EfdNonblock = 0x800;
@@ -26,6 +36,7 @@ internal static unsafe partial class EpollNative
     public const int SoError = 4;
     public const int Eintr = 4;
     public const int Eagain = 11;
+    public const int Econnaborted = 103;
     public const int Einprogress = 115;
     public const nuint Fionbio = 0x5421;
 
@@ -74,6 +85,15 @@ internal static unsafe partial class EpollNative
     [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
     public static partial int Shutdown(int fd, int how);
 
+    [LibraryImport("libc", EntryPoint = "accept4", SetLastError = true)]
+    public static partial int Accept(int fd, byte* address, int* addressLength, int flags);
+
+    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
+    public static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
+    public static partial int SetSocketOption(int fd, int level, int name, void* value, int length);
+
     [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
     public static partial int GetSocketOption(int fd, int level, int name, int* value, int* length);
 
@@ -84,6 +104,61 @@ internal static unsafe partial class EpollNative
         *(uint*)ev = EpollIn | EpollOut | EpollRdHup | EpollEt;
         *(ulong*)(ev + EventDataOffset) = data;
         return EpollControl(epfd, EpollCtlAdd, fd, ev);
+    }
+
+    /// <summary>Adds a listening <paramref name="fd"/> edge-triggered for input, one loop woken per edge (EPOLLEXCLUSIVE).</summary>
+    public static int AddListener(int epfd, int fd, ulong data)
+    {
+        var ev = stackalloc byte[16];
+        *(uint*)ev = EpollIn | EpollEt | EpollExclusive;
+        *(ulong*)(ev + EventDataOffset) = data;
+        return EpollControl(epfd, EpollCtlAdd, fd, ev);
+    }
+
+    /// <summary>Removes <paramref name="fd"/> from <paramref name="epfd"/>; 0 or an errno.</summary>
+    public static int Remove(int epfd, int fd)
+    {
+        var ev = stackalloc byte[16];
+        return EpollControl(epfd, EpollCtlDel, fd, ev) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>
+    /// A non-blocking TCP socket with TCP_NODELAY, for <paramref name="family"/> (AF_INET or AF_INET6):
+    /// two system calls, where the runtime's Socket plus a non-blocking switch take three. The
+    /// descriptor, or minus the errno.
+    /// </summary>
+    public static int OpenTcp(int family)
+    {
+        var fd = Socket(family, SockStream | SockNonblock | SockCloexec, IpProtoTcp);
+        if (fd < 0)
+        {
+            return -Marshal.GetLastPInvokeError();
+        }
+
+        var on = 1;
+        if (SetSocketOption(fd, IpProtoTcp, TcpNoDelay, &on, sizeof(int)) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            Close(fd);
+            return -errno;
+        }
+
+        return fd;
+    }
+
+    /// <summary>Closes a socket descriptor; with <paramref name="reset"/> after linger 0, so the close sends RST.</summary>
+    public static void CloseSocket(int fd, bool reset)
+    {
+        if (reset)
+        {
+            // struct linger { int l_onoff; int l_linger; }
+            var linger = stackalloc int[2];
+            linger[0] = 1;
+            linger[1] = 0;
+            SetSocketOption(fd, SolSocket, SoLinger, linger, 2 * sizeof(int));
+        }
+
+        Close(fd);
     }
 
     /// <summary>Makes <paramref name="fd"/> non-blocking with one system call (the runtime's setter makes two); an errno or 0.</summary>

@@ -118,11 +118,21 @@ internal sealed unsafe partial class EpollPair
                 d.Tail = (int)received;
                 d.Observer!.OnTransferred((int)received);
 
-                // A short read emptied the socket: the next edge says when more arrives. After a FIN or
-                // an error no edge will come, so then read on until the end shows.
-                if (received < d.Capacity && !d.HungUp)
+                // A short read emptied the socket: the next edge says when more arrives. After a FIN
+                // alone (EPOLLRDHUP) every byte before it was queued, so a short read took the last
+                // ones and the next receive could only say 0: the end is known without it (HAProxy
+                // saves that receive too). After an error no edge will come, so then read on until
+                // the end or the error shows.
+                if (received < d.Capacity)
                 {
-                    d.Readable = false;
+                    if (d.FinOnly)
+                    {
+                        d.Eof = true;
+                    }
+                    else if (!d.HungUp)
+                    {
+                        d.Readable = false;
+                    }
                 }
 
                 continue;
@@ -196,6 +206,9 @@ internal sealed unsafe partial class EpollPair
         public int Tail;
         public bool Readable;
         public bool HungUp;
+
+        /// <summary>The peer's FIN was seen, and no error or hang-up: the socket holds nothing after what is queued.</summary>
+        public bool FinOnly;
         public bool Writable;
         public bool Eof;
         public bool Ended;
@@ -203,7 +216,7 @@ internal sealed unsafe partial class EpollPair
         public void Reset()
         {
             Head = Tail = 0;
-            Readable = HungUp = Writable = Eof = Ended = false;
+            Readable = HungUp = FinOnly = Writable = Eof = Ended = false;
         }
 
         public void Bind(int from, int to, ITransferObserver observer)

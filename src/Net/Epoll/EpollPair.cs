@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
@@ -29,6 +30,9 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
     private bool _pausing;
     private int _clientFd = -1;
     private int _upstreamFd = -1;
+
+    /// <summary>The index of the loop the pair is bound to.</summary>
+    public int LoopIndex => _loop.Index;
 
     /// <summary>Bytes each direction buffers.</summary>
     public int BufferSize { get; }
@@ -69,28 +73,22 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
     }
 
     /// <summary>
-    /// Connects <paramref name="upstream"/> (a fresh socket, never used asynchronously, so the
-    /// runtime's engine never registers it) to <paramref name="address"/>. Completes with
-    /// <see cref="SocketError.Success"/>, the connect's error, <see cref="SocketError.TimedOut"/> after
-    /// <see cref="TimeOut"/>, or <see cref="SocketError.OperationAborted"/> after <see cref="Abort"/>.
-    /// Called by the owner, on any thread; a connection may try several upstreams one after another.
+    /// Connects <paramref name="upstreamFd"/> (a fresh non-blocking socket) to <paramref name="address"/>.
+    /// Completes with <see cref="SocketError.Success"/>, the connect's error, <see cref="SocketError.TimedOut"/>
+    /// once <paramref name="timeout"/> passed (the loop keeps the deadline), or
+    /// <see cref="SocketError.OperationAborted"/> after <see cref="Abort"/>. Called by the owner, on any
+    /// thread (on the pair's loop it costs no hop); a connection may try several upstreams one after another.
     /// </summary>
-    public ValueTask<SocketError> ConnectAsync(Socket upstream, SocketAddress address)
+    public ValueTask<SocketError> ConnectAsync(int upstreamFd, SocketAddress address, TimeSpan timeout)
     {
         if (Volatile.Read(ref _abortRequested) != 0)
         {
             return new ValueTask<SocketError>(SocketError.OperationAborted);
         }
 
-        Prepare(upstream);
+        Prepare(upstreamFd);
         _connect.Reset();
         var version = _connect.Version;
-        var nonBlocking = EpollNative.SetNonBlocking(_upstreamFd);
-        if (nonBlocking != 0)
-        {
-            return new ValueTask<SocketError>(ToSocketError(nonBlocking));
-        }
-
         int result;
         fixed (byte* sockaddr = address.Buffer.Span)
         {
@@ -103,8 +101,11 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
             return new ValueTask<SocketError>(ToSocketError(errno));
         }
 
+        Deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+
         // From the registration on, only the loop moves this attempt on (even one that connected at
         // once: its first event says writable and completes it), so there is one writer of the state.
+        var onLoop = _loop.IsCurrent;
         var registered = RegisterUpstream(PairState.Connecting);
         if (registered != 0)
         {
@@ -112,15 +113,25 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
             return new ValueTask<SocketError>(ToSocketError(registered));
         }
 
+        if (onLoop)
+        {
+            // The loop runs nothing of this pair before this returns: the deadline is in place first.
+            _loop.Deadlines.Add(this);
+        }
+        else
+        {
+            _loop.Post(new EpollLoop.Command(this, Volatile.Read(ref _generation), EpollLoop.CommandKind.ArmDeadline));
+        }
+
         return new ValueTask<SocketError>(this, version);
     }
 
     /// <summary>
-    /// Copies between <paramref name="client"/> and the upstream connected by the last
+    /// Copies between <paramref name="clientFd"/> and the upstream connected by the last
     /// <see cref="ConnectAsync"/> until the connection ends. Called by the owner, on any thread, once
     /// per successful connect.
     /// </summary>
-    public ValueTask<PairResult> ForwardAsync(Socket client, ITransferObserver toUpstream, ITransferObserver toClient)
+    public ValueTask<PairResult> ForwardAsync(int clientFd, ITransferObserver toUpstream, ITransferObserver toClient)
     {
         if (State == PairState.Paused)
         {
@@ -131,7 +142,7 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
             return new ValueTask<PairResult>(this, resumed);
         }
 
-        _clientFd = (int)client.Handle;
+        _clientFd = clientFd;
         _toUpstream.Bind(_clientFd, _upstreamFd, toUpstream);
         _toClient.Bind(_upstreamFd, _clientFd, toClient);
         _forward.Reset();
@@ -188,19 +199,19 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
     /// Takes over a connected upstream another process paused (owner's thread, after
     /// <see cref="Begin"/>); <see cref="ForwardAsync"/> then runs it from where it stopped.
     /// </summary>
-    public bool Adopt(Socket upstream, bool clientEnded, bool upstreamEnded)
+    public bool Adopt(int upstreamFd, bool clientEnded, bool upstreamEnded)
     {
-        Prepare(upstream);
+        Prepare(upstreamFd);
         _toUpstream.Eof = _toUpstream.Ended = clientEnded;
         _toClient.Eof = _toClient.Ended = upstreamEnded;
         return RegisterUpstream(PairState.Connected) == 0;
     }
 
     /// <summary>A new attempt's upstream, with both directions empty (owner's thread, nothing registered yet).</summary>
-    private void Prepare(Socket upstream)
+    private void Prepare(int upstreamFd)
     {
         _clientFd = -1;
-        _upstreamFd = (int)upstream.Handle;
+        _upstreamFd = upstreamFd;
         _toUpstream.Reset();
         _toClient.Reset();
     }
@@ -218,16 +229,34 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
         return _loop.Register(_upstreamFd, EpollTransport.Tag(_slot, generation, UpstreamSide));
     }
 
-    /// <summary>Ends the current connect attempt with a timeout (any thread); a no-op once it is connected.</summary>
-    public void TimeOut() => _loop.Post(new EpollLoop.Command(this, Volatile.Read(ref _generation), EpollLoop.CommandKind.ConnectTimeout));
+    /// <summary>When the current connect attempt times out (a Stopwatch timestamp); the loop's deadline list reads it.</summary>
+    internal long Deadline;
+
+    /// <summary>Links of the loop's deadline list.</summary>
+    internal EpollPair? DeadlineNext;
+
+    /// <summary>Links of the loop's deadline list.</summary>
+    internal EpollPair? DeadlinePrevious;
+
+    /// <summary>Whether the pair is in its loop's deadline list.</summary>
+    internal bool HasDeadline;
+
+    /// <summary>The loop found the connect's deadline passed (loop thread; the list let go of the pair already).</summary>
+    internal void OnConnectDeadline()
+    {
+        if (State == PairState.Connecting)
+        {
+            CompleteConnect(SocketError.TimedOut);
+        }
+    }
 
     /// <summary>A command from another thread, on the loop thread: aborts name the connection, the others the attempt.</summary>
     internal void Run(EpollLoop.Command command)
     {
         switch (command.Kind)
         {
-            case EpollLoop.CommandKind.ConnectTimeout when command.Id == _generation && State == PairState.Connecting:
-                CompleteConnect(SocketError.TimedOut);
+            case EpollLoop.CommandKind.ArmDeadline when command.Id == _generation && State == PairState.Connecting && !HasDeadline:
+                _loop.Deadlines.Add(this);
                 break;
             case EpollLoop.CommandKind.Abort when command.Id == Volatile.Read(ref _connection) && State == PairState.Connecting:
                 CompleteConnect(SocketError.OperationAborted);
@@ -296,12 +325,15 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
             return;
         }
 
-        var error = EpollNative.PendingError(_upstreamFd);
+        // epoll reports a failed connect with EPOLLERR: writable without it means connected, and the
+        // pending error is read only for a failure (HAProxy's sock_conn_check does the same).
+        var failed = (events & (EpollNative.EpollErr | EpollNative.EpollHup)) != 0;
+        var error = failed ? EpollNative.PendingError(_upstreamFd) : 0;
         if (Volatile.Read(ref _abortRequested) != 0)
         {
             CompleteConnect(SocketError.OperationAborted);
         }
-        else if (error == 0 && (events & EpollNative.EpollOut) != 0)
+        else if (error == 0 && !failed)
         {
             Mark(UpstreamSide, events);
             CompleteConnect(SocketError.Success);
@@ -321,6 +353,17 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
             from.Readable = true;
         }
 
+        // The first hang-up an edge shows decides whether a short read may stand for the end: a FIN
+        // alone does; a hang-up or an error (then or later) must be read to the end or the error.
+        if ((events & (EpollNative.EpollHup | EpollNative.EpollErr)) != 0)
+        {
+            from.FinOnly = false;
+        }
+        else if ((events & EpollNative.EpollRdHup) != 0 && !from.HungUp)
+        {
+            from.FinOnly = true;
+        }
+
         if ((events & (EpollNative.EpollRdHup | EpollNative.EpollHup | EpollNative.EpollErr)) != 0)
         {
             from.HungUp = true;
@@ -334,6 +377,7 @@ internal sealed unsafe partial class EpollPair : IValueTaskSource<SocketError>, 
 
     private void CompleteConnect(SocketError error)
     {
+        _loop.Deadlines.Remove(this);
         State = error == SocketError.Success ? PairState.Connected : PairState.Idle;
 
         // Last: the owner's continuation may run inline and start the forward (or the next connect).

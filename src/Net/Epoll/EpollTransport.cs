@@ -14,10 +14,12 @@ namespace DataPlane.Net.Epoll;
 internal sealed class EpollTransport
 {
     private static readonly Lazy<EpollTransport> SharedTransport = new(() => new EpollTransport(Environment.ProcessorCount));
+    private const ulong ListenerBit = 1UL << 63;
     private readonly EpollLoop[] _loops;
     private readonly Lock _gate = new();
     private EpollPair[] _pairs = new EpollPair[64];
-    private readonly Dictionary<int, Stack<EpollPair>> _free = [];
+    private readonly Dictionary<(int Size, int Loop), Stack<EpollPair>> _free = [];
+    private EpollListener?[] _listeners = new EpollListener?[4];
     private int _count;
 
     private EpollTransport(int loops)
@@ -36,26 +38,65 @@ internal sealed class EpollTransport
     /// </summary>
     public static EpollTransport Shared => SharedTransport.Value;
 
+    /// <summary>The loops (listeners join each of them).</summary>
+    internal EpollLoop[] Loops => _loops;
+
+    /// <summary>Accepts on <paramref name="fd"/> (a listening socket) with these loops once started; the descriptor stays the caller's.</summary>
+    public EpollListener Listen(int fd, IEpollAcceptHandler handler)
+    {
+        lock (_gate)
+        {
+            var id = Array.IndexOf(_listeners, null);
+            if (id < 0)
+            {
+                id = _listeners.Length;
+                var bigger = new EpollListener?[_listeners.Length * 2];
+                _listeners.CopyTo(bigger, 0);
+                Volatile.Write(ref _listeners, bigger);
+            }
+
+            var listener = new EpollListener(this, fd, handler, id);
+            _listeners[id] = listener;
+            return listener;
+        }
+    }
+
+    /// <summary>Frees a stopped listener's slot.</summary>
+    internal void Release(int id, EpollListener listener)
+    {
+        lock (_gate)
+        {
+            if (_listeners[id] == listener)
+            {
+                _listeners[id] = null;
+            }
+        }
+    }
+
     /// <summary>Takes back a pair its owner no longer uses (its sockets closed): the next <see cref="CreatePair"/> of its size reuses it.</summary>
     public void Return(EpollPair pair)
     {
         lock (_gate)
         {
-            if (!_free.TryGetValue(pair.BufferSize, out var free))
+            if (!_free.TryGetValue((pair.BufferSize, pair.LoopIndex), out var free))
             {
-                _free[pair.BufferSize] = free = new Stack<EpollPair>();
+                _free[(pair.BufferSize, pair.LoopIndex)] = free = new Stack<EpollPair>();
             }
 
             free.Push(pair);
         }
     }
 
-    /// <summary>A new pair buffering <paramref name="bufferSize"/> bytes each way, bound to one loop for its whole life; pairs are meant to be pooled by their owner.</summary>
-    public EpollPair CreatePair(int bufferSize)
+    /// <summary>
+    /// A pair buffering <paramref name="bufferSize"/> bytes each way, bound to loop <paramref name="loop"/>
+    /// (modulo the loop count) for its whole life; pairs are meant to be pooled by their owner.
+    /// </summary>
+    public EpollPair CreatePair(int bufferSize, int loop)
     {
+        loop = (int)((uint)loop % (uint)_loops.Length);
         lock (_gate)
         {
-            if (_free.TryGetValue(bufferSize, out var free) && free.TryPop(out var reused))
+            if (_free.TryGetValue((bufferSize, loop), out var free) && free.TryPop(out var reused))
             {
                 return reused;
             }
@@ -68,18 +109,30 @@ internal sealed class EpollTransport
             }
 
             var slot = _count++;
-            var pair = new EpollPair(_loops[slot % _loops.Length], slot, bufferSize);
+            var pair = new EpollPair(_loops[loop], slot, bufferSize);
             _pairs[slot] = pair;
             return pair;
         }
     }
 
-    /// <summary>Routes one event to its pair (on the pair's loop thread).</summary>
-    internal void Dispatch(ulong data, uint events)
+    /// <summary>The number of loops.</summary>
+    public int LoopCount => _loops.Length;
+
+    /// <summary>Routes one event to its pair or listener (on the loop thread that received it).</summary>
+    internal void Dispatch(EpollLoop loop, ulong data, uint events)
     {
+        if ((data & ListenerBit) != 0)
+        {
+            Volatile.Read(ref _listeners)[(int)(data & ~ListenerBit)]?.OnReady(loop);
+            return;
+        }
+
         var pair = Volatile.Read(ref _pairs)[(int)(data >> 33)];
         pair.OnEvent((uint)(data >> 1), (int)(data & 1), events);
     }
+
+    /// <summary>The tag of a listener in epoll (the top bit; pair slots stay far below it).</summary>
+    internal static ulong ListenerTag(int id) => ListenerBit | (uint)id;
 
     /// <summary>The tag of a pair's socket in epoll.</summary>
     internal static ulong Tag(int slot, uint generation, int side) => ((ulong)slot << 33) | ((ulong)generation << 1) | (uint)side;

@@ -1,44 +1,67 @@
 namespace DataPlane.Proxy.Forwarding;
 
 /// <summary>
-/// The open connections of a listener, as an intrusive doubly linked list (no node allocated per
-/// connection): the idle sweep, the drain and the connection count walk it.
+/// The open connections of a listener, as intrusive doubly linked lists (no node allocated per
+/// connection): the idle sweep, the drain and the connection count walk them. One list with its own
+/// lock per epoll loop (a connection's <see cref="ProxyConnection.LoopIndex"/>), so the loops, which
+/// accept and close connections at the same time, never wait for each other here.
 /// </summary>
 internal sealed class ConnectionList
 {
-    private readonly Lock _lock = new();
-    private ProxyConnection? _head;
-    private int _count;
+    private readonly Stripe[] _stripes;
 
-    public int Count => Volatile.Read(ref _count);
+    public ConnectionList(int stripes)
+    {
+        _stripes = new Stripe[Math.Max(1, stripes)];
+        for (var i = 0; i < _stripes.Length; i++)
+        {
+            _stripes[i] = new Stripe();
+        }
+    }
+
+    public int Count
+    {
+        get
+        {
+            var count = 0;
+            foreach (var stripe in _stripes)
+            {
+                count += Volatile.Read(ref stripe.Count);
+            }
+
+            return count;
+        }
+    }
 
     public void Add(ProxyConnection connection)
     {
-        lock (_lock)
+        var stripe = StripeOf(connection);
+        lock (stripe.Lock)
         {
-            connection.Next = _head;
+            connection.Next = stripe.Head;
             connection.Previous = null;
-            if (_head is not null)
+            if (stripe.Head is not null)
             {
-                _head.Previous = connection;
+                stripe.Head.Previous = connection;
             }
 
-            _head = connection;
-            _count++;
+            stripe.Head = connection;
+            stripe.Count++;
         }
     }
 
     public void Remove(ProxyConnection connection)
     {
-        lock (_lock)
+        var stripe = StripeOf(connection);
+        lock (stripe.Lock)
         {
             if (connection.Previous is not null)
             {
                 connection.Previous.Next = connection.Next;
             }
-            else if (_head == connection)
+            else if (stripe.Head == connection)
             {
-                _head = connection.Next;
+                stripe.Head = connection.Next;
             }
             else
             {
@@ -52,31 +75,34 @@ internal sealed class ConnectionList
 
             connection.Next = null;
             connection.Previous = null;
-            _count--;
+            stripe.Count--;
         }
     }
 
     /// <summary>
-    /// Asks every copying connection to stop at its quiet point (a live migration). Under the lock, so
-    /// a connection is not asked after it ended and was reused; over a snapshot, since a cancelled
-    /// receive may finish a connection inline, and its removal would cut the walk short.
+    /// Asks every copying connection to stop at its quiet point (a live migration). Under its list's
+    /// lock, so a connection is not asked after it ended and was reused; over a snapshot, since a
+    /// cancelled receive may finish a connection inline, and its removal would cut the walk short.
     /// </summary>
     public List<PairMigration> RequestQuiesce()
     {
         var requests = new List<PairMigration>();
-        lock (_lock)
+        foreach (var stripe in _stripes)
         {
-            var snapshot = new List<ProxyConnection>(_count);
-            for (var c = _head; c is not null; c = c.Next)
+            lock (stripe.Lock)
             {
-                snapshot.Add(c);
-            }
-
-            foreach (var c in snapshot)
-            {
-                if (c.RequestQuiesce() is { } request)
+                var snapshot = new List<ProxyConnection>(stripe.Count);
+                for (var c = stripe.Head; c is not null; c = c.Next)
                 {
-                    requests.Add(request);
+                    snapshot.Add(c);
+                }
+
+                foreach (var c in snapshot)
+                {
+                    if (c.RequestQuiesce() is { } request)
+                    {
+                        requests.Add(request);
+                    }
                 }
             }
         }
@@ -85,24 +111,60 @@ internal sealed class ConnectionList
     }
 
     /// <summary>
-    /// Aborts every connection <paramref name="shouldAbort"/> selects. Under the lock, so a connection
-    /// that ends meanwhile is not aborted after it was pooled and reused.
+    /// Aborts every connection <paramref name="shouldAbort"/> selects. Under its list's lock, so a
+    /// connection that ends meanwhile is not aborted after it was pooled and reused.
     /// </summary>
     public int AbortWhere(Func<ProxyConnection, bool> shouldAbort)
     {
         var aborted = 0;
-        lock (_lock)
+        foreach (var stripe in _stripes)
         {
-            for (var c = _head; c is not null; c = c.Next)
+            lock (stripe.Lock)
             {
-                if (shouldAbort(c))
+                for (var c = stripe.Head; c is not null; c = c.Next)
                 {
-                    c.Abort(reset: true);
-                    aborted++;
+                    if (shouldAbort(c))
+                    {
+                        c.Abort(reset: true);
+                        aborted++;
+                    }
                 }
             }
         }
 
         return aborted;
+    }
+
+    /// <summary>
+    /// The loop a new connection accepted on <paramref name="preferred"/> should run on: that one (no
+    /// thread hop), unless another loop has clearly fewer connections, so that a burst of clients
+    /// accepted by one loop (wrk opening 50 kept-alive connections at once) is not all served by it.
+    /// HAProxy hands accepted connections to its least loaded thread the same way.
+    /// </summary>
+    public int LeastBusy(int preferred)
+    {
+        var own = Volatile.Read(ref _stripes[preferred].Count);
+        var best = preferred;
+        var fewest = own - 2 - (own / 4);
+        for (var i = 0; i < _stripes.Length; i++)
+        {
+            var count = Volatile.Read(ref _stripes[i].Count);
+            if (count < fewest)
+            {
+                best = i;
+                fewest = count;
+            }
+        }
+
+        return best;
+    }
+
+    private Stripe StripeOf(ProxyConnection connection) => _stripes[connection.LoopIndex % _stripes.Length];
+
+    private sealed class Stripe
+    {
+        public readonly Lock Lock = new();
+        public ProxyConnection? Head;
+        public int Count;
     }
 }

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using DataPlane.Proxy.Upstreams;
 
 namespace DataPlane.Proxy.Forwarding;
@@ -6,11 +7,11 @@ namespace DataPlane.Proxy.Forwarding;
 /// <summary>Picking and connecting the upstream, with a connect timeout and retries on other upstreams.</summary>
 internal sealed partial class ProxyConnection
 {
-    private async ValueTask<bool> ConnectAsync(Socket client, ProxyOptions options)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ConnectAsync(ulong clientHash, ProxyOptions options)
     {
         var cluster = _host.Cluster;
         var set = cluster.Set;
-        var clientHash = options.Policy == BalancingPolicy.RingHash ? HashOf(client.RemoteEndPoint) : 0;
         ulong tried = 0;
         var attempts = 0;
 
@@ -32,18 +33,13 @@ internal sealed partial class ProxyConnection
 
             attempts++;
             upstream.OnConnecting();
-            var socket = new Socket(upstream.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             var startedAt = _host.Time.GetTimestamp();
-
-            // Published before the connect (with a full fence) so that an abort meanwhile (drain deadline,
-            // idle sweep) closes it, and checked after it, so an aborted connection never starts copying.
-            Interlocked.Exchange(ref _upstreamSocket, socket);
-            var failure = _pair is not null ? await TryConnectPairAsync(socket, upstream, options.ConnectTimeout)
-                : Volatile.Read(ref _aborted) == 0 ? await TryConnectAsync(socket, upstream, options.ConnectTimeout)
-                : ConnectFailure.Error;
+            var failure = _pair is not null ? await TryConnectPairAsync(upstream, options.ConnectTimeout)
+                : await TryConnectSocketAsync(upstream, options.ConnectTimeout);
             if (Volatile.Read(ref _aborted) != 0)
             {
-                socket.Dispose();
+                Close(_upstreamSocket, ref _upstreamFd, reset: false);
+                _upstreamSocket = null;
                 upstream.OnReleased();
                 return false;
             }
@@ -57,8 +53,8 @@ internal sealed partial class ProxyConnection
                 return true;
             }
 
+            Close(_upstreamSocket, ref _upstreamFd, reset: false);
             _upstreamSocket = null;
-            socket.Dispose();
             upstream.OnReleased();
             cluster.OnFailure(upstream, failure.Value);
             _host.OnConnectFailed(upstream, failure.Value);
@@ -67,6 +63,17 @@ internal sealed partial class ProxyConnection
         return false;
     }
 
+    private ValueTask<ConnectFailure?> TryConnectSocketAsync(Upstream upstream, TimeSpan timeout)
+    {
+        var socket = new Socket(upstream.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+
+        // Published before the connect (with a full fence) so that an abort meanwhile (drain deadline,
+        // idle sweep) closes it, and checked after it, so an aborted connection never starts copying.
+        Interlocked.Exchange(ref _upstreamSocket, socket);
+        return Volatile.Read(ref _aborted) == 0 ? TryConnectAsync(socket, upstream, timeout) : new ValueTask<ConnectFailure?>(ConnectFailure.Error);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ConnectFailure?> TryConnectAsync(Socket socket, Upstream upstream, TimeSpan timeout)
     {
         var cancel = _cancel;

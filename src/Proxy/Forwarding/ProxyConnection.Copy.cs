@@ -34,8 +34,8 @@ internal sealed partial class ProxyConnection
         {
             // Both directions start before either is awaited; each reacts to its own end as it happens.
             // A direction that ended (its FIN passed on) before a migration does not start again.
-            var toUpstream = _clientEnded ? new ValueTask<DirectionEnd>(DirectionEnd.Ended) : DirectionAsync(client, _toUpstream, upstream, _fromClient, fromUpstream: false);
-            var toClient = _upstreamEnded ? new ValueTask<DirectionEnd>(DirectionEnd.Ended) : DirectionAsync(upstream, _toClient, client, _fromUpstream, fromUpstream: true);
+            var toUpstream = _clientEnded ? new ValueTask<DirectionEnd>(DirectionEnd.Ended) : DirectionAsync(client, _toUpstream!, upstream, _fromClient, fromUpstream: false);
+            var toClient = _upstreamEnded ? new ValueTask<DirectionEnd>(DirectionEnd.Ended) : DirectionAsync(upstream, _toClient!, client, _fromUpstream, fromUpstream: true);
             var up = await toUpstream;
             var down = await toClient;
             _clientEnded = up == DirectionEnd.Ended;

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using DataPlane.Proxy.Upstreams;
 
 namespace DataPlane.Proxy.Forwarding;
@@ -79,8 +80,14 @@ internal sealed partial class ProxyConnection
 
         // A direction that ended already passed its FIN on: the other one closes without a shutdown.
         _sendsEnded = (clientEnded ? 1 : 0) + (upstreamEnded ? 1 : 0);
+        if (_pair is not null)
+        {
+            _clientFd = (int)client.Handle;
+            _upstreamFd = (int)upstreamSocket.Handle;
+        }
+
         _pair?.Begin();
-        if (_pair is not null && !_pair.Adopt(upstreamSocket, clientEnded, upstreamEnded))
+        if (_pair is not null && !_pair.Adopt(_upstreamFd, clientEnded, upstreamEnded))
         {
             // The descriptor could not join the loop: the connection cannot go on here.
             Abort(reset: true);
@@ -106,6 +113,7 @@ internal sealed partial class ProxyConnection
     /// After both directions stopped: false when the copy is over (it ended, failed or migrated), true
     /// when a migration asked for a quiet point and then decided to resume here.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> PausedAndResumedAsync(DirectionEnd up, DirectionEnd down)
     {
         if (Interlocked.CompareExchange(ref _migration, Done, Copying) == Copying)
@@ -131,7 +139,10 @@ internal sealed partial class ProxyConnection
             return false;
         }
 
-        request.SetQuiet(_client!, _upstreamSocket!, _upstream!, _clientEnded, _upstreamEnded, _host.Time.GetElapsedTime(_startedAt));
+        // The epoll transport's descriptors get their runtime Sockets only now: a migration hands Sockets over.
+        _client ??= Wrap(_clientFd);
+        _upstreamSocket ??= Wrap(_upstreamFd);
+        request.SetQuiet(_client, _upstreamSocket, _upstream!, _clientEnded, _upstreamEnded, _host.Time.GetElapsedTime(_startedAt));
         if (await request.Decision)
         {
             Volatile.Write(ref _migration, Migrated);
@@ -159,8 +170,8 @@ internal sealed partial class ProxyConnection
             return false;
         }
 
-        Close(_client, reset: true);
-        Close(_upstreamSocket, reset: true);
+        Close(_client, ref _clientFd, reset: true);
+        Close(_upstreamSocket, ref _upstreamFd, reset: true);
         return true;
     }
 

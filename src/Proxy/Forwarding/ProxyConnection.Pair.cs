@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using DataPlane.Net.Epoll;
 using DataPlane.Proxy.Upstreams;
 
@@ -11,31 +12,32 @@ namespace DataPlane.Proxy.Forwarding;
 /// </summary>
 internal sealed partial class ProxyConnection
 {
-    private async ValueTask<ConnectFailure?> TryConnectPairAsync(Socket socket, Upstream upstream, TimeSpan timeout)
+    /// <summary>
+    /// One connect attempt on the pair's loop: a raw non-blocking socket (no runtime Socket), and the
+    /// deadline kept by the loop (no timer per connect). The descriptor is closed here only.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ConnectFailure?> TryConnectPairAsync(Upstream upstream, TimeSpan timeout)
     {
+        var fd = EpollNative.OpenTcp(upstream.EndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? EpollNative.AfInet6 : EpollNative.AfInet);
+        if (fd < 0)
+        {
+            return ConnectFailure.Error;
+        }
+
+        _upstreamFd = fd;
         if (!MarkPairBusy())
         {
             return ConnectFailure.Error;
         }
 
-        var cancel = _cancel;
-        cancel.CancelAfter(timeout);
         SocketError error;
-        var timer = cancel.Token.UnsafeRegister(static state => ((EpollPair)state!).TimeOut(), _pair);
         try
         {
-            error = await _pair!.ConnectAsync(socket, upstream.SocketAddress);
+            error = await _pair!.ConnectAsync(fd, upstream.SocketAddress, timeout);
         }
         finally
         {
-            // After this no timeout of this attempt can fire; one that fired already names this attempt only.
-            await timer.DisposeAsync();
-            if (!cancel.TryReset())
-            {
-                cancel.Dispose();
-                _cancel = new CancellationTokenSource();
-            }
-
             Volatile.Write(ref _pairBusy, 0);
         }
 
@@ -49,6 +51,7 @@ internal sealed partial class ProxyConnection
     }
 
     /// <summary>Runs the pair until it ends or pauses; how each direction stopped.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<(DirectionEnd Up, DirectionEnd Down)> ForwardPairAsync()
     {
         if (!MarkPairBusy())
@@ -57,7 +60,7 @@ internal sealed partial class ProxyConnection
             return (DirectionEnd.Failed, DirectionEnd.Failed);
         }
 
-        var result = await _pair!.ForwardAsync(_client!, _fromClient, _fromUpstream);
+        var result = await _pair!.ForwardAsync(_clientFd, _fromClient, _fromUpstream);
         Volatile.Write(ref _pairBusy, 0);
         switch (result)
         {

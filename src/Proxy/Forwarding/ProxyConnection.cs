@@ -15,8 +15,9 @@ namespace DataPlane.Proxy.Forwarding;
 internal sealed partial class ProxyConnection : IDisposable
 {
     private readonly IConnectionHost _host;
-    private readonly Pipe _toUpstream;
-    private readonly Pipe _toClient;
+    // The runtime sockets' copy loops only: an epoll pair copies through its own two buffers.
+    private readonly Pipe? _toUpstream;
+    private readonly Pipe? _toClient;
     private readonly DirectionObserver _fromClient;
     private readonly DirectionObserver _fromUpstream;
     private readonly Func<bool> _shutdownOnEnd;
@@ -25,6 +26,10 @@ internal sealed partial class ProxyConnection : IDisposable
     private readonly int _resumeThreshold;
     private Socket? _client;
     private Socket? _upstreamSocket;
+
+    // The epoll transport's descriptors; a Socket above, when there is one, owns and closes them.
+    private int _clientFd = -1;
+    private int _upstreamFd = -1;
     private Upstream? _upstream;
     private long _startedAt;
     private int _aborted;
@@ -35,18 +40,23 @@ internal sealed partial class ProxyConnection : IDisposable
     private int _pairReturned;
     private bool _closeWithReset;
 
-    public ProxyConnection(IConnectionHost host, ProxyOptions options)
+    /// <summary>Creates a connection whose epoll pair (with that transport) runs on loop <paramref name="loop"/>.</summary>
+    public ProxyConnection(IConnectionHost host, ProxyOptions options, int loop)
     {
         _host = host;
-        var pipeOptions = new PipeOptions(
-            pauseWriterThreshold: options.PauseThreshold,
-            resumeWriterThreshold: options.ResumeThreshold,
-            minimumSegmentSize: options.BufferSize,
-            readerScheduler: PipeScheduler.Inline,
-            writerScheduler: PipeScheduler.Inline,
-            useSynchronizationContext: false);
-        _toUpstream = new Pipe(pipeOptions);
-        _toClient = new Pipe(pipeOptions);
+        if (options.Transport != ProxyTransport.Epoll)
+        {
+            var pipeOptions = new PipeOptions(
+                pauseWriterThreshold: options.PauseThreshold,
+                resumeWriterThreshold: options.ResumeThreshold,
+                minimumSegmentSize: options.BufferSize,
+                readerScheduler: PipeScheduler.Inline,
+                writerScheduler: PipeScheduler.Inline,
+                useSynchronizationContext: false);
+            _toUpstream = new Pipe(pipeOptions);
+            _toClient = new Pipe(pipeOptions);
+        }
+
         BufferSize = options.BufferSize;
         _pauseThreshold = options.PauseThreshold;
         _resumeThreshold = options.ResumeThreshold;
@@ -54,8 +64,12 @@ internal sealed partial class ProxyConnection : IDisposable
         _fromUpstream = new DirectionObserver(this, toUpstream: false);
         _shutdownOnEnd = FirstToEnd;
         Transport = options.Transport;
-        _pair = options.Transport == ProxyTransport.Epoll ? EpollTransport.Shared.CreatePair(options.BufferSize) : null;
+        LoopIndex = loop;
+        _pair = options.Transport == ProxyTransport.Epoll ? EpollTransport.Shared.CreatePair(options.BufferSize, loop) : null;
     }
+
+    /// <summary>The epoll loop its pair runs on (its pool's index with either transport).</summary>
+    public int LoopIndex { get; }
 
     /// <summary>The socket engine this instance was built for.</summary>
     public ProxyTransport Transport { get; }
@@ -75,16 +89,42 @@ internal sealed partial class ProxyConnection : IDisposable
     /// <summary>The upstream this connection went to (null while connecting or when none could be reached).</summary>
     public Upstream? Upstream => _upstream;
 
-    /// <summary>Runs the connection to its end; never throws.</summary>
-    public async Task RunAsync(Socket client, ProxyOptions options)
+    /// <summary>Runs the connection of an accepted runtime socket to its end; never throws.</summary>
+    public Task RunAsync(Socket client, ProxyOptions options)
     {
         _client = client;
+        if (_pair is not null)
+        {
+            _clientFd = (int)client.Handle;
+        }
+
+        return RunAsync(options.Policy == BalancingPolicy.RingHash ? HashOf(client.RemoteEndPoint) : 0, options);
+    }
+
+    /// <summary>
+    /// Runs the connection of a descriptor the epoll loop accepted to its end (no runtime Socket is made
+    /// for it); <paramref name="clientHash"/> is the client address's ring hash. Never throws.
+    /// </summary>
+    public Task RunAsync(int clientFd, ulong clientHash, ProxyOptions options)
+    {
+        _clientFd = clientFd;
+        return RunAsync(clientHash, options);
+    }
+
+    /// <summary>The ring hash of a client address in sockaddr form, as <see cref="HashOf(EndPoint)"/> hashes its IPAddress.</summary>
+    public static ulong HashOf(ReadOnlySpan<byte> sockaddr) =>
+        sockaddr.Length >= 8 && sockaddr[0] == 2 ? RingHash.Hash(sockaddr.Slice(4, 4))
+        : sockaddr.Length >= 24 && sockaddr[0] == 10 ? RingHash.Hash(sockaddr.Slice(8, 16))
+        : 0;
+
+    private async Task RunAsync(ulong clientHash, ProxyOptions options)
+    {
         _pair?.Begin();
         _startedAt = _host.Time.GetTimestamp();
         LastActivity = _startedAt;
         try
         {
-            if (await ConnectAsync(client, options))
+            if (await ConnectAsync(clientHash, options))
             {
                 Volatile.Write(ref _copyStarted, true);
                 await CopyAsync();
@@ -142,7 +182,9 @@ internal sealed partial class ProxyConnection : IDisposable
             return false;
         }
 
-        if (_copyStarted)
+        // With the epoll transport there are no pipes: resetting pipes it never completed would throw
+        // (and cost an exception and a new instance per connection).
+        if (_copyStarted && _toUpstream is not null && _toClient is not null)
         {
             try
             {
@@ -164,6 +206,8 @@ internal sealed partial class ProxyConnection : IDisposable
 
         _client = null;
         _upstreamSocket = null;
+        _clientFd = -1;
+        _upstreamFd = -1;
         _upstream = null;
         _aborted = 0;
         _copyStarted = false;
@@ -185,6 +229,9 @@ internal sealed partial class ProxyConnection : IDisposable
         }
     }
 
+    /// <summary>Wraps a descriptor in a runtime Socket that owns it (for a migration, which hands Sockets over; a few system calls).</summary>
+    internal static Socket Wrap(int fd) => new(new SafeSocketHandle(fd, ownsHandle: true));
+
     private static ulong HashOf(EndPoint? endPoint)
     {
         if (endPoint is not IPEndPoint ip)
@@ -194,6 +241,22 @@ internal sealed partial class ProxyConnection : IDisposable
 
         Span<byte> bytes = stackalloc byte[16];
         return ip.Address.TryWriteBytes(bytes, out var written) ? RingHash.Hash(bytes[..written]) : 0;
+    }
+
+    /// <summary>Closes one end: through its Socket when it has one, else its descriptor (at most once).</summary>
+    private static void Close(Socket? socket, ref int fd, bool reset)
+    {
+        if (socket is not null)
+        {
+            Close(socket, reset);
+            return;
+        }
+
+        var descriptor = Interlocked.Exchange(ref fd, -1);
+        if (descriptor >= 0)
+        {
+            EpollNative.CloseSocket(descriptor, reset);
+        }
     }
 
     private static void Close(Socket? socket, bool reset)
@@ -237,8 +300,8 @@ internal sealed partial class ProxyConnection : IDisposable
 
         // Migrated: nothing is pending on either socket, so this is a plain close(2) of this process's
         // descriptors; the new process's copies stay intact.
-        Close(_client, _closeWithReset && !migrated);
-        Close(_upstreamSocket, _closeWithReset && !migrated);
+        Close(_client, ref _clientFd, _closeWithReset && !migrated);
+        Close(_upstreamSocket, ref _upstreamFd, _closeWithReset && !migrated);
         _host.Return(this);
     }
 }
