@@ -114,6 +114,65 @@ public sealed class RebalanceTests
         await AssertAllReadableAsync(cluster.Db("b"), expected, null);
     }
 
+    [Fact]
+    public async Task LeaveAskedWhileAJoinRebalances_IsRefusedWithAClearError()
+    {
+        await using var cluster = await TestCluster.StartAsync(configure: SlowTransfer);
+        await PreloadAsync(cluster.Db("a"));
+        await cluster.JoinNodeAsync("d", seed: "a");
+        Assert.True(cluster.Server("a").ClusterNode!.View.Membership.IsTransitional);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ClusterAdmin.LeaveAsync(cluster.PeerAddress("a"), cluster.ClusterName, "b", null));
+        Assert.Contains("a rebalance is in progress", error.Message, StringComparison.Ordinal);
+        await WaitStableAsync(cluster, ["a", "b", "c", "d"], members: 4);
+        Assert.Contains("b", cluster.Server("c").ClusterNode!.View.Membership.Members.Select(m => m.Name));
+    }
+
+    [Fact]
+    public async Task TwoChangesAskedOfTwoNodesAtOnce_OneIsMadeAndTheOtherRefused()
+    {
+        await using var cluster = await TestCluster.StartAsync(["a", "b", "c", "d", "e"], SlowTransfer);
+        await PreloadAsync(cluster.Db("a"));
+
+        // Asked of b and c: each alone would take the next epoch; both must not.
+        var leaveD = ClusterAdmin.LeaveAsync(cluster.PeerAddress("b"), cluster.ClusterName, "d", null);
+        var leaveE = ClusterAdmin.LeaveAsync(cluster.PeerAddress("c"), cluster.ClusterName, "e", null);
+        await Task.WhenAll(leaveD.ContinueWith(_ => { }, TaskScheduler.Default), leaveE.ContinueWith(_ => { }, TaskScheduler.Default));
+
+        Assert.True(leaveD.IsCompletedSuccessfully ^ leaveE.IsCompletedSuccessfully, $"d: {leaveD.Status}, e: {leaveE.Status}");
+        var refused = (leaveD.IsFaulted ? leaveD : leaveE).Exception!.InnerException;
+        Assert.IsType<InvalidOperationException>(refused);
+        Assert.Contains("retry", refused.Message, StringComparison.Ordinal);
+        var gone = leaveD.IsCompletedSuccessfully ? "d" : "e";
+        await WaitStableAsync(cluster, ["a", "b", "c", "d", "e"], members: 4);
+        foreach (var node in (string[])["a", "b", "c", "d", "e"])
+        {
+            Assert.DoesNotContain(gone, cluster.Server(node).ClusterNode!.View.Membership.Members.Select(m => m.Name));
+        }
+    }
+
+    [Fact]
+    public async Task HungPeer_GossipWithTheOtherPeersKeepsItsPace()
+    {
+        var name = TestCluster.UniqueName();
+        await using var hung = new FakePeer("b", garbage: false, name);
+        // Never suspected within the test: a gossip call that waited for the suspicion time would stall every round.
+        await using var cluster = await TestCluster.StartAsync(["a", "c"], o => o.SuspectAfter = TimeSpan.FromMinutes(10), new() { ["b"] = hung.EndPoint }, name);
+        var a = cluster.Server("a").ClusterNode!;
+        await Testing.Eventually.True(() => !a.Peers.First(p => p.Name == "b").Suspected, "a connected to the hung peer");
+
+        var rounds = a.GossipRounds;
+        await Testing.Eventually.True(() => a.GossipRounds >= rounds + 20, "a completes gossip rounds while b never answers", TimeSpan.FromSeconds(60));
+        Assert.False(a.Peers.First(p => p.Name == "b").Suspected);
+    }
+
+    private static void SlowTransfer(ClusterOptions options)
+    {
+        options.Partitions = 256;
+        options.TransferBatchKeys = 20;
+        options.TransferBytesPerSecond = 10_000;
+    }
+
     private static async Task<Dictionary<string, string>> PreloadAsync(IDatabase db)
     {
         var expected = new Dictionary<string, string>(StringComparer.Ordinal);
