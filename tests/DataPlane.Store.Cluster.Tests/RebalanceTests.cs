@@ -11,7 +11,12 @@ public sealed class RebalanceTests
     [Fact]
     public async Task Join_UnderClientLoad_NoErrorsAndEveryAcknowledgedWriteReadable()
     {
-        await using var cluster = await TestCluster.StartAsync(configure: o => o.Partitions = 256);
+        await using var cluster = await TestCluster.StartAsync(configure: o =>
+        {
+            o.Partitions = 256;
+            // Batches cut by bytes well before their key count, so every batch resumes mid-scan.
+            o.TransferBatchBytes = 1024;
+        });
         var expected = await PreloadAsync(cluster.Db("a"));
         var load = new ClientLoad(cluster.Db("b"), "load");
         await Testing.Eventually.True(() => load.Operations > 100, "the client load is running", TimeSpan.FromSeconds(30));
@@ -23,6 +28,7 @@ public sealed class RebalanceTests
         Assert.True(load.Errors == 0, string.Join("; ", load.ErrorMessages.Take(5)));
         var d = cluster.Server("d").ClusterNode!;
         Assert.True(d.Rebalance.KeysMoved > 0 && d.Rebalance.PartitionsMoved > 0);
+        AssertHeldBy(d, expected.Keys);
         await AssertAllReadableAsync(cluster.Db("d"), expected, load);
         // The old owners delete what they handed over, once every peer has seen the switch.
         await Testing.Eventually.True(
@@ -194,6 +200,27 @@ public sealed class RebalanceTests
             && nodes.Select(n => cluster.Server(n).ClusterNode!.Epoch).Distinct().Count() == 1,
         $"{string.Join(',', nodes)} agree on a stable epoch of {members} members",
         TimeSpan.FromSeconds(60));
+
+    /// <summary>A quorum read finds a key that one replica lacks: this asks the node's own copy of every key it owns.</summary>
+    private static void AssertHeldBy(ClusterNode node, IEnumerable<string> keys)
+    {
+        var session = node.Sessions.Rent();
+        try
+        {
+            foreach (var key in keys)
+            {
+                var bytes = System.Text.Encoding.UTF8.GetBytes(key);
+                if (node.Placement.PreferenceList(node.Placement.PartitionOf(bytes)).Contains(node.Self))
+                {
+                    Assert.True(session.TryReadStored(bytes, out _), $"{node.Options.NodeId} owns {key} but holds no copy");
+                }
+            }
+        }
+        finally
+        {
+            node.Sessions.Return(session);
+        }
+    }
 
     private static async Task AssertAllReadableAsync(IDatabase db, Dictionary<string, string> expected, ClientLoad? load)
     {
