@@ -14,8 +14,8 @@ internal sealed partial class ClusterNode
         FrameType.Gossip => Task.FromResult(OnGossip(payload)),
         FrameType.MembershipRequest => Task.FromResult(new PeerResponse(FrameType.MembershipReply, View.Membership.Encode())),
         FrameType.TransferRequest => Task.FromResult(ServeTransfer(payload)),
-        FrameType.JoinRequest => Task.FromResult(OnJoin(ClusterMembership.DecodeMember(payload))),
-        FrameType.LeaveRequest => Task.FromResult(OnLeave(payload.Length == 0 ? Options.NodeId : Encoding.ASCII.GetString(payload))),
+        FrameType.JoinRequest => OnJoinAsync(payload),
+        FrameType.LeaveRequest => OnLeaveAsync(payload.Length == 0 ? Options.NodeId : Encoding.ASCII.GetString(payload)),
         _ => throw new InvalidDataException($"internode frame type {type} is not a membership request"),
     };
 
@@ -81,43 +81,89 @@ internal sealed partial class ClusterNode
         return new PeerResponse(FrameType.GossipReply, reply);
     }
 
-    private PeerResponse OnJoin(Member member)
+    private Task<PeerResponse> OnJoinAsync(byte[] payload)
     {
+        var member = ClusterMembership.DecodeMember(payload);
         var current = View.Membership;
         if (current.Contains(member.Name))
         {
             // A joined node that restarts asks again: it is told where the cluster stands.
-            return new PeerResponse(FrameType.MembershipReply, current.Encode());
+            return Task.FromResult(new PeerResponse(FrameType.MembershipReply, current.Encode()));
         }
 
         if (Refuse(current) is { } refusal)
         {
-            return refusal;
+            return Task.FromResult(refusal);
         }
 
-        var next = new ClusterMembership(current.Epoch + 1, [.. current.Members, member], current.Members);
-        return Propose(next);
+        if (ChangeCoordinator(current) is { } coordinator)
+        {
+            return ForwardAsync(coordinator, FrameType.JoinRequest, payload);
+        }
+
+        return Task.FromResult(Propose(new ClusterMembership(current.Epoch + 1, [.. current.Members, member], current.Members)));
     }
 
-    private PeerResponse OnLeave(string name)
+    private Task<PeerResponse> OnLeaveAsync(string name)
     {
         var current = View.Membership;
         if (!current.Contains(name))
         {
-            return Error($"ERR node '{name}' is not a member of epoch {current.Epoch}");
+            return Task.FromResult(Error($"ERR node '{name}' is not a member of epoch {current.Epoch}"));
         }
 
         if (Refuse(current) is { } refusal)
         {
-            return refusal;
+            return Task.FromResult(refusal);
         }
 
         if (current.Members.Count - 1 < Options.Replicas)
         {
-            return Error($"ERR cannot remove '{name}': N={Options.Replicas} replicas need at least {Options.Replicas} nodes");
+            return Task.FromResult(Error($"ERR cannot remove '{name}': N={Options.Replicas} replicas need at least {Options.Replicas} nodes"));
         }
 
-        return Propose(new ClusterMembership(current.Epoch + 1, current.Members.Where(m => m.Name != name), current.Members));
+        if (ChangeCoordinator(current) is { } coordinator)
+        {
+            return ForwardAsync(coordinator, FrameType.LeaveRequest, Encoding.ASCII.GetBytes(name));
+        }
+
+        return Task.FromResult(Propose(new ClusterMembership(current.Epoch + 1, current.Members.Where(m => m.Name != name), current.Members)));
+    }
+
+    /// <summary>
+    /// One membership change at a time: every change is decided by one node, the first member by name
+    /// that this node sees up, so two changes asked of two nodes at once cannot both take the next
+    /// epoch (each would start a rebalance the other does not know of). Null when that node is this one.
+    /// A forward goes only to a node whose name sorts lower, so forwards cannot loop.
+    /// </summary>
+    private PeerState? ChangeCoordinator(ClusterMembership current)
+    {
+        foreach (var member in current.Members)
+        {
+            if (member.Name == Options.NodeId)
+            {
+                return null;
+            }
+
+            if (Peers.FirstOrDefault(p => p.Name == member.Name) is { Suspected: false } peer)
+            {
+                return peer;
+            }
+        }
+
+        return null;
+    }
+
+    private async Task<PeerResponse> ForwardAsync(PeerState coordinator, FrameType type, byte[] payload)
+    {
+        try
+        {
+            return await coordinator.Client.CallAsync(type, -1, payload, default, default, Options.RequestTimeout).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            return Error($"ERR membership changes are decided by {coordinator.Name}, which did not answer ({e.Message}); retry");
+        }
     }
 
     private PeerResponse? Refuse(ClusterMembership current) =>

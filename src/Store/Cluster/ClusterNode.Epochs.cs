@@ -26,6 +26,7 @@ internal sealed partial class ClusterNode
     private Task _gossip = Task.CompletedTask;
     private long _ready;
     private long _cleanupEpoch;
+    private long _gossipRounds;
     private int _fetching;
     private int _cleaning;
     private bool _started;
@@ -36,6 +37,12 @@ internal sealed partial class ClusterNode
     public long Epoch => View.Membership.Epoch;
 
     public RebalanceStats Rebalance { get; } = new();
+
+    /// <summary>Gossip rounds this node has completed (each tells every peer its epoch).</summary>
+    public long GossipRounds => Interlocked.Read(ref _gossipRounds);
+
+    /// <summary>How long one gossip call waits for its reply: one heartbeat interval (the next round asks again), never more than the suspicion time.</summary>
+    private TimeSpan GossipTimeout => Options.HeartbeatInterval < Options.SuspectAfter ? Options.HeartbeatInterval : Options.SuspectAfter;
 
     private void InitMembership(List<string> names, IPEndPoint clientEndPoint, string dataDirectory)
     {
@@ -217,8 +224,8 @@ internal sealed partial class ClusterNode
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                // A stop does not wait for a round that waits on a hung peer: its calls fail when the peer clients close.
-                await GossipRoundAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+                await GossipRoundAsync().ConfigureAwait(false);
+                Interlocked.Increment(ref _gossipRounds);
                 TrySettle();
                 TryCleanUp();
                 lock (_membershipLock)
@@ -258,14 +265,17 @@ internal sealed partial class ClusterNode
         name.CopyTo(payload, 17);
         try
         {
-            var reply = await peer.Client.CallAsync(FrameType.Gossip, -1, payload, default, default, Options.SuspectAfter).ConfigureAwait(false);
+            // A reply later than the next round is of no use (that round asks again), and waiting longer would let one
+            // hung peer slow every round, and a stop, to its suspicion time: the round waits one interval at most.
+            var reply = await peer.Client.CallAsync(FrameType.Gossip, -1, payload, default, default, GossipTimeout).ConfigureAwait(false);
             if (reply.Type == FrameType.GossipReply && reply.Payload.Length >= 16)
             {
                 var epoch = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(reply.Payload);
                 _heard[peer.Name] = (epoch, System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(reply.Payload.AsSpan(8)));
                 if (epoch > Epoch)
                 {
-                    await FetchAsync(peer).ConfigureAwait(false);
+                    // Not awaited: the fetch has its own timeout, and the round must not wait on it.
+                    _ = FetchAsync(peer);
                 }
             }
         }
@@ -275,7 +285,7 @@ internal sealed partial class ClusterNode
         }
     }
 
-    /// <summary>Fetches a newer membership from a peer that has it.</summary>
+    /// <summary>Fetches a newer membership from a peer that has it (one fetch at a time; a failure waits for the next gossip).</summary>
     private async Task FetchAsync(PeerState peer)
     {
         if (Interlocked.Exchange(ref _fetching, 1) != 0)
@@ -290,6 +300,10 @@ internal sealed partial class ClusterNode
             {
                 Adopt(ClusterMembership.Decode(reply.Payload));
             }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidDataException)
+        {
+            // The peer that told of the newer epoch will tell again next round.
         }
         finally
         {

@@ -68,8 +68,14 @@ public sealed class ClusterOptions
     /// </summary>
     public IPEndPoint? Join { get; set; }
 
-    /// <summary>Keys per batch when a partition streams to its new owner during a rebalance; default 500 (a batch of small values stays off the large-object heap).</summary>
+    /// <summary>Keys per batch at most when a partition streams to its new owner during a rebalance; default 500 (see also <see cref="TransferBatchBytes"/>).</summary>
     public int TransferBatchKeys { get; set; } = 500;
+
+    /// <summary>
+    /// Bytes per transfer batch at most (a single larger record still travels alone); default 32 KiB, so that no
+    /// buffer on either side reaches the large-object heap, whose collections are full, blocking ones that clients see.
+    /// </summary>
+    public int TransferBatchBytes { get; set; } = 32 * 1024;
 
     /// <summary>Bytes per second a rebalance moves at most, shared by the nodes that receive partitions, so clients keep their latency; default 8 MiB.</summary>
     public long TransferBytesPerSecond { get; set; } = 8L << 20;
@@ -125,7 +131,7 @@ public sealed class ClusterOptions
             errors.Add($"partitions (Q) must be a power of two, got {Partitions}");
         }
 
-        if (RequestTimeout <= TimeSpan.Zero || HeartbeatInterval <= TimeSpan.Zero || SuspectAfter <= TimeSpan.Zero || HintsPerSecond < 1 || MaxInFlightPerPeer < 1 || TransferBatchKeys < 1 || TransferBytesPerSecond < 1)
+        if (RequestTimeout <= TimeSpan.Zero || HeartbeatInterval <= TimeSpan.Zero || SuspectAfter <= TimeSpan.Zero || HintsPerSecond < 1 || MaxInFlightPerPeer < 1 || TransferBatchKeys < 1 || TransferBatchBytes < 1 || TransferBytesPerSecond < 1)
         {
             errors.Add("timeouts, intervals, the hint rate, the in-flight limit and the transfer batch and rate must be positive");
         }

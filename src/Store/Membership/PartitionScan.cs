@@ -13,10 +13,11 @@ internal static class PartitionScan
 {
     /// <summary>
     /// Collects up to <paramref name="maxKeys"/> distinct keys of the partitions marked in
-    /// <paramref name="wanted"/> from log address <paramref name="from"/> (0: the log's beginning).
-    /// Returns the address to continue from and whether the scan reached the log's tail.
+    /// <paramref name="wanted"/> from log address <paramref name="from"/> (0: the log's beginning), each
+    /// with the address it was found at (a batch cut short resumes there). Returns the address to
+    /// continue from and whether the scan reached the log's tail.
     /// </summary>
-    public static (long Next, bool Done) Collect(Replica.Replica replica, Placement placement, bool[] wanted, long from, int maxKeys, List<byte[]> keys)
+    public static (long Next, bool Done) Collect(Replica.Replica replica, Placement placement, bool[] wanted, long from, int maxKeys, List<(byte[] Key, long Address)> keys)
     {
         var log = replica.Store.Log;
         var begin = Math.Max(from, log.BeginAddress);
@@ -44,7 +45,7 @@ internal static class PartitionScan
             var copy = key.ToArray();
             if (seen.Add(copy))
             {
-                keys.Add(copy);
+                keys.Add((copy, iterator.CurrentAddress));
                 if (keys.Count >= maxKeys)
                 {
                     return (iterator.NextAddress, false);
@@ -53,23 +54,6 @@ internal static class PartitionScan
         }
 
         return (tail, true);
-    }
-
-    /// <summary>Every key on the log whose partition <paramref name="keep"/> rejects, each once.</summary>
-    public static List<byte[]> KeysOutside(Replica.Replica replica, Placement placement, Func<int, bool> keep)
-    {
-        var log = replica.Store.Log;
-        var seen = new HashSet<byte[]>(KeyComparer.Instance);
-        using var iterator = log.Scan(log.BeginAddress, log.TailAddress, Buffering(log, log.BeginAddress));
-        while (iterator.GetNext(out var info))
-        {
-            if (!info.Tombstone && !keep(placement.PartitionOf(iterator.GetKey().AsReadOnlySpan())))
-            {
-                seen.Add(iterator.GetKey().AsReadOnlySpan().ToArray());
-            }
-        }
-
-        return [.. seen];
     }
 
     /// <summary>

@@ -3,14 +3,14 @@ namespace DataPlane.Store.Membership;
 /// <summary>
 /// Paces one node's incoming transfers together: however many senders it pulls from at once, the
 /// bytes it receives stay under one rate, so a join that pulls from every old owner costs clients no
-/// more than a pull from one.
+/// more than a pull from one. The clean-up after a switch paces its deletions with it too (counting keys).
 /// </summary>
 internal sealed class TransferPacer(TimeProvider time, long bytesPerSecond)
 {
     private readonly long _started = time.GetTimestamp();
     private long _bytes;
 
-    /// <summary>Counts a received batch; returns how long to wait before asking for the next one (zero or less: at once).</summary>
+    /// <summary>Counts a batch done (bytes, or keys); returns how long to wait before the next one (zero or less: at once).</summary>
     public TimeSpan Add(long bytes)
     {
         var total = Interlocked.Add(ref _bytes, bytes);
