@@ -9,38 +9,19 @@ namespace DataPlane.Net.Epoll;
 /// threads reach it through a command queue and an eventfd (aborts, pauses). Nothing here blocks but
 /// <c>epoll_wait</c>. Loops live as long as the process.
 /// </summary>
-internal sealed unsafe class EpollLoop
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "A loop and its waiter live as long as the process.")]
+internal sealed class EpollLoop
 {
-    private const int MaxEvents = 256;
-    private const ulong WakeData = ulong.MaxValue;
     private readonly EpollTransport _transport;
-    private readonly int _epoll;
-    private readonly int _wake;
-    private readonly byte* _events;
+    private readonly EpollWaiter _waiter = new();
     private readonly Thread _thread;
     private readonly ConcurrentQueue<Command> _commands = new();
     private readonly ConnectDeadlines _deadlines = new();
-    private int _wakeRequested;
 
     public EpollLoop(EpollTransport transport, int index)
     {
         _transport = transport;
         Index = index;
-        _epoll = EpollNative.EpollCreate(EpollNative.EpollCloexec);
-        if (_epoll < 0)
-        {
-            throw new IOException($"epoll_create1 failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-
-        _wake = EpollNative.EventFd(0, EpollNative.EfdCloexec | EpollNative.EfdNonblock);
-        if (_wake < 0 || EpollNative.Add(_epoll, _wake, WakeData) != 0)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            EpollNative.Close(_epoll);
-            throw new IOException($"eventfd for the epoll loop failed: errno {errno}");
-        }
-
-        _events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * EpollNative.EventSize));
         _thread = new Thread(Run) { IsBackground = true, Name = "epoll loop " + index };
         _thread.Start();
     }
@@ -49,7 +30,7 @@ internal sealed unsafe class EpollLoop
     public int Index { get; }
 
     /// <summary>The epoll instance (listeners add and remove themselves from any thread).</summary>
-    public int Epoll => _epoll;
+    public int Epoll => _waiter.Epoll;
 
     /// <summary>The connects this loop times out (loop thread only).</summary>
     public ConnectDeadlines Deadlines => _deadlines;
@@ -59,46 +40,30 @@ internal sealed unsafe class EpollLoop
 
     /// <summary>Registers <paramref name="fd"/> edge-triggered; events come back tagged with <paramref name="data"/>.</summary>
     public int Register(int fd, ulong data) =>
-        EpollNative.Add(_epoll, fd, data) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        EpollNative.Add(_waiter.Epoll, fd, data) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
     /// <summary>Runs <paramref name="command"/> on the loop thread soon.</summary>
     public void Post(Command command)
     {
         _commands.Enqueue(command);
-        if (Interlocked.Exchange(ref _wakeRequested, 1) == 0)
-        {
-            ulong one = 1;
-            EpollNative.Write(_wake, (byte*)&one, sizeof(ulong));
-        }
+        _waiter.Wake();
     }
 
     private void Run()
     {
         while (true)
         {
-            var count = EpollNative.EpollWait(_epoll, _events, MaxEvents, _deadlines.WaitMilliseconds());
-            if (count < 0)
-            {
-                var errno = Marshal.GetLastPInvokeError();
-                if (errno == EpollNative.Eintr)
-                {
-                    continue;
-                }
-
-                throw new IOException($"epoll_wait failed: errno {errno}");
-            }
-
+            var count = _waiter.Wait(_deadlines.WaitMilliseconds());
             for (var i = 0; i < count; i++)
             {
-                var ev = _events + (i * EpollNative.EventSize);
-                var data = *(ulong*)(ev + EpollNative.EventDataOffset);
-                if (data == WakeData)
+                var (data, events) = _waiter.Event(i);
+                if (data == EpollWaiter.WakeData)
                 {
                     RunCommands();
                 }
                 else
                 {
-                    _transport.Dispatch(this, data, *(uint*)ev);
+                    _transport.Dispatch(this, data, events);
                 }
             }
 
@@ -108,10 +73,7 @@ internal sealed unsafe class EpollLoop
 
     private void RunCommands()
     {
-        // Cleared before draining, so a command posted meanwhile writes the eventfd again.
-        Volatile.Write(ref _wakeRequested, 0);
-        ulong value;
-        EpollNative.Read(_wake, (byte*)&value, sizeof(ulong));
+        _waiter.ClearWake();
         while (_commands.TryDequeue(out var command))
         {
             command.Pair.Run(command);

@@ -107,10 +107,18 @@ internal static unsafe partial class EpollNative
     }
 
     /// <summary>Adds a listening <paramref name="fd"/> edge-triggered for input, one loop woken per edge (EPOLLEXCLUSIVE).</summary>
-    public static int AddListener(int epfd, int fd, ulong data)
+    public static int AddListener(int epfd, int fd, ulong data) => AddForInput(epfd, fd, data, EpollExclusive);
+
+    /// <summary>
+    /// Adds an eventfd edge-triggered for input only: with output in the mask too, the read that
+    /// clears it would be an edge of its own and wake the loop a second time.
+    /// </summary>
+    public static int AddEventFd(int epfd, int fd, ulong data) => AddForInput(epfd, fd, data, 0);
+
+    private static int AddForInput(int epfd, int fd, ulong data, uint extra)
     {
         var ev = stackalloc byte[16];
-        *(uint*)ev = EpollIn | EpollEt | EpollExclusive;
+        *(uint*)ev = EpollIn | EpollEt | extra;
         *(ulong*)(ev + EventDataOffset) = data;
         return EpollControl(epfd, EpollCtlAdd, fd, ev);
     }

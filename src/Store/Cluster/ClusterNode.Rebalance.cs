@@ -148,11 +148,7 @@ internal sealed partial class ClusterNode
                 // The reply completes on the peer connection's receive loop: merging there would hold up every other reply on it.
                 await Task.Yield();
                 var (next, done, batchBytes) = MergeBatch(reply.Payload);
-                var due = pacer.Add(batchBytes);
-                if (due > TimeSpan.Zero)
-                {
-                    await Task.Delay(due, Time, cancellationToken).ConfigureAwait(false);
-                }
+                await pacer.PaceAsync(batchBytes, cancellationToken).ConfigureAwait(false);
 
                 if (done)
                 {
@@ -366,11 +362,7 @@ internal sealed partial class ClusterNode
 
                 Rebalance.Dropped(batch);
                 dropped += batch;
-                var due = pacer.Add(keys.Count);
-                if (due > TimeSpan.Zero)
-                {
-                    await Task.Delay(due, Time, cancellationToken).ConfigureAwait(false);
-                }
+                await pacer.PaceAsync(keys.Count, cancellationToken).ConfigureAwait(false);
             }
 
             lock (_membershipLock)

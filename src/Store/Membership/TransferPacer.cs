@@ -10,10 +10,11 @@ internal sealed class TransferPacer(TimeProvider time, long bytesPerSecond)
     private readonly long _started = time.GetTimestamp();
     private long _bytes;
 
-    /// <summary>Counts a batch done (bytes, or keys); returns how long to wait before the next one (zero or less: at once).</summary>
-    public TimeSpan Add(long bytes)
+    /// <summary>Counts a batch done (bytes, or keys) and waits until the rate allows the next one.</summary>
+    public Task PaceAsync(long bytes, CancellationToken cancellationToken)
     {
         var total = Interlocked.Add(ref _bytes, bytes);
-        return TimeSpan.FromSeconds((double)total / bytesPerSecond) - time.GetElapsedTime(_started);
+        var due = TimeSpan.FromSeconds((double)total / bytesPerSecond) - time.GetElapsedTime(_started);
+        return due > TimeSpan.Zero ? Task.Delay(due, time, cancellationToken) : Task.CompletedTask;
     }
 }

@@ -10,7 +10,7 @@ internal sealed partial class RespConnection
     internal const int ReceiveChunk = 16 * 1024;
 
     /// <summary>A receive buffer larger than this goes back to the pool once it is empty.</summary>
-    internal const int KeepReceiveBytes = 64 * 1024;
+    private const int KeepReceiveBytes = 64 * 1024;
 
     /// <summary>The least room a receive asks for; less makes room first.</summary>
     internal const int MinReceive = 2048;
@@ -66,15 +66,7 @@ internal sealed partial class RespConnection
                     break;
                 }
 
-                if (start == end)
-                {
-                    start = end = 0;
-                    if (buffer.Length > KeepReceiveBytes)
-                    {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = ArrayPool<byte>.Shared.Rent(ReceiveChunk);
-                    }
-                }
+                RewindIfEmpty(ref buffer, ref start, ref end);
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -97,6 +89,25 @@ internal sealed partial class RespConnection
         }
 
         replies.Clear();
+    }
+
+    /// <summary>
+    /// Once every received byte was executed, the next receive starts at the front, and a buffer
+    /// that grew for one large request goes back to the pool for one of the starting size.
+    /// </summary>
+    internal static void RewindIfEmpty(ref byte[] buffer, ref int start, ref int end)
+    {
+        if (start != end)
+        {
+            return;
+        }
+
+        start = end = 0;
+        if (buffer.Length > KeepReceiveBytes)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            buffer = ArrayPool<byte>.Shared.Rent(ReceiveChunk);
+        }
     }
 
     /// <summary>

@@ -181,15 +181,7 @@ internal sealed unsafe class RespClient : IDisposable
     {
         var before = _connection.LastSequence;
         _closeAfterSend |= _connection.ExecuteReceived(_buffer, ref _start, _end);
-        if (_start == _end)
-        {
-            _start = _end = 0;
-            if (_buffer.Length > RespConnection.KeepReceiveBytes)
-            {
-                ArrayPool<byte>.Shared.Return(_buffer);
-                _buffer = ArrayPool<byte>.Shared.Rent(RespConnection.ReceiveChunk);
-            }
-        }
+        RespConnection.RewindIfEmpty(ref _buffer, ref _start, ref _end);
 
         var last = _connection.LastSequence;
         if (last == before)

@@ -14,16 +14,12 @@ namespace DataPlane.Store.Server.Epoll;
 /// then they are sent. Other threads reach the loop only through queues and an eventfd: new
 /// clients, fsyncs that completed, stop.
 /// </summary>
-internal sealed unsafe partial class RespLoop
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The loop's thread disposes the waiter when it ends (CloseAll); StopAsync ends it.")]
+internal sealed partial class RespLoop
 {
-    private const int MaxEvents = 256;
-    private const ulong WakeTag = ulong.MaxValue;
-
     private readonly StoreContext _context;
     private readonly ILogger _logger;
-    private readonly int _epoll;
-    private readonly int _wake;
-    private readonly byte* _events;
+    private readonly EpollWaiter _waiter = new();
     private readonly Thread _thread;
     private readonly ConcurrentQueue<(Socket Socket, long Id)> _accepted = new();
     private readonly ConcurrentQueue<RespClient> _durable = new();
@@ -33,28 +29,13 @@ internal sealed unsafe partial class RespLoop
     private List<RespClient> _heldForLog = [];
     private List<RespClient> _spareHeld = [];
     private uint _generation;
-    private int _wakeRequested;
     private volatile bool _stopping;
+    private volatile bool _ended;
 
     public RespLoop(StoreContext context, ILogger logger, int index)
     {
         _context = context;
         _logger = logger;
-        _epoll = EpollNative.EpollCreate(EpollNative.EpollCloexec);
-        if (_epoll < 0)
-        {
-            throw new IOException($"epoll_create1 failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-
-        _wake = EpollNative.EventFd(0, EpollNative.EfdCloexec | EpollNative.EfdNonblock);
-        if (_wake < 0 || EpollNative.Add(_epoll, _wake, WakeTag) != 0)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            EpollNative.Close(_epoll);
-            throw new IOException($"eventfd for the RESP loop failed: errno {errno}");
-        }
-
-        _events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * EpollNative.EventSize));
         _thread = new Thread(Run) { IsBackground = true, Name = "dataplane-store-loop " + index };
         _thread.Start();
     }
@@ -62,18 +43,25 @@ internal sealed unsafe partial class RespLoop
     /// <summary>The store the loop's clients share.</summary>
     public StoreContext Context => _context;
 
-    /// <summary>Hands an accepted client to the loop (any thread); it is served from the next round on.</summary>
+    /// <summary>
+    /// Hands an accepted client to the loop (any thread); it is served from the next round on, or
+    /// closed at once when the loop has ended (it failed).
+    /// </summary>
     public void Add(Socket socket, long id)
     {
         _accepted.Enqueue((socket, id));
-        Wake();
+        _waiter.Wake();
+        if (_ended)
+        {
+            CloseAccepted();
+        }
     }
 
     /// <summary>Closes every client and ends the loop's thread (any thread); completes when it has.</summary>
     public Task StopAsync()
     {
         _stopping = true;
-        Wake();
+        _waiter.Wake();
         return _stopped.Task;
     }
 
@@ -81,7 +69,7 @@ internal sealed unsafe partial class RespLoop
     internal void OnDurable(RespClient client)
     {
         _durable.Enqueue(client);
-        Wake();
+        _waiter.Wake();
     }
 
     /// <summary>Holds a client's replies until the log write at the end of this round (loop thread).</summary>
@@ -94,44 +82,23 @@ internal sealed unsafe partial class RespLoop
         _freeSlots.Push(slot);
     }
 
-    private void Wake()
-    {
-        if (Interlocked.Exchange(ref _wakeRequested, 1) == 0)
-        {
-            ulong one = 1;
-            EpollNative.Write(_wake, (byte*)&one, sizeof(ulong));
-        }
-    }
-
     private void Run()
     {
         try
         {
             while (!_stopping)
             {
-                var count = EpollNative.EpollWait(_epoll, _events, MaxEvents, -1);
-                if (count < 0)
-                {
-                    var errno = Marshal.GetLastPInvokeError();
-                    if (errno == EpollNative.Eintr)
-                    {
-                        continue;
-                    }
-
-                    throw new IOException($"epoll_wait failed: errno {errno}");
-                }
-
+                var count = _waiter.Wait(-1);
                 for (var i = 0; i < count; i++)
                 {
-                    var ev = _events + (i * EpollNative.EventSize);
-                    var data = *(ulong*)(ev + EpollNative.EventDataOffset);
-                    if (data == WakeTag)
+                    var (data, events) = _waiter.Event(i);
+                    if (data == EpollWaiter.WakeData)
                     {
                         RunQueued();
                     }
                     else if (_clients[(int)(data >> 32)] is { } client && client.Generation == (uint)data)
                     {
-                        Guard(client, static (c, events) => c.OnEvent(events), *(uint*)ev);
+                        Guard(client, static (c, events) => c.OnEvent(events), events);
                     }
                 }
 
@@ -195,10 +162,7 @@ internal sealed unsafe partial class RespLoop
 
     private void RunQueued()
     {
-        // Cleared before draining, so a client queued meanwhile writes the eventfd again.
-        Volatile.Write(ref _wakeRequested, 0);
-        ulong value;
-        EpollNative.Read(_wake, (byte*)&value, sizeof(ulong));
+        _waiter.ClearWake();
         while (_accepted.TryDequeue(out var accepted))
         {
             Register(accepted.Socket, accepted.Id);
@@ -223,7 +187,7 @@ internal sealed unsafe partial class RespLoop
         _clients[slot] = client;
         var fd = (int)socket.Handle;
         var error = EpollNative.SetNonBlocking(fd);
-        if (error == 0 && EpollNative.Add(_epoll, fd, ((ulong)(uint)slot << 32) | generation) != 0)
+        if (error == 0 && EpollNative.Add(_waiter.Epoll, fd, ((ulong)(uint)slot << 32) | generation) != 0)
         {
             error = Marshal.GetLastPInvokeError();
         }
@@ -243,15 +207,19 @@ internal sealed unsafe partial class RespLoop
             _clients[i]?.Close();
         }
 
+        // From here on Add closes what it queues itself: whichever of the two dequeues a client closes it.
+        _ended = true;
+        CloseAccepted();
+        _waiter.Dispose();
+    }
+
+    private void CloseAccepted()
+    {
         while (_accepted.TryDequeue(out var accepted))
         {
             accepted.Socket.Dispose();
             _context.Stats.Closed();
         }
-
-        EpollNative.Close(_wake);
-        EpollNative.Close(_epoll);
-        NativeMemory.Free(_events);
     }
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Error, Message = "A RESP event loop failed; its clients are closed")]
