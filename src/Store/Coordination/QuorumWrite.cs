@@ -9,8 +9,9 @@ namespace DataPlane.Store.Coordination;
 /// One write, pooled and reused: holds the key and stored value, counts acknowledgements, and is done
 /// when <see cref="Needed"/> replicas applied it, or when the replicas still outstanding can no longer
 /// make up the difference (so a write that cannot reach its quorum fails at once instead of at its
-/// timeout). It is the handler of its own peer requests and its own completion, so a write allocates
-/// no task, continuation or copy; it goes back to the pool once its caller took the result and every
+/// timeout). Its reply waits until this node's log holds its local copy, as a peer's acknowledgement
+/// waits for the peer's log. It is the handler of its own peer requests and its own completion, so a
+/// write allocates no task, continuation or copy (but for the wait for an fsync, with fsync always); it goes back to the pool once its caller took the result and every
 /// replica sent to has answered (a late failure still leaves a hint, which needs the bytes).
 /// </summary>
 internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>, IValueTaskSource<string?>
@@ -25,8 +26,10 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
     private int _acks;
     private int _outstanding;
     private int _refs;
+    private long _localSequence;
     private bool _sealed;
     private bool _done;
+    private bool _logFailed;
 
     public QuorumWrite(ClusterNode node, Action<QuorumWrite> release)
     {
@@ -76,6 +79,17 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
 
     public void Ack(bool expected) => Settle(expected, 1);
 
+    /// <summary>
+    /// This node applied the write as log record <paramref name="sequence"/>: it counts now, and the
+    /// reply waits until the log holds the record (<see cref="Durability.WriteAheadLog.SecureAsync"/>),
+    /// so a write acknowledged to the client survives this process being killed.
+    /// </summary>
+    public void AckLocal(long sequence)
+    {
+        _localSequence = sequence;
+        Settle(false, 1);
+    }
+
     public void Fail(bool expected) => Settle(expected, 0);
 
     /// <summary>Called once every replica has been sent to: only then can the replicas left be too few.</summary>
@@ -120,7 +134,8 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
         _storedLength = storedLength;
         Needed = _node.Options.WriteQuorum;
         _acks = _outstanding = 0;
-        _sealed = _done = false;
+        _localSequence = 0;
+        _sealed = _done = _logFailed = false;
         _refs = 1;
         _core.Reset();
         return _bytes.AsSpan(_keyLength, storedLength);
@@ -144,6 +159,8 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
     private void Settle(bool expected, int ack)
     {
         bool release;
+        var complete = false;
+        var secure = false;
         lock (_lock)
         {
             _acks += ack;
@@ -154,11 +171,18 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
 
             if (!_done && (_acks >= Needed || (_sealed && _acks + _outstanding < Needed)))
             {
-                _done = true;
-                _core.SetResult(true);
+                _done = complete = true;
+                secure = _acks >= Needed && _localSequence > 0;
             }
 
             release = expected && --_refs == 0;
+        }
+
+        // The caller's reference keeps the write out of the pool until it took the result, so a
+        // completion and a release never happen in the same call.
+        if (complete)
+        {
+            Complete(secure);
         }
 
         if (release)
@@ -167,13 +191,42 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
         }
     }
 
+    private void Complete(bool secure)
+    {
+        if (!secure)
+        {
+            _core.SetResult(true);
+            return;
+        }
+
+        var secured = _node.Replica.Wal.SecureAsync(_localSequence);
+        if (secured.IsCompletedSuccessfully)
+        {
+            Finish(secured.Result);
+        }
+        else
+        {
+            _ = FinishAsync(secured);
+        }
+    }
+
+    private async Task FinishAsync(ValueTask<bool> secured) => Finish(await secured.ConfigureAwait(false));
+
+    private void Finish(bool secured)
+    {
+        _logFailed = !secured;
+        _core.SetResult(true);
+    }
+
     private string? TakeError()
     {
         string? error;
         bool release;
         lock (_lock)
         {
-            error = _acks >= Needed ? null : $"ERR quorum not reached: {_acks} of {Needed} replicas acknowledged";
+            error = _acks < Needed ? $"ERR quorum not reached: {_acks} of {Needed} replicas acknowledged"
+                : _logFailed ? "ERR the write-ahead log refused the write; it is not acknowledged"
+                : null;
             release = --_refs == 0;
         }
 
