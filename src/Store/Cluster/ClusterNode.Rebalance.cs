@@ -329,6 +329,7 @@ internal sealed partial class ClusterNode
             }
 
             var pacer = new TransferPacer(Time, DropsPerSecond);
+            Func<ReadOnlySpan<byte>, bool> handedAwayNow = key => !OwnsNow(key);
             var keys = new List<(byte[] Key, long Address)>();
             var (cursor, done, dropped) = (0L, false, 0L);
             while (!done)
@@ -349,10 +350,7 @@ internal sealed partial class ClusterNode
                 {
                     foreach (var (key, _) in keys)
                     {
-                        if (!OwnsNow(key))
-                        {
-                            batch += session.Drop(key) ? 1 : 0;
-                        }
+                        batch += session.DropIf(key, handedAwayNow) ? 1 : 0;
                     }
                 }
                 finally
