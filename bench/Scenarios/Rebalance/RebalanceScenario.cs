@@ -36,9 +36,9 @@ internal sealed partial class RebalanceScenario : IScenario
         var root = Path.Combine(Path.GetTempPath(), "dp-bench-rebalance-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var (events, timeline) = await MeasureStoreAsync(root, keys, context.Quick, cancellationToken);
+            var (events, timeline, errors) = await MeasureStoreAsync(root, keys, context.Quick, cancellationToken);
             var chart = RebalanceChart.Write(context.ResultsDirectory, timeline, events, $"{keys:N0} keys, N=3 R=2 W=2, {LoadOpsPerSecond:N0} client ops/s");
-            return new ScenarioReport(new { ring, store = events }, Markdown(ring, events, keys), [chart]);
+            return new ScenarioReport(new { ring, store = events }, Markdown(ring, events, keys, errors), [chart]);
         }
         finally
         {
@@ -66,7 +66,7 @@ internal sealed partial class RebalanceScenario : IScenario
         return new RingRow(n, onAdd, 1.0 / (n + 1), onRemove, 1.0 / n);
     }
 
-    private static async Task<(List<StoreEvent> Events, List<Second> Timeline)> MeasureStoreAsync(string root, int keys, bool quick, CancellationToken cancellationToken)
+    private static async Task<(List<StoreEvent> Events, List<Second> Timeline, List<string> Errors)> MeasureStoreAsync(string root, int keys, bool quick, CancellationToken cancellationToken)
     {
         var settle = TimeSpan.FromSeconds(quick ? 3 : 5);
         var taken = new HashSet<int>();
@@ -130,7 +130,7 @@ internal sealed partial class RebalanceScenario : IScenario
             var bytesPerKey = (double)(afterJoin.Bytes - moved.Bytes) / Math.Max(1, afterJoin.Keys - moved.Keys);
             events.Add(Event("join", afterJoin.Keys - moved.Keys, total * 3 / 4, afterJoin.Bytes - moved.Bytes, bytesPerKey * total * 3 / 4, join, joined, joined + settle.TotalSeconds, load, lost));
             events.Add(Event("leave", afterLeave.Keys - afterJoin.Keys, leaveTotal * 3 / 4, afterLeave.Bytes - afterJoin.Bytes, bytesPerKey * leaveTotal * 3 / 4, leave, left, end, load, lost));
-            return (events, Timeline(load, end));
+            return (events, Timeline(load, end), [.. load.FirstErrors]);
         }
         finally
         {
@@ -141,7 +141,7 @@ internal sealed partial class RebalanceScenario : IScenario
         }
     }
 
-    private static string Markdown(List<RingRow> ring, List<StoreEvent> events, int keys)
+    private static string Markdown(List<RingRow> ring, List<StoreEvent> events, int keys, List<string> errors)
     {
         var ringTable = new Table("nodes", "moved on add", "ideal 1/(N+1)", "moved on remove", "ideal 1/N");
         foreach (var r in ring)
@@ -169,6 +169,7 @@ internal sealed partial class RebalanceScenario : IScenario
             Chart: {RebalanceChart.File}.
 
             {storeTable}
+            {(errors.Count == 0 ? string.Empty : "\nFirst client errors (seconds into the load):\n\n" + string.Join("\n", errors.Select(e => "- " + e)) + "\n")}
             """;
     }
 
