@@ -14,17 +14,20 @@ public class DurabilityTests : IDisposable
     private long _durableThrough = -1;
     private volatile bool _failSync;
 
-    [Fact]
-    public async Task DurableAppends_AreAcknowledgedOnlyAfterAnFsyncBegunAfterTheirWrite()
+    /// <summary>Small batches make small groups; 40-160 KB appends from six appenders make groups of several MB.</summary>
+    [Theory]
+    [InlineData(0, 150)]
+    [InlineData(40_000, 40)]
+    public async Task DurableAppends_AreAcknowledgedOnlyAfterAnFsyncBegunAfterTheirWrite(int valueBytes, int appends)
     {
         await using var log = CommitLog.Open(Options());
         log.CreateTopic("d", 1);
-        const int appenders = 6, appends = 150;
+        const int appenders = 6;
         await Task.WhenAll(Enumerable.Range(0, appenders).Select(a => Task.Run(async () =>
         {
             for (var i = 0; i < appends; i++)
             {
-                var result = await log.AppendAsync("d", 0, TestBatches.Make(0, 1 + ((a + i) % 4)));
+                var result = await log.AppendAsync("d", 0, TestBatches.Make(0, 1 + ((a + i) % 4), valueBytes: valueBytes));
                 Assert.Equal(LogError.None, result.Error);
                 Assert.True(result.LastOffset <= Volatile.Read(ref _durableThrough),
                     $"offset {result.LastOffset} acknowledged with only {Volatile.Read(ref _durableThrough)} synced");
