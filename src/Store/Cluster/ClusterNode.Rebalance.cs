@@ -152,6 +152,13 @@ internal sealed partial class ClusterNode
 
                 if (done)
                 {
+                    // The old owners delete their copies once this node takes the partitions over:
+                    // only a log that holds every merged batch may say it has them.
+                    if (!await Replica.Wal.SecureAsync(Replica.Wal.Appended).ConfigureAwait(false))
+                    {
+                        throw new IOException("the write-ahead log refused the transferred keys");
+                    }
+
                     Rebalance.Completed(partitions.Count);
                     return true;
                 }
