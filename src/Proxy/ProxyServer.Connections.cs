@@ -34,16 +34,43 @@ public sealed partial class ProxyServer
 
         // A connection whose pair runs on the accepting loop (connect and copy with no thread hop), unless
         // that loop has clearly more connections than another.
-        var connection = Rent(options, _connections.LeastBusy((int)((uint)loop % (uint)_pools.Length)));
+        ProxyConnection connection;
+        try
+        {
+            connection = Rent(options, _connections.LeastBusy((int)((uint)loop % (uint)_pools.Length)));
+        }
+        catch
+        {
+            // The listener closes the descriptor and reports this; the slot counted above is not used.
+            Interlocked.Decrement(ref _open);
+            throw;
+        }
+
         _connections.Add(connection);
         _ = connection.Transport == ProxyTransport.Epoll
             ? connection.RunAsync(fd, options.Policy == BalancingPolicy.RingHash ? ProxyConnection.HashOf(peer) : 0, options)
             : connection.RunAsync(ProxyConnection.Wrap(fd), options);
     }
 
-    void IEpollAcceptHandler.OnAcceptError(int errno) => LogAcceptError(Name, new IOException($"accept4 failed: errno {errno}"));
+    void IEpollAcceptHandler.OnAcceptError(int errno)
+    {
+        Interlocked.Increment(ref _acceptErrors);
+        ReportOutOfResources("accept", errno);
+    }
 
-    void DataPlane.Net.IConnectionDispatcher.OnAcceptError(Exception error) => LogAcceptError(Name, error);
+    void IConnectionHost.OnOutOfResources(int errno) => ReportOutOfResources("upstream socket", errno);
+
+    void IEpollAcceptHandler.OnAcceptFailed(Exception error)
+    {
+        Interlocked.Increment(ref _acceptErrors);
+        LogUnexpected(Name, error);
+    }
+
+    void DataPlane.Net.IConnectionDispatcher.OnAcceptError(Exception error)
+    {
+        Interlocked.Increment(ref _acceptErrors);
+        LogAcceptError(Name, error);
+    }
 
     void IConnectionHost.OnConnected(Upstream upstream, TimeSpan latency) => _metrics?.RecordConnect(upstream, latency);
 
@@ -73,6 +100,22 @@ public sealed partial class ProxyServer
         if (_stopping && _connections.Count == 0)
         {
             _drained.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Logs a failed accept or socket(): out of descriptors this comes on every retry of every loop, so a
+    /// line a second at most. No exception object either: formatting its stack trace opens files, and
+    /// there are none to spare.
+    /// </summary>
+    private void ReportOutOfResources(string call, int errno)
+    {
+        var count = Interlocked.Increment(ref _resourceErrors);
+        var now = Environment.TickCount64;
+        var last = Volatile.Read(ref _resourceErrorLoggedAt);
+        if (now - last >= ResourceErrorLogPeriodMs && Interlocked.CompareExchange(ref _resourceErrorLoggedAt, now, last) == last)
+        {
+            LogResourceError(Name, call, errno, count);
         }
     }
 
@@ -147,12 +190,19 @@ public sealed partial class ProxyServer
         : null;
 
     /// <summary>A pooled connection of loop <paramref name="loop"/>, or a new one there.</summary>
-    private ProxyConnection Rent(ProxyOptions options, int loop)
+    internal ProxyConnection Rent(ProxyOptions options, int loop)
     {
         var index = (int)((uint)loop % (uint)_pools.Length);
-        if (_pools[index].TryDequeue(out var pooled) && pooled.Fits(options))
+        while (_pools[index].TryDequeue(out var pooled))
         {
-            return pooled;
+            if (pooled.Fits(options))
+            {
+                return pooled;
+            }
+
+            // Built for buffer settings a reconfiguration changed: its epoll pair goes back to the
+            // transport (dropped here, the pair would never be reused nor freed).
+            pooled.Dispose();
         }
 
         Interlocked.Increment(ref _created);

@@ -30,4 +30,7 @@ public sealed partial class ProxyServer
 
     [LoggerMessage(EventId = 107, Level = LogLevel.Error, Message = "Listener {Name}: unexpected error on a connection")]
     private partial void LogUnexpected(string name, Exception error);
+
+    [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "Listener {Name}: {Call} failed with errno {Errno} ({Count} so far)")]
+    private partial void LogResourceError(string name, string call, int errno, long count);
 }

@@ -35,6 +35,9 @@ public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatche
     // Pooled connection objects kept for reuse; more than this are left to the GC.
     private const int PoolLimit = 1024;
 
+    // At most one log line of failed accepts and sockets per this many milliseconds.
+    private const long ResourceErrorLogPeriodMs = 1000;
+
     private readonly ConnectionList _connections = new(Environment.ProcessorCount);
     // One pool per epoll loop (its connections' pairs run there), so a loop's accept rents a pair of its own.
     private readonly ConcurrentQueue<ProxyConnection>[] _pools = CreatePools(Environment.ProcessorCount);
@@ -56,6 +59,9 @@ public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatche
     private long _rateLimited;
     private long _overLimit;
     private long _noUpstream;
+    private long _acceptErrors;
+    private long _resourceErrors;
+    private long _resourceErrorLoggedAt = -ResourceErrorLogPeriodMs;
     private volatile bool _stopping;
 
     /// <summary>Creates a stopped listener; <see cref="StartAsync"/> binds it.</summary>
@@ -104,6 +110,24 @@ public sealed partial class ProxyServer : IAsyncDisposable, IConnectionDispatche
     internal long OverLimit => Interlocked.Read(ref _overLimit);
 
     internal long NoUpstream => Interlocked.Read(ref _noUpstream);
+
+    /// <summary>Accepts that failed (out of descriptors or memory, or an accepted socket that could not be taken on).</summary>
+    internal long AcceptErrors => Interlocked.Read(ref _acceptErrors);
+
+    /// <summary>Connection objects waiting in the pools for reuse.</summary>
+    internal int PooledConnections
+    {
+        get
+        {
+            var count = 0;
+            foreach (var pool in _pools)
+            {
+                count += pool.Count;
+            }
+
+            return count;
+        }
+    }
 
     /// <summary>Connection objects made so far (the rest were reused from the pool).</summary>
     internal long CreatedConnections => Interlocked.Read(ref _created);

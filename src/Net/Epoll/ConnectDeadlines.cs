@@ -70,7 +70,13 @@ internal sealed class ConnectDeadlines
             return -1;
         }
 
-        var left = _earliest - Stopwatch.GetTimestamp();
+        return MillisecondsUntil(_earliest);
+    }
+
+    /// <summary>Milliseconds from now until <paramref name="timestamp"/> (a Stopwatch timestamp), rounded up; 0 when it passed.</summary>
+    public static int MillisecondsUntil(long timestamp)
+    {
+        var left = timestamp - Stopwatch.GetTimestamp();
         if (left <= 0)
         {
             return 0;

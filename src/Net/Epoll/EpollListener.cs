@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace DataPlane.Net.Epoll;
@@ -14,6 +15,9 @@ internal sealed class EpollListener : IAcceptor
 {
     // sizeof(struct sockaddr_storage).
     private const int AddressCapacity = 128;
+
+    // How long accepting pauses when out of descriptors or memory (HAProxy's listener.c waits 100 ms).
+    private const int RetryMilliseconds = 100;
     private readonly EpollTransport _transport;
     private readonly int _fd;
     private readonly IEpollAcceptHandler _handler;
@@ -46,6 +50,7 @@ internal sealed class EpollListener : IAcceptor
 
             // O_NONBLOCK: an accept4 on an empty queue must say EAGAIN, not block the loop.
             var errno = EpollNative.SetNonBlocking(_fd);
+            DescriptorReserve.TryRestore();
             var joined = 0;
             for (; errno == 0 && joined < _transport.Loops.Length; joined++)
             {
@@ -104,12 +109,22 @@ internal sealed class EpollListener : IAcceptor
     /// <summary>Releases the transport's slot (after <see cref="StopAsync"/>); the descriptor stays its owner's.</summary>
     public void Dispose() => _transport.Release(_id, this);
 
-    /// <summary>An edge: accepts until the queue is empty (on a loop thread).</summary>
+    /// <summary>
+    /// An edge, or a retry after a pause: accepts until the queue is empty (on a loop thread). An
+    /// accepted descriptor the handler throws on is closed and reported, and accepting goes on.
+    /// </summary>
     internal unsafe void OnReady(EpollLoop loop)
     {
         Interlocked.Increment(ref _accepting);
         try
         {
+            if (!DescriptorReserve.IsWhole)
+            {
+                // Out of descriptors lately: a client accepted now would take the runtime's room.
+                RetryLater(loop);
+                return;
+            }
+
             var address = stackalloc byte[AddressCapacity];
             while (_running)
             {
@@ -117,7 +132,7 @@ internal sealed class EpollListener : IAcceptor
                 var fd = EpollNative.Accept(_fd, address, &length, EpollNative.SockNonblock | EpollNative.SockCloexec);
                 if (fd >= 0)
                 {
-                    _handler.OnAccepted(fd, new ReadOnlySpan<byte>(address, Math.Min(length, AddressCapacity)), loop.Index);
+                    Hand(fd, new ReadOnlySpan<byte>(address, Math.Min(length, AddressCapacity)), loop.Index);
                     continue;
                 }
 
@@ -127,21 +142,76 @@ internal sealed class EpollListener : IAcceptor
                     return;
                 }
 
-                if (errno is EpollNative.Eintr or EpollNative.Econnaborted)
+                if (errno == EpollNative.Eintr || IsConnectionError(errno))
                 {
-                    // Interrupted, or a client that left between its SYN and the accept: go on.
+                    // Interrupted, or one connection that failed on its way in: that one is gone, go on.
                     continue;
                 }
 
-                // Out of descriptors or memory: the connection stays queued, and the next client's edge
-                // tries again (the runtime's accept loop also reports and goes on).
                 _handler.OnAcceptError(errno);
+                if (IsResourceError(errno))
+                {
+                    // The connection stays queued, and the edge was used: waiting for the next client's edge
+                    // would leave the queue unserved (for good if nobody else comes). Pause and try again on
+                    // this loop, as HAProxy's listener_accept() does (limit_listener, 100 ms); meanwhile the
+                    // runtime gets the reserve.
+                    DescriptorReserve.Release();
+                    RetryLater(loop);
+                }
+
                 return;
             }
         }
         finally
         {
             Interlocked.Decrement(ref _accepting);
+        }
+    }
+
+    /// <summary>The retry of a pause (on the loop that paused): accepts once the descriptor reserve is whole again.</summary>
+    internal void OnRetry(EpollLoop loop)
+    {
+        if (!_running)
+        {
+            return;
+        }
+
+        if (DescriptorReserve.TryRestore())
+        {
+            OnReady(loop);
+        }
+        else
+        {
+            RetryLater(loop);
+        }
+    }
+
+    private void RetryLater(EpollLoop loop) =>
+        loop.RetryAccept(this, Stopwatch.GetTimestamp() + (Stopwatch.Frequency * RetryMilliseconds / 1000));
+
+    /// <summary>
+    /// The errors accept(2) documents as the queued connection's own ("already pending network errors"
+    /// of Linux's accept(2), and ECONNABORTED): the next one may be fine.
+    /// </summary>
+    private static bool IsConnectionError(int errno) => errno is EpollNative.Econnaborted or EpollNative.Enetdown or EpollNative.Eproto
+        or EpollNative.Enoprotoopt or EpollNative.Ehostdown or EpollNative.Enonet or EpollNative.Ehostunreach
+        or EpollNative.Eopnotsupp or EpollNative.Enetunreach;
+
+    /// <summary>Out of descriptors (process or system) or memory: nothing is accepted until some are freed.</summary>
+    private static bool IsResourceError(int errno) => errno is EpollNative.Emfile or EpollNative.Enfile or EpollNative.Enobufs or EpollNative.Enomem;
+
+    private void Hand(int fd, ReadOnlySpan<byte> peer, int loop)
+    {
+        try
+        {
+            _handler.OnAccepted(fd, peer, loop);
+        }
+        catch (Exception e)
+        {
+            // A throw escaping here would end the loop thread (and the process); the handler did not
+            // take the descriptor, so it is closed here and the next client is served.
+            EpollNative.Close(fd);
+            _handler.OnAcceptFailed(e);
         }
     }
 }

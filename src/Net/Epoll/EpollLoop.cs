@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace DataPlane.Net.Epoll;
@@ -17,6 +18,10 @@ internal sealed class EpollLoop
     private readonly Thread _thread;
     private readonly ConcurrentQueue<Command> _commands = new();
     private readonly ConnectDeadlines _deadlines = new();
+
+    // Listeners that ran out of descriptors or memory, and when to accept on them again (loop thread
+    // only; at most one entry per listener, and rarely any).
+    private readonly List<(EpollListener Listener, long Due)> _acceptRetries = [];
 
     public EpollLoop(EpollTransport transport, int index)
     {
@@ -42,6 +47,23 @@ internal sealed class EpollLoop
     public int Register(int fd, ulong data) =>
         EpollNative.Add(_waiter.Epoll, fd, data) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
+    /// <summary>
+    /// Accepts on <paramref name="listener"/> again once <paramref name="due"/> (a Stopwatch timestamp)
+    /// passed, edge or not (loop thread only); an earlier retry asked for stays as it is.
+    /// </summary>
+    public void RetryAccept(EpollListener listener, long due)
+    {
+        foreach (var retry in _acceptRetries)
+        {
+            if (retry.Listener == listener)
+            {
+                return;
+            }
+        }
+
+        _acceptRetries.Add((listener, due));
+    }
+
     /// <summary>Runs <paramref name="command"/> on the loop thread soon.</summary>
     public void Post(Command command)
     {
@@ -53,7 +75,7 @@ internal sealed class EpollLoop
     {
         while (true)
         {
-            var count = _waiter.Wait(_deadlines.WaitMilliseconds());
+            var count = _waiter.Wait(WaitMilliseconds());
             for (var i = 0; i < count; i++)
             {
                 var (data, events) = _waiter.Event(i);
@@ -68,6 +90,41 @@ internal sealed class EpollLoop
             }
 
             _deadlines.Expire();
+            RetryAccepts();
+        }
+    }
+
+    /// <summary>How long <c>epoll_wait</c> may sleep: until the earliest connect deadline or accept retry.</summary>
+    private int WaitMilliseconds()
+    {
+        var wait = _deadlines.WaitMilliseconds();
+        foreach (var retry in _acceptRetries)
+        {
+            var ms = ConnectDeadlines.MillisecondsUntil(retry.Due);
+            wait = wait < 0 ? ms : Math.Min(wait, ms);
+        }
+
+        return wait;
+    }
+
+    private void RetryAccepts()
+    {
+        if (_acceptRetries.Count == 0)
+        {
+            return;
+        }
+
+        var now = Stopwatch.GetTimestamp();
+
+        // Backwards: a listener still out of descriptors adds itself again at the end, which is not revisited.
+        for (var i = _acceptRetries.Count - 1; i >= 0; i--)
+        {
+            var (listener, due) = _acceptRetries[i];
+            if (due <= now)
+            {
+                _acceptRetries.RemoveAt(i);
+                listener.OnRetry(this);
+            }
         }
     }
 

@@ -36,7 +36,19 @@ internal static unsafe partial class EpollNative
     public const int SoError = 4;
     public const int Eintr = 4;
     public const int Eagain = 11;
+    public const int Enomem = 12;
+    public const int Enfile = 23;
+    public const int Emfile = 24;
+    public const int Enonet = 64;
+    public const int Eproto = 71;
+    public const int Enoprotoopt = 92;
+    public const int Eopnotsupp = 95;
+    public const int Enetdown = 100;
+    public const int Enetunreach = 101;
     public const int Econnaborted = 103;
+    public const int Enobufs = 105;
+    public const int Ehostdown = 112;
+    public const int Ehostunreach = 113;
     public const int Einprogress = 115;
     public const nuint Fionbio = 0x5421;
 

@@ -87,6 +87,21 @@ internal sealed class EpollTransport
         }
     }
 
+    /// <summary>Pairs of <paramref name="bufferSize"/> returned and not reused yet, over all loops.</summary>
+    internal int FreePairs(int bufferSize)
+    {
+        lock (_gate)
+        {
+            var count = 0;
+            foreach (var ((size, _), free) in _free)
+            {
+                count += size == bufferSize ? free.Count : 0;
+            }
+
+            return count;
+        }
+    }
+
     /// <summary>
     /// A pair buffering <paramref name="bufferSize"/> bytes each way, bound to loop <paramref name="loop"/>
     /// (modulo the loop count) for its whole life; pairs are meant to be pooled by their owner.

@@ -19,6 +19,9 @@ internal interface IConnectionHost
 
     void OnUnexpected(Exception error);
 
+    /// <summary>An upstream socket could not be made for want of descriptors or memory (<paramref name="errno"/>).</summary>
+    void OnOutOfResources(int errno);
+
     /// <summary>Takes the connection back: off the open list, into the pool.</summary>
     void Return(ProxyConnection connection);
 }

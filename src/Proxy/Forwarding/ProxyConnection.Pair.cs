@@ -22,6 +22,15 @@ internal sealed partial class ProxyConnection
         var fd = EpollNative.OpenTcp(upstream.EndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? EpollNative.AfInet6 : EpollNative.AfInet);
         if (fd < 0)
         {
+            if (IsResourceError(fd))
+            {
+                // Out of descriptors: this client is closed, and no listener accepts another until the
+                // reserve is back (accepting on would close client after client the same way, and leave
+                // the runtime no room to start a thread).
+                DescriptorReserve.Release();
+                _host.OnOutOfResources(-fd);
+            }
+
             return ConnectFailure.Error;
         }
 
@@ -49,6 +58,8 @@ internal sealed partial class ProxyConnection
             _ => ConnectFailure.Error,
         };
     }
+
+    private static bool IsResourceError(int failed) => failed is -EpollNative.Emfile or -EpollNative.Enfile or -EpollNative.Enobufs or -EpollNative.Enomem;
 
     /// <summary>Runs the pair until it ends or pauses; how each direction stopped.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

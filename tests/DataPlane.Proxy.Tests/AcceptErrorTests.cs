@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using DataPlane.Net;
+using DataPlane.Net.Epoll;
+using DataPlane.Proxy.Tests.Support;
+using DataPlane.Testing;
+
+namespace DataPlane.Proxy.Tests;
+
+/// <summary>Accepting when accepts fail: out of descriptors, a handler that throws, pooled connections that no longer fit.</summary>
+public sealed class AcceptErrorTests
+{
+    // Proxied connections the child has descriptors for (two each: the client's and the upstream's).
+    private const int Capacity = 8;
+
+    [Fact]
+    public async Task DataplaneProxy_OutOfDescriptors_PausesAcceptingAndServesTheQueueOnceSomeAreFree()
+    {
+        await using var upstream = TestUpstream.Echo();
+        await using var proxy = new DataplaneProcess("--listen", "127.0.0.1:0", "--upstream", upstream.Address);
+        var listen = await proxy.Listening;
+        var sockets = Descriptors(proxy.Id).Count(IsSocket);
+
+        // One connection through first, so that the code (and the assemblies it opens) is loaded before counting.
+        Assert.True(await RoundTripAsync(listen));
+        await Eventually.True(() => Descriptors(proxy.Id).Count(IsSocket) == sockets, "the warm-up connection is closed", Loopback.Timeout);
+
+        // The runtime starts its thread pool's threads at the idle sweep's first tick; every thread start opens
+        // a pipe, and one that cannot start aborts the process: not what this test is about.
+        await Eventually.True(() => ThreadNames(proxy.Id).Contains(".NET TP Gate"), "the thread pool is up", Loopback.Timeout);
+        Assert.Equal(sockets, Descriptors(proxy.Id).Count(IsSocket));
+        await LimitDescriptorsAsync(proxy.Id, Capacity);
+
+        // Five times as many clients as it can hold, each closing once served: the queue is served only if
+        // the proxy accepts again when descriptors free up, since no new client arrives to give it an edge.
+        var clients = Enumerable.Range(0, 5 * Capacity).Select(_ => ServeAsync(listen)).ToArray();
+        var served = await Task.WhenAll(clients).WaitAsync(Loopback.Timeout);
+
+        Assert.True(served.All(s => s), proxy.Output);
+        await Eventually.True(() => proxy.Output.Contains("failed with errno 24", StringComparison.Ordinal), "the proxy ran out of descriptors", Loopback.Timeout);
+        Assert.True(await RoundTripAsync(listen), proxy.Output);
+    }
+
+    [Fact]
+    public async Task EpollListener_HandlerThrows_ClosesThatClientAndAcceptsTheNext()
+    {
+        using var socket = ListenSocket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var endPoint = (IPEndPoint)socket.LocalEndPoint!;
+        var handler = new ThrowsOnFirst();
+        var listener = EpollTransport.Shared.Listen((int)socket.Handle, handler);
+        listener.Start();
+        try
+        {
+            using (var first = await Loopback.ConnectAsync(endPoint))
+            {
+                Assert.True(await Loopback.ClosedByPeerAsync(first));
+            }
+
+            Assert.Equal("handler failed", (await handler.Failed.Task.WaitAsync(Loopback.Timeout)).Message);
+
+            using var second = await Loopback.ConnectAsync(endPoint);
+            EpollNative.Close(await handler.Accepted.Task.WaitAsync(Loopback.Timeout));
+            Assert.True(await Loopback.ClosedByPeerAsync(second));
+        }
+        finally
+        {
+            await listener.StopAsync();
+            listener.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Rent_PooledConnectionOfOldBufferSize_IsDisposedAndGivesItsPairBack()
+    {
+        // Sizes no other test uses: the shared transport's free pairs of these sizes are this test's.
+        const int OldSize = (7 * 1024) + 3;
+        const int NewSize = (5 * 1024) + 7;
+        await using var upstream = TestUpstream.Echo();
+        var options = Loopback.Options(upstream.Address) with { BufferSize = OldSize, Transport = ProxyTransport.Epoll };
+        await using var proxy = await Loopback.StartAsync(options);
+        Assert.True(await RoundTripAsync(proxy.LocalEndPoint));
+        await Eventually.True(() => proxy.PooledConnections == 1, "the closed connection is pooled", Loopback.Timeout);
+        var free = EpollTransport.Shared.FreePairs(OldSize);
+
+        proxy.Reconfigure(options with { BufferSize = NewSize });
+
+        // Each loop's next accept rents from its pool: the old-size connection, wherever it is, is met once.
+        for (var loop = 0; loop < Environment.ProcessorCount; loop++)
+        {
+            proxy.Rent(proxy.Options, loop).Dispose();
+        }
+
+        Assert.Equal(0, proxy.PooledConnections);
+        Assert.Equal(free + 1, EpollTransport.Shared.FreePairs(OldSize));
+    }
+
+    /// <summary>Connects, sends a byte and reads it back, then closes; false when the proxy closed it first (tried again).</summary>
+    private static async Task<bool> ServeAsync(IPEndPoint listen)
+    {
+        // A client the proxy accepted without a descriptor left for its upstream is closed at once: it comes back.
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            if (await RoundTripAsync(listen))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static async Task<bool> RoundTripAsync(IPEndPoint listen)
+    {
+        using var client = await Loopback.ConnectAsync(listen);
+        try
+        {
+            await Loopback.SendAllAsync(client, "x"u8.ToArray());
+            return (await Loopback.ReadExactlyAsync(client, 1))[0] == (byte)'x';
+        }
+        catch (Exception e) when (e is EndOfStreamException or SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static string[] Descriptors(int pid) => Directory.GetFiles($"/proc/{pid}/fd");
+
+    private static HashSet<string> ThreadNames(int pid) =>
+        [.. Directory.GetDirectories($"/proc/{pid}/task").Select(task => Vanishing(() => File.ReadAllText(Path.Combine(task, "comm")).Trim())).OfType<string>()];
+
+    private static bool IsSocket(string path) => Vanishing(() => new FileInfo(path).LinkTarget)?.StartsWith("socket:", StringComparison.Ordinal) == true;
+
+    /// <summary>Reads a /proc entry that may be gone by now (a thread that ended, a descriptor closed): null then.</summary>
+    private static string? Vanishing(Func<string?> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Sets the process's RLIMIT_NOFILE so that exactly <paramref name="connections"/> pairs of descriptors are free below it.</summary>
+    private static async Task LimitDescriptorsAsync(int pid, int connections)
+    {
+        var open = Descriptors(pid).Select(p => int.Parse(Path.GetFileName(p), CultureInfo.InvariantCulture)).ToHashSet();
+        var limit = 0;
+        for (var free = 0; free < 2 * connections; limit++)
+        {
+            free += open.Contains(limit) ? 0 : 1;
+        }
+
+        var nofile = limit.ToString(CultureInfo.InvariantCulture);
+        using var prlimit = Process.Start("prlimit", ["--pid", pid.ToString(CultureInfo.InvariantCulture), $"--nofile={nofile}:{nofile}"]);
+        await prlimit.WaitForExitAsync().WaitAsync(Loopback.Timeout);
+        Assert.Equal(0, prlimit.ExitCode);
+    }
+
+    private sealed class ThrowsOnFirst : IEpollAcceptHandler
+    {
+        private int _calls;
+
+        public TaskCompletionSource<int> Accepted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource<Exception> Failed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void OnAccepted(int fd, ReadOnlySpan<byte> peer, int loop)
+        {
+            if (Interlocked.Increment(ref _calls) == 1)
+            {
+                throw new InvalidOperationException("handler failed");
+            }
+
+            Accepted.TrySetResult(fd);
+        }
+
+        public void OnAcceptError(int errno)
+        {
+        }
+
+        public void OnAcceptFailed(Exception error) => Failed.TrySetResult(error);
+    }
+}
