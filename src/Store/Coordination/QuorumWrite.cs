@@ -13,12 +13,13 @@ namespace DataPlane.Store.Coordination;
 /// no task, continuation or copy; it goes back to the pool once its caller took the result and every
 /// replica sent to has answered (a late failure still leaves a hint, which needs the bytes).
 /// </summary>
-internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>, IValueTaskSource<string?>
+internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>, IValueTaskSource<string?>, IWatchedOperation
 {
     private readonly ClusterNode _node;
     private readonly Action<QuorumWrite> _return;
     private readonly Lock _lock = new();
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private Action? _watcher;
     private byte[] _bytes = new byte[256];
     private int _keyLength;
     private int _storedLength;
@@ -74,6 +75,20 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
         }
     }
 
+    public bool TryWatch(Action onDecided)
+    {
+        lock (_lock)
+        {
+            if (_done)
+            {
+                return false;
+            }
+
+            _watcher = onDecided;
+            return true;
+        }
+    }
+
     public void Ack(bool expected) => Settle(expected, 1);
 
     public void Fail(bool expected) => Settle(expected, 0);
@@ -121,6 +136,7 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
         Needed = _node.Options.WriteQuorum;
         _acks = _outstanding = 0;
         _sealed = _done = false;
+        _watcher = null;
         _refs = 1;
         _core.Reset();
         return _bytes.AsSpan(_keyLength, storedLength);
@@ -144,6 +160,7 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
     private void Settle(bool expected, int ack)
     {
         bool release;
+        Action? decided = null;
         lock (_lock)
         {
             _acks += ack;
@@ -156,11 +173,15 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
             {
                 _done = true;
                 _core.SetResult(true);
+                decided = _watcher;
+                _watcher = null;
             }
 
             release = expected && --_refs == 0;
         }
 
+        // Before a release: the watcher's client still holds its reference, so the write is not reused yet.
+        decided?.Invoke();
         if (release)
         {
             _return(this);
