@@ -13,10 +13,12 @@ internal sealed class TestCluster : IAsyncDisposable
     private readonly Dictionary<string, ConnectionMultiplexer> _clients = new(StringComparer.Ordinal);
     private readonly Action<ClusterOptions>? _configure;
     private readonly Dictionary<string, string> _joinedVia = new(StringComparer.Ordinal);
+    private readonly StoreTransport? _transport;
 
-    private TestCluster(string[] names, Action<ClusterOptions>? configure, Dictionary<string, IPEndPoint>? extraPeers, string? clusterName)
+    private TestCluster(string[] names, Action<ClusterOptions>? configure, Dictionary<string, IPEndPoint>? extraPeers, string? clusterName, StoreTransport? transport = null)
     {
         _configure = configure;
+        _transport = transport;
         ClusterName = clusterName ?? UniqueName();
         foreach (var name in names)
         {
@@ -33,9 +35,9 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public static string UniqueName() => "t" + Guid.NewGuid().ToString("N");
 
-    public static async Task<TestCluster> StartAsync(string[]? names = null, Action<ClusterOptions>? configure = null, Dictionary<string, IPEndPoint>? extraPeers = null, string? clusterName = null)
+    public static async Task<TestCluster> StartAsync(string[]? names = null, Action<ClusterOptions>? configure = null, Dictionary<string, IPEndPoint>? extraPeers = null, string? clusterName = null, StoreTransport? transport = null)
     {
-        var cluster = new TestCluster(names ?? ["a", "b", "c"], configure, extraPeers, clusterName);
+        var cluster = new TestCluster(names ?? ["a", "b", "c"], configure, extraPeers, clusterName, transport);
         foreach (var name in cluster._addresses.Keys)
         {
             await cluster.StartNodeAsync(name);
@@ -107,13 +109,19 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public async Task StartNodeAsync(string name)
     {
-        var server = new StoreServer(new StoreOptions
+        var options = new StoreOptions
         {
             Listen = _addresses[name].Client,
             DataDirectory = DataDirectory(name),
             MaxMemory = 64L << 20,
             Cluster = OptionsFor(name),
-        });
+        };
+        if (_transport is { } transport)
+        {
+            options.Transport = transport;
+        }
+
+        var server = new StoreServer(options);
         await server.StartAsync();
         _servers[name] = server;
     }
@@ -127,6 +135,8 @@ internal sealed class TestCluster : IAsyncDisposable
     }
 
     public IPEndPoint PeerAddress(string name) => _addresses[name].Peer;
+
+    public IPEndPoint ClientAddress(string name) => _addresses[name].Client;
 
     public async Task StopNodeAsync(string name)
     {
