@@ -30,4 +30,7 @@ public sealed class CommitLogOptions
     /// <summary>Gather-writes buffers at a position of a segment file; tests replace it to fail like a full disk.</summary>
     internal Action<SafeFileHandle, IReadOnlyList<ReadOnlyMemory<byte>>, long> WriteAt { get; init; } =
         Storage.GatherWriter.Write;
+
+    /// <summary>fsyncs a segment file before durable appends are acknowledged; tests replace it to see what each fsync covers.</summary>
+    internal Action<SafeFileHandle> FlushToDisk { get; init; } = RandomAccess.FlushToDisk;
 }

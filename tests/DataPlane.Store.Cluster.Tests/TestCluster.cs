@@ -13,11 +13,13 @@ internal sealed class TestCluster : IAsyncDisposable
     private readonly Dictionary<string, ConnectionMultiplexer> _clients = new(StringComparer.Ordinal);
     private readonly Action<ClusterOptions>? _configure;
     private readonly Dictionary<string, string> _joinedVia = new(StringComparer.Ordinal);
+    private readonly IReadOnlyDictionary<string, TimeProvider> _clocks;
     private readonly StoreTransport? _transport;
 
-    private TestCluster(string[] names, Action<ClusterOptions>? configure, Dictionary<string, IPEndPoint>? extraPeers, string? clusterName, StoreTransport? transport = null)
+    private TestCluster(string[] names, Action<ClusterOptions>? configure, Dictionary<string, IPEndPoint>? extraPeers, string? clusterName, IReadOnlyDictionary<string, TimeProvider>? clocks, StoreTransport? transport = null)
     {
         _configure = configure;
+        _clocks = clocks ?? new Dictionary<string, TimeProvider>();
         _transport = transport;
         ClusterName = clusterName ?? UniqueName();
         foreach (var name in names)
@@ -35,9 +37,16 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public static string UniqueName() => "t" + Guid.NewGuid().ToString("N");
 
-    public static async Task<TestCluster> StartAsync(string[]? names = null, Action<ClusterOptions>? configure = null, Dictionary<string, IPEndPoint>? extraPeers = null, string? clusterName = null, StoreTransport? transport = null)
+    /// <summary>Starts every node and waits until they see each other; <paramref name="clocks"/> gives some nodes a clock of their own, <paramref name="transport"/> every node its clients' transport.</summary>
+    public static async Task<TestCluster> StartAsync(
+        string[]? names = null,
+        Action<ClusterOptions>? configure = null,
+        Dictionary<string, IPEndPoint>? extraPeers = null,
+        string? clusterName = null,
+        IReadOnlyDictionary<string, TimeProvider>? clocks = null,
+        StoreTransport? transport = null)
     {
-        var cluster = new TestCluster(names ?? ["a", "b", "c"], configure, extraPeers, clusterName, transport);
+        var cluster = new TestCluster(names ?? ["a", "b", "c"], configure, extraPeers, clusterName, clocks, transport);
         foreach (var name in cluster._addresses.Keys)
         {
             await cluster.StartNodeAsync(name);
@@ -50,7 +59,7 @@ internal sealed class TestCluster : IAsyncDisposable
     /// <summary>Starts only <paramref name="running"/> of <paramref name="names"/>, one after another, without waiting for any node to see its peers.</summary>
     public static async Task<TestCluster> StartWithoutWaitingAsync(string[] names, params string[] running)
     {
-        var cluster = new TestCluster(names, configure: null, extraPeers: null, clusterName: null);
+        var cluster = new TestCluster(names, configure: null, extraPeers: null, clusterName: null, clocks: null);
         foreach (var name in running)
         {
             await cluster.StartNodeAsync(name);
@@ -115,6 +124,7 @@ internal sealed class TestCluster : IAsyncDisposable
             DataDirectory = DataDirectory(name),
             MaxMemory = 64L << 20,
             Cluster = OptionsFor(name),
+            TimeProvider = _clocks.GetValueOrDefault(name) ?? TimeProvider.System,
         };
         if (_transport is { } transport)
         {

@@ -81,6 +81,28 @@ public sealed class MergeTests : IDisposable
         Assert.True(_session.TryGet("plain"u8, out _, out _));
     }
 
+    [Fact]
+    public void DropIf_JudgesItsConditionUnderTheKeysStripeLock_AndKeepsTheKeyWhenItFails()
+    {
+        _session.Set("kept"u8, "v"u8, 0, SetCondition.Always, keepTtl: false, out _, out _);
+        _session.Set("handed away"u8, "v"u8, 0, SetCondition.Always, keepTtl: false, out _, out _);
+        var underLock = 0;
+        bool Judge(ReadOnlySpan<byte> key, bool drop)
+        {
+            // The lock every write of the key takes: a write cannot land between this answer and the delete.
+            underLock += _replica.StripeFor(key).IsHeldByCurrentThread ? 1 : 0;
+            return drop;
+        }
+
+        Assert.False(_session.DropIf("kept"u8, k => Judge(k, drop: false)));
+        Assert.True(_session.DropIf("handed away"u8, k => Judge(k, drop: true)));
+        Assert.False(_session.DropIf("absent"u8, k => Judge(k, drop: true)));
+        Assert.Equal(2, underLock);
+        Assert.Equal("v", Get("kept"u8));
+        Assert.False(_session.TryReadStored("handed away"u8, out _));
+        Assert.Equal(1, _replica.KeyCount);
+    }
+
     public void Dispose()
     {
         _session.Dispose();

@@ -19,6 +19,7 @@ internal sealed class SteadyLoad
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly ConcurrentQueue<(double At, double Ms)> _samples = new();
     private readonly Task[] _clients;
+    private readonly ConcurrentQueue<string> _firstErrors = new();
     private long _errors;
     private long _written;
 
@@ -34,6 +35,9 @@ internal sealed class SteadyLoad
     public double Now => _clock.Elapsed.TotalSeconds;
 
     public long Errors => Interlocked.Read(ref _errors);
+
+    /// <summary>The first few errors' messages, with when they happened, so that a run with errors says which.</summary>
+    public IReadOnlyCollection<string> FirstErrors => _firstErrors;
 
     public ConcurrentDictionary<string, string> Written { get; } = new(StringComparer.Ordinal);
 
@@ -87,7 +91,10 @@ internal sealed class SteadyLoad
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
-                Interlocked.Increment(ref _errors);
+                if (Interlocked.Increment(ref _errors) <= 5)
+                {
+                    _firstErrors.Enqueue($"{started:F1} s: {e.GetType().Name}: {e.Message}");
+                }
             }
         }
     }

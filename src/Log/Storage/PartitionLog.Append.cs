@@ -134,8 +134,9 @@ internal sealed partial class PartitionLog
 
     /// <summary>
     /// The partition's writer, on its own thread: it blocks in write, which on a thread-pool thread would
-    /// starve the appenders' continuations on a small machine. Written groups go to the syncer, so the next
-    /// group is written while the previous one is being synced (the two overlap as in a database's group commit).
+    /// starve the appenders' continuations on a small machine. A written group goes to the syncer when another
+    /// group is waiting to be written, so the two overlap as in a database's group commit; when nothing is
+    /// waiting, the writer syncs it itself (see <see cref="SyncHere"/>).
     /// </summary>
     private void WriteLoop()
     {

@@ -8,6 +8,7 @@ internal sealed class PeerState(int index, PeerClient client)
     private long _lastHeard;
     private int _suspected = 1;
     private int _delivering;
+    private long _suspicions;
 
     public int Index { get; } = index;
 
@@ -27,8 +28,20 @@ internal sealed class PeerState(int index, PeerClient client)
         return Interlocked.Exchange(ref _suspected, 0) != 0;
     }
 
+    /// <summary>How many times this peer went from up to suspected.</summary>
+    public long Suspicions => Interlocked.Read(ref _suspicions);
+
     /// <summary>Marks the peer suspected; true if it was not already.</summary>
-    public bool Suspect() => Interlocked.Exchange(ref _suspected, 1) == 0;
+    public bool Suspect()
+    {
+        if (Interlocked.Exchange(ref _suspected, 1) != 0)
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _suspicions);
+        return true;
+    }
 
     /// <summary>Claims the single hint delivery of this peer; false if one is running.</summary>
     public bool TryBeginDelivery() => Interlocked.CompareExchange(ref _delivering, 1, 0) == 0;

@@ -80,9 +80,14 @@ internal sealed partial class Coordinator
         {
             if (target == node.Self)
             {
-                if (appliedHere || TryMergeHere(key, stored))
+                if (appliedHere)
                 {
+                    // The local executor's reply came once its log held the write.
                     quorum.Ack(expected: false);
+                }
+                else if (TryMergeHere(key, stored))
+                {
+                    quorum.AckLocal(node.Replica.Wal.Appended);
                 }
 
                 continue;

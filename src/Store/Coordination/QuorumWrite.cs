@@ -9,8 +9,9 @@ namespace DataPlane.Store.Coordination;
 /// One write, pooled and reused: holds the key and stored value, counts acknowledgements, and is done
 /// when <see cref="Needed"/> replicas applied it, or when the replicas still outstanding can no longer
 /// make up the difference (so a write that cannot reach its quorum fails at once instead of at its
-/// timeout). It is the handler of its own peer requests and its own completion, so a write allocates
-/// no task, continuation or copy; it goes back to the pool once its caller took the result and every
+/// timeout). Its reply waits until this node's log holds its local copy, as a peer's acknowledgement
+/// waits for the peer's log. It is the handler of its own peer requests and its own completion, so a
+/// write allocates no task, continuation or copy (but for the wait for an fsync, with fsync always); it goes back to the pool once its caller took the result and every
 /// replica sent to has answered (a late failure still leaves a hint, which needs the bytes).
 /// </summary>
 internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>, IValueTaskSource<string?>, IWatchedOperation
@@ -20,14 +21,17 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
     private readonly Lock _lock = new();
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
     private Action? _watcher;
+    private bool _completed;
     private byte[] _bytes = new byte[256];
     private int _keyLength;
     private int _storedLength;
     private int _acks;
     private int _outstanding;
     private int _refs;
+    private long _localSequence;
     private bool _sealed;
     private bool _done;
+    private bool _logFailed;
 
     public QuorumWrite(ClusterNode node, Action<QuorumWrite> release)
     {
@@ -75,11 +79,12 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
         }
     }
 
+    /// <summary>Watches for the reply, not the quorum: with the local copy to secure in the log, it comes later.</summary>
     public bool TryWatch(Action onDecided)
     {
         lock (_lock)
         {
-            if (_done)
+            if (_completed)
             {
                 return false;
             }
@@ -90,6 +95,17 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
     }
 
     public void Ack(bool expected) => Settle(expected, 1);
+
+    /// <summary>
+    /// This node applied the write as log record <paramref name="sequence"/>: it counts now, and the
+    /// reply waits until the log holds the record (<see cref="Durability.WriteAheadLog.SecureAsync"/>),
+    /// so a write acknowledged to the client survives this process being killed.
+    /// </summary>
+    public void AckLocal(long sequence)
+    {
+        _localSequence = sequence;
+        Settle(false, 1);
+    }
 
     public void Fail(bool expected) => Settle(expected, 0);
 
@@ -135,7 +151,8 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
         _storedLength = storedLength;
         Needed = _node.Options.WriteQuorum;
         _acks = _outstanding = 0;
-        _sealed = _done = false;
+        _localSequence = 0;
+        _sealed = _done = _logFailed = _completed = false;
         _watcher = null;
         _refs = 1;
         _core.Reset();
@@ -160,7 +177,8 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
     private void Settle(bool expected, int ack)
     {
         bool release;
-        Action? decided = null;
+        var complete = false;
+        var secure = false;
         lock (_lock)
         {
             _acks += ack;
@@ -171,21 +189,70 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
 
             if (!_done && (_acks >= Needed || (_sealed && _acks + _outstanding < Needed)))
             {
-                _done = true;
-                _core.SetResult(true);
-                decided = _watcher;
-                _watcher = null;
+                _done = complete = true;
+                secure = _acks >= Needed && _localSequence > 0;
             }
 
             release = expected && --_refs == 0;
         }
 
-        // Before a release: the watcher's client still holds its reference, so the write is not reused yet.
-        decided?.Invoke();
+        // The caller's reference keeps the write out of the pool until it took the result, so a
+        // completion and a release never happen in the same call.
+        if (complete)
+        {
+            Complete(secure);
+        }
+
         if (release)
         {
             _return(this);
         }
+    }
+
+    private void Complete(bool secure)
+    {
+        if (!secure)
+        {
+            SetCompleted();
+            return;
+        }
+
+        var secured = _node.Replica.Wal.SecureAsync(_localSequence);
+        if (secured.IsCompletedSuccessfully)
+        {
+            Finish(secured.Result);
+        }
+        else
+        {
+            _ = FinishAsync(secured);
+        }
+    }
+
+    private async Task FinishAsync(ValueTask<bool> secured) => Finish(await secured.ConfigureAwait(false));
+
+    private void Finish(bool secured)
+    {
+        _logFailed = !secured;
+        SetCompleted();
+    }
+
+    /// <summary>
+    /// Completes the reply and calls the watcher, if any. Under the lock, so that a watcher is either
+    /// taken here or sees the reply complete; the call itself after it, touching nothing of this write,
+    /// which a caller that awaited may already have given back to the pool.
+    /// </summary>
+    private void SetCompleted()
+    {
+        Action? decided;
+        lock (_lock)
+        {
+            _core.SetResult(true);
+            _completed = true;
+            decided = _watcher;
+            _watcher = null;
+        }
+
+        decided?.Invoke();
     }
 
     private string? TakeError()
@@ -194,7 +261,9 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
         bool release;
         lock (_lock)
         {
-            error = _acks >= Needed ? null : $"ERR quorum not reached: {_acks} of {Needed} replicas acknowledged";
+            error = _acks < Needed ? $"ERR quorum not reached: {_acks} of {Needed} replicas acknowledged"
+                : _logFailed ? "ERR the write-ahead log refused the write; it is not acknowledged"
+                : null;
             release = --_refs == 0;
         }
 

@@ -123,6 +123,7 @@ internal sealed partial class WriteAheadLog
         {
             _file.Write(_batch, 0, _batchLength);
             _dirty = true;
+            Volatile.Write(ref _written, _appended);
             return true;
         }
         catch (IOException e)

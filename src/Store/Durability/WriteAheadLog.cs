@@ -22,6 +22,7 @@ internal sealed partial class WriteAheadLog : IDisposable
     private byte[] _batch = ArrayPool<byte>.Shared.Rent(InitialBatchBytes);
     private int _batchLength;
     private long _appended;
+    private long _written;
     private long _taken;
     private long _durable;
     private TaskCompletionSource _nextRound = NewRound();
@@ -50,6 +51,9 @@ internal sealed partial class WriteAheadLog : IDisposable
 
     /// <summary>Set when a write or fsync failed (a full disk): later writes are refused with its message.</summary>
     public Exception? Fault => Volatile.Read(ref _fault);
+
+    /// <summary>The sequence number of the last record appended, by any thread.</summary>
+    public long Appended => Volatile.Read(ref _appended);
 
     /// <summary>Copies a record into the next batch and returns its sequence number.</summary>
     public long Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
@@ -90,6 +94,35 @@ internal sealed partial class WriteAheadLog : IDisposable
         lock (_gate)
         {
             return WriteOutLocked();
+        }
+    }
+
+    /// <summary>
+    /// Makes the records up to <paramref name="sequence"/> as durable as the fsync mode asks, before
+    /// whatever they answer is acknowledged: with <see cref="FsyncMode.Always"/> it waits for the
+    /// fsync that covers them; otherwise it writes the pending batch to the file now, unless an
+    /// earlier write already took them. False if the log refused them (a full disk).
+    /// </summary>
+    public ValueTask<bool> SecureAsync(long sequence)
+    {
+        if (_mode == FsyncMode.Always)
+        {
+            return Volatile.Read(ref _durable) >= sequence ? new(true) : WaitAsync(WaitDurableAsync(sequence));
+        }
+
+        return Volatile.Read(ref _written) >= sequence ? new(Fault is null) : new(WriteOut());
+
+        static async ValueTask<bool> WaitAsync(Task durable)
+        {
+            try
+            {
+                await durable.ConfigureAwait(false);
+                return true;
+            }
+            catch (IOException)
+            {
+                return false;
+            }
         }
     }
 

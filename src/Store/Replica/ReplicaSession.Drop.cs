@@ -5,15 +5,18 @@ namespace DataPlane.Store.Replica;
 internal sealed partial class ReplicaSession
 {
     /// <summary>
-    /// Deletes a key outright, whatever its version: the copy of a partition this node handed to its
-    /// new owners. Not logged: should a crash bring it back from the write-ahead log, the next
-    /// clean-up deletes it again. True if the key was there.
+    /// Deletes a key outright, whatever its version, if <paramref name="condition"/> holds: the copy of a
+    /// partition this node handed to its new owners. The condition is judged under the key's stripe lock,
+    /// the lock every write takes: checked outside it, a write made after this node took the key back (a
+    /// newer epoch) could land between the check and the delete, and be deleted. Not logged: should a crash
+    /// bring the key back from the write-ahead log, the next clean-up deletes it again. True if the key was
+    /// there and is deleted.
     /// </summary>
-    internal bool Drop(ReadOnlySpan<byte> key)
+    internal bool DropIf(ReadOnlySpan<byte> key, Func<ReadOnlySpan<byte>, bool> condition)
     {
         lock (_replica.StripeFor(key))
         {
-            if (!TryReadStored(key, out var stored))
+            if (!TryReadStored(key, out var stored) || !condition(key))
             {
                 return false;
             }

@@ -123,23 +123,8 @@ internal sealed partial class RespConnection : IDisposable
     /// <see cref="FsyncMode.Always"/> it waits for the fsync that covers the batch's last write,
     /// otherwise the log's pending bytes are written to the file now. False if the log refused them.
     /// </summary>
-    private ValueTask<bool> SecureWritesAsync(long before)
-    {
-        if (_session.LastSequence == before)
-        {
-            return new ValueTask<bool>(true);
-        }
-
-        return _context.Options.Fsync == FsyncMode.Always
-            ? WaitDurableAsync(_context.Replica.Wal.WaitDurableAsync(_session.LastSequence))
-            : new ValueTask<bool>(_context.Replica.Wal.WriteOut());
-
-        static async ValueTask<bool> WaitDurableAsync(Task durable)
-        {
-            await durable.ConfigureAwait(false);
-            return true;
-        }
-    }
+    private ValueTask<bool> SecureWritesAsync(long before) =>
+        _session.LastSequence == before ? new(true) : _context.Replica.Wal.SecureAsync(_session.LastSequence);
 
     /// <summary>
     /// Executes every whole command in <paramref name="buffer"/> from <paramref name="start"/> to

@@ -9,7 +9,8 @@ namespace DataPlane.Store.Protocol.Internode;
 
 /// <summary>
 /// One peer's connection into this node: reads whole frames, applies writes and answers reads on its
-/// own replica session in arrival order, and answers with the request's id. A read-modify-write
+/// own replica session in arrival order, and answers with the request's id; acknowledgements of
+/// writes leave only once the log holds them. A read-modify-write
 /// (<see cref="FrameType.Execute"/>) runs asynchronously and its reply joins the others when done.
 /// A malformed frame throws <see cref="InvalidDataException"/>, which closes the connection with
 /// nothing of that frame applied.
@@ -35,6 +36,7 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
             {
                 var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
                 var buffer = result.Buffer;
+                var before = session.LastSequence;
                 outbox.Cork();
                 var handled = false;
                 try
@@ -54,6 +56,14 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
                     }
 
                     input.AdvanceTo(buffer.Start, buffer.End);
+                }
+
+                // The acknowledgements go out only once the writes they confirm would survive this
+                // process being killed (or, with fsync always, the machine): a coordinator counts them
+                // towards its quorum. A log that refuses them ends the connection unacknowledged.
+                if (session.LastSequence != before && !await replica.Wal.SecureAsync(session.LastSequence).ConfigureAwait(false))
+                {
+                    return;
                 }
 
                 await outbox.UncorkAndSendAsync(socket, cancellationToken).ConfigureAwait(false);
