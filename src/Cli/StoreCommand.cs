@@ -21,7 +21,7 @@ internal static class StoreCommand
         var checkpointInterval = new Option<string>("--checkpoint-interval") { Description = "Time between checkpoints: 500ms, 30s, 5m (plain numbers are seconds).", DefaultValueFactory = _ => "60s" };
         var maxMemory = new Option<string>("--max-memory") { Description = "Memory for the in-memory part of the store: 256mb, 1gb (rounded down to a power of two).", DefaultValueFactory = _ => "1gb" };
         var metrics = new Option<string?>("--metrics") { Description = "Serve Prometheus metrics at http://ADDRESS:PORT/metrics." };
-        var transport = new Option<string>("--transport") { Description = "epoll (Linux, the default there: event loops of the store's own) | sockets (the runtime's sockets). A cluster node's clients always use the runtime's sockets.", DefaultValueFactory = _ => OperatingSystem.IsLinux() ? "epoll" : "sockets" };
+        var transport = new Option<string>("--transport") { Description = "epoll (Linux, the default there: event loops of the store's own) | sockets (the runtime's sockets). Cluster nodes too.", DefaultValueFactory = _ => OperatingSystem.IsLinux() ? "epoll" : "sockets" };
         transport.AcceptOnlyFromAmong("epoll", "sockets");
         var inline = new Option<bool>("--inline-completions") { Description = $"Run socket completions inline ({InlineCompletions}=1) unless that variable is already set.", DefaultValueFactory = _ => true };
 

@@ -35,7 +35,7 @@ public sealed class StoreOptions
     /// <summary>Makes this server one node of a replicated cluster (quorum reads and writes, hinted handoff); null for a single node.</summary>
     public Cluster.ClusterOptions? Cluster { get; set; }
 
-    /// <summary>How a single node serves its clients: <see cref="StoreTransport.Epoll"/> on Linux, <see cref="StoreTransport.Sockets"/> elsewhere.</summary>
+    /// <summary>How the node (single or in a cluster) serves its clients: <see cref="StoreTransport.Epoll"/> on Linux, <see cref="StoreTransport.Sockets"/> elsewhere.</summary>
     public StoreTransport Transport { get; set; } = OperatingSystem.IsLinux() ? StoreTransport.Epoll : StoreTransport.Sockets;
 
     /// <summary>How many epoll loops serve a single node's clients; 0 (the default) is one per two cores. Tests set it to run several on a small machine.</summary>

@@ -1,6 +1,6 @@
 namespace DataPlane.Store;
 
-/// <summary>How a single node serves its clients' sockets (a cluster node's clients always run over pipes).</summary>
+/// <summary>How a node serves its clients' sockets.</summary>
 public enum StoreTransport
 {
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using DataPlane.Net.Epoll;
 
 namespace DataPlane.Proxy.Tests;
@@ -43,6 +44,42 @@ public sealed class EpollWaiterTests : IDisposable
         waiter.Wake();
         waiter.Wake();
         Assert.Equal(1, waiter.Wait(30_000));
+    }
+
+    [Fact]
+    public void Wake_RacingTheLoopsClear_IsNeverLost()
+    {
+        // Threads queue work and wake the loop as fast as they can, as peers' replies do for a
+        // cluster node's event loop; every wake that lands while the loop clears the last one must
+        // still end a later wait, or the loop sleeps with work queued.
+        const int PerProducer = 300_000;
+        const int Producers = 3;
+        using var waiter = new EpollWaiter();
+        var queued = new ConcurrentQueue<int>();
+        var producers = Enumerable.Range(0, Producers).Select(_ => new Thread(() =>
+        {
+            for (var i = 0; i < PerProducer; i++)
+            {
+                queued.Enqueue(i);
+                waiter.Wake();
+
+                // A short gap between wakes: many rounds, each a chance to land inside the loop's clear.
+                Thread.SpinWait(20);
+            }
+        })).ToList();
+        producers.ForEach(p => p.Start());
+        var drained = 0;
+        while (drained < Producers * PerProducer)
+        {
+            Assert.True(waiter.Wait(10_000) > 0, $"the loop slept with {queued.Count} queued after draining {drained}");
+            waiter.ClearWake();
+            while (queued.TryDequeue(out _))
+            {
+                drained++;
+            }
+        }
+
+        producers.ForEach(p => p.Join());
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);

@@ -14,11 +14,13 @@ internal sealed class TestCluster : IAsyncDisposable
     private readonly Action<ClusterOptions>? _configure;
     private readonly Dictionary<string, string> _joinedVia = new(StringComparer.Ordinal);
     private readonly IReadOnlyDictionary<string, TimeProvider> _clocks;
+    private readonly StoreTransport? _transport;
 
-    private TestCluster(string[] names, Action<ClusterOptions>? configure, Dictionary<string, IPEndPoint>? extraPeers, string? clusterName, IReadOnlyDictionary<string, TimeProvider>? clocks)
+    private TestCluster(string[] names, Action<ClusterOptions>? configure, Dictionary<string, IPEndPoint>? extraPeers, string? clusterName, IReadOnlyDictionary<string, TimeProvider>? clocks, StoreTransport? transport = null)
     {
         _configure = configure;
         _clocks = clocks ?? new Dictionary<string, TimeProvider>();
+        _transport = transport;
         ClusterName = clusterName ?? UniqueName();
         foreach (var name in names)
         {
@@ -35,15 +37,16 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public static string UniqueName() => "t" + Guid.NewGuid().ToString("N");
 
-    /// <summary>Starts every node and waits until they see each other; <paramref name="clocks"/> gives some nodes a clock of their own.</summary>
+    /// <summary>Starts every node and waits until they see each other; <paramref name="clocks"/> gives some nodes a clock of their own, <paramref name="transport"/> every node its clients' transport.</summary>
     public static async Task<TestCluster> StartAsync(
         string[]? names = null,
         Action<ClusterOptions>? configure = null,
         Dictionary<string, IPEndPoint>? extraPeers = null,
         string? clusterName = null,
-        IReadOnlyDictionary<string, TimeProvider>? clocks = null)
+        IReadOnlyDictionary<string, TimeProvider>? clocks = null,
+        StoreTransport? transport = null)
     {
-        var cluster = new TestCluster(names ?? ["a", "b", "c"], configure, extraPeers, clusterName, clocks);
+        var cluster = new TestCluster(names ?? ["a", "b", "c"], configure, extraPeers, clusterName, clocks, transport);
         foreach (var name in cluster._addresses.Keys)
         {
             await cluster.StartNodeAsync(name);
@@ -115,14 +118,20 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public async Task StartNodeAsync(string name)
     {
-        var server = new StoreServer(new StoreOptions
+        var options = new StoreOptions
         {
             Listen = _addresses[name].Client,
             DataDirectory = DataDirectory(name),
             MaxMemory = 64L << 20,
             Cluster = OptionsFor(name),
             TimeProvider = _clocks.GetValueOrDefault(name) ?? TimeProvider.System,
-        });
+        };
+        if (_transport is { } transport)
+        {
+            options.Transport = transport;
+        }
+
+        var server = new StoreServer(options);
         await server.StartAsync();
         _servers[name] = server;
     }
@@ -136,6 +145,8 @@ internal sealed class TestCluster : IAsyncDisposable
     }
 
     public IPEndPoint PeerAddress(string name) => _addresses[name].Peer;
+
+    public IPEndPoint ClientAddress(string name) => _addresses[name].Client;
 
     public async Task StopNodeAsync(string name)
     {

@@ -67,9 +67,14 @@ internal sealed unsafe class EpollWaiter : IDisposable
     /// </summary>
     public void ClearWake()
     {
-        Volatile.Write(ref _wakeRequested, 0);
         ulong value;
         EpollNative.Read(_wake, (byte*)&value, sizeof(ulong));
+
+        // Read first, then clear (a full fence, so the drain's loads come after it). A Wake between the
+        // two finds the flag still set and writes nothing, but what it queued is drained next. Cleared
+        // first, a Wake in between had its write consumed here and left the flag set: every later Wake
+        // was then dropped and the loop slept with work queued.
+        Interlocked.Exchange(ref _wakeRequested, 0);
     }
 
     /// <summary>Waits for events (loop thread); 0 when interrupted by a signal or timed out.</summary>

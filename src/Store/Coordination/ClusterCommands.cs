@@ -23,6 +23,12 @@ internal sealed class ClusterCommands(Coordinator coordinator, TimeProvider time
             return true;
         }
 
+        if (id == CommandId.Set && request.Count == 3 && request[2].Length <= maxValueLength)
+        {
+            reply = new ClusterReply(coordinator.StartSet(request[1], request[2]));
+            return true;
+        }
+
         if (id is not (CommandId.StrLen or CommandId.Ttl or CommandId.PTtl or CommandId.MGet or CommandId.Exists or CommandId.Del
             or CommandId.Set or CommandId.MSet or CommandId.SetEx or CommandId.PSetEx or CommandId.SetNx or CommandId.Incr or CommandId.IncrBy
             or CommandId.Decr or CommandId.DecrBy or CommandId.Append or CommandId.Expire or CommandId.PExpire or CommandId.Persist
@@ -45,7 +51,7 @@ internal sealed class ClusterCommands(Coordinator coordinator, TimeProvider time
             CommandId.MGet => new(MGetAsync(Arguments(request, 1))),
             CommandId.Exists => new(CountAsync(Arguments(request, 1), delete: false)),
             CommandId.Del => new(CountAsync(Arguments(request, 1), delete: true)),
-            CommandId.Set when request.Count == 3 => request[2].Length > maxValueLength ? Done(RespReplies.Error(TooLarge)) : coordinator.SetAsync(request[1], request[2]),
+            CommandId.Set when request.Count == 3 => Done(RespReplies.Error(TooLarge)),
             CommandId.MSet => (request.Count - 1) % 2 == 0 ? new(SetAsync(Arguments(request, 1))) : Done(RespReplies.Error("ERR wrong number of arguments for 'mset' command")),
             CommandId.Set or CommandId.SetEx or CommandId.PSetEx or CommandId.SetNx or CommandId.Incr or CommandId.IncrBy or CommandId.Decr
                 or CommandId.DecrBy or CommandId.Append or CommandId.Expire or CommandId.PExpire or CommandId.Persist

@@ -42,13 +42,13 @@ internal sealed partial class Coordinator
         return stored;
     }
 
-    /// <summary>SET key value: a quorum write, its RESP reply with nothing allocated on the way (see <see cref="QuorumWrite"/>).</summary>
-    public ValueTask<byte[]> SetAsync(ReadOnlySpan<byte> key, ReadOnlySpan<byte> payload)
+    /// <summary>SET key value: a quorum write whose <see cref="QuorumWrite.AsReply"/> is its RESP reply, with nothing allocated on the way (see <see cref="QuorumWrite"/>).</summary>
+    public QuorumWrite StartSet(ReadOnlySpan<byte> key, ReadOnlySpan<byte> payload)
     {
         var quorum = _writes.Get();
         quorum.Prepare(key, payload, tombstone: false, 0);
         StartWrite(quorum, appliedHere: false);
-        return quorum.AsReply();
+        return quorum;
     }
 
     /// <summary>Writes a stored value to the key's replicas; null once W acknowledged, else the error reply's text.</summary>

@@ -14,12 +14,14 @@ namespace DataPlane.Store.Coordination;
 /// write allocates no task, continuation or copy (but for the wait for an fsync, with fsync always); it goes back to the pool once its caller took the result and every
 /// replica sent to has answered (a late failure still leaves a hint, which needs the bytes).
 /// </summary>
-internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>, IValueTaskSource<string?>
+internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>, IValueTaskSource<string?>, IWatchedOperation
 {
     private readonly ClusterNode _node;
     private readonly Action<QuorumWrite> _return;
     private readonly Lock _lock = new();
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private Action? _watcher;
+    private bool _completed;
     private byte[] _bytes = new byte[256];
     private int _keyLength;
     private int _storedLength;
@@ -74,6 +76,21 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
         if (!_node.Peer(target)!.Client.TrySend(FrameType.Write, _keyLength, Key, Stored, default, _node.Options.RequestTimeout, TimeSpan.Zero, this, target))
         {
             Missed(target);
+        }
+    }
+
+    /// <summary>Watches for the reply, not the quorum: with the local copy to secure in the log, it comes later.</summary>
+    public bool TryWatch(Action onDecided)
+    {
+        lock (_lock)
+        {
+            if (_completed)
+            {
+                return false;
+            }
+
+            _watcher = onDecided;
+            return true;
         }
     }
 
@@ -135,7 +152,8 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
         Needed = _node.Options.WriteQuorum;
         _acks = _outstanding = 0;
         _localSequence = 0;
-        _sealed = _done = _logFailed = false;
+        _sealed = _done = _logFailed = _completed = false;
+        _watcher = null;
         _refs = 1;
         _core.Reset();
         return _bytes.AsSpan(_keyLength, storedLength);
@@ -195,7 +213,7 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
     {
         if (!secure)
         {
-            _core.SetResult(true);
+            SetCompleted();
             return;
         }
 
@@ -215,7 +233,26 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
     private void Finish(bool secured)
     {
         _logFailed = !secured;
-        _core.SetResult(true);
+        SetCompleted();
+    }
+
+    /// <summary>
+    /// Completes the reply and calls the watcher, if any. Under the lock, so that a watcher is either
+    /// taken here or sees the reply complete; the call itself after it, touching nothing of this write,
+    /// which a caller that awaited may already have given back to the pool.
+    /// </summary>
+    private void SetCompleted()
+    {
+        Action? decided;
+        lock (_lock)
+        {
+            _core.SetResult(true);
+            _completed = true;
+            decided = _watcher;
+            _watcher = null;
+        }
+
+        decided?.Invoke();
     }
 
     private string? TakeError()

@@ -23,7 +23,7 @@ namespace DataPlane.Store.Coordination;
 /// its peer requests, so a read allocates nothing: no task, closure or answer list. It goes back to
 /// the pool when its caller has taken the result and every request it sent has come back.
 /// </remarks>
-internal sealed partial class ReadOperation : IPeerReplyHandler, IValueTaskSource, IValueTaskSource<ReadOutcome>
+internal sealed partial class ReadOperation : IPeerReplyHandler, IValueTaskSource, IValueTaskSource<ReadOutcome>, IWatchedOperation
 {
     /// <summary>A request slower than this many smoothed round trips makes the read ask one more replica.</summary>
     private const int SlowFactor = 4;
@@ -37,6 +37,7 @@ internal sealed partial class ReadOperation : IPeerReplyHandler, IValueTaskSourc
     private readonly ValueVersion[] _versions;
     private readonly bool[] _found;
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private Action? _watcher;
     private byte[] _key = new byte[64];
     private byte[] _newest = new byte[256];
     private int _keyLength;
@@ -100,9 +101,11 @@ internal sealed partial class ReadOperation : IPeerReplyHandler, IValueTaskSourc
         _answers = _outstanding = _extra = 0;
         _newestLength = -1;
         _settled = _disagree = _finished = false;
+        _watcher = null;
         _refs = 1;
         _core.Reset();
         bool finish;
+        Action? decided;
         lock (_lock)
         {
             var local = Array.IndexOf(_targets, _node.Self, 0, _count);
@@ -112,18 +115,34 @@ internal sealed partial class ReadOperation : IPeerReplyHandler, IValueTaskSourc
             }
 
             Ask();
-            finish = Settle();
+            finish = Settle(out decided);
         }
 
+        decided?.Invoke();
         if (finish)
         {
             Finish();
         }
     }
 
+    public bool TryWatch(Action onDecided)
+    {
+        lock (_lock)
+        {
+            if (_settled)
+            {
+                return false;
+            }
+
+            _watcher = onDecided;
+            return true;
+        }
+    }
+
     public void OnReply(int token, FrameType type, ReadOnlySpan<byte> payload)
     {
         bool finish;
+        Action? decided;
         lock (_lock)
         {
             _outstanding--;
@@ -138,9 +157,10 @@ internal sealed partial class ReadOperation : IPeerReplyHandler, IValueTaskSourc
             }
 
             Ask();
-            finish = Settle();
+            finish = Settle(out decided);
         }
 
+        decided?.Invoke();
         if (finish)
         {
             Finish();
@@ -152,14 +172,16 @@ internal sealed partial class ReadOperation : IPeerReplyHandler, IValueTaskSourc
     public void OnFailure(int token, PeerFailure failure)
     {
         bool finish;
+        Action? decided;
         lock (_lock)
         {
             _outstanding--;
             _status[token] = Status.Failed;
             Ask();
-            finish = Settle();
+            finish = Settle(out decided);
         }
 
+        decided?.Invoke();
         if (finish)
         {
             Finish();
@@ -259,12 +281,15 @@ internal sealed partial class ReadOperation : IPeerReplyHandler, IValueTaskSourc
     }
 
     /// <summary>Releases the caller once R answered or no more can; true once every replica asked has answered (time for read repair).</summary>
-    private bool Settle()
+    private bool Settle(out Action? decided)
     {
+        decided = null;
         if (!_settled && (_answers >= _needed || _outstanding == 0))
         {
             _settled = true;
             _core.SetResult(true);
+            decided = _watcher;
+            _watcher = null;
         }
 
         if (_outstanding == 0 && !_finished)

@@ -9,10 +9,11 @@ using Microsoft.Extensions.Logging;
 namespace DataPlane.Store.Server;
 
 /// <summary>
-/// The RESP listener over DataPlane.Net's accept loop. A single node serves its clients on epoll
-/// loops (<see cref="RespLoop"/>) or, on the runtime's sockets, one task per client straight on its
-/// socket; a cluster node's clients run over pipes (their replies may wait for other nodes). Tasks
-/// and loops are tracked so that stopping closes every client and waits.
+/// The RESP listener over DataPlane.Net's accept loop. Clients are served on epoll loops
+/// (<see cref="RespLoop"/>, a cluster node's too: a quorum operation decided on another thread hands
+/// its client back to the loop) or on the runtime's sockets, one task per client: straight on its
+/// socket for a single node, over pipes for a cluster node. Tasks and loops are tracked so that
+/// stopping closes every client and waits.
 /// </summary>
 internal sealed partial class StoreListener : IAsyncDisposable, IConnectionDispatcher
 {
@@ -38,12 +39,12 @@ internal sealed partial class StoreListener : IAsyncDisposable, IConnectionDispa
     public IPEndPoint EndPoint { get; }
 
     /// <summary>
-    /// Starts accepting. A single node on <see cref="StoreTransport.Epoll"/> serves its clients on
-    /// event loops; otherwise each client runs its own loop on the runtime's sockets.
+    /// Starts accepting. On <see cref="StoreTransport.Epoll"/> clients are served on event loops;
+    /// otherwise each client runs its own loop on the runtime's sockets.
     /// </summary>
     public void Start()
     {
-        if (_context.ClusterCommands is null && _context.Options.Transport == StoreTransport.Epoll)
+        if (_context.Options.Transport == StoreTransport.Epoll)
         {
             if (!OperatingSystem.IsLinux())
             {

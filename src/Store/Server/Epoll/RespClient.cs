@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using DataPlane.Net.Epoll;
+using DataPlane.Store.Coordination;
 
 namespace DataPlane.Store.Server.Epoll;
 
@@ -11,6 +12,10 @@ namespace DataPlane.Store.Server.Epoll;
 /// receive comes back short (the socket is drained) and sends until the kernel takes no more. While
 /// replies are unsent or wait for the log it receives nothing, so what it buffers is bounded by one
 /// receive buffer's commands, as on the socket path; the receive buffer grows only as bytes arrive.
+/// On a cluster node the commands it received run through the coordinator, all in flight together;
+/// the thread that decides the first unwritten reply's operation hands the client back to the loop
+/// (<see cref="RespLoop.OnRepliesDecided"/>), which writes every reply decided by then, in order,
+/// and sends them once all are written, as the socket path flushes once per batch.
 /// </summary>
 internal sealed unsafe class RespClient : IDisposable
 {
@@ -20,6 +25,8 @@ internal sealed unsafe class RespClient : IDisposable
     private readonly int _slot;
     private readonly RespConnection _connection;
     private readonly Action _onDurable;
+    private readonly Action _onDecided;
+    private readonly ClusterCommands? _clustered;
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(RespConnection.ReceiveChunk);
     private int _start;
     private int _end;
@@ -28,6 +35,7 @@ internal sealed unsafe class RespClient : IDisposable
     private bool _peerEnded;
     private bool _sendBlocked;
     private bool _held;
+    private bool _awaitingReplies;
     private bool _closeAfterSend;
     private bool _closed;
     private Task? _durable;
@@ -42,6 +50,8 @@ internal sealed unsafe class RespClient : IDisposable
         Generation = generation;
         _connection = new RespConnection(loop.Context, id);
         _onDurable = () => _loop.OnDurable(this);
+        _onDecided = () => _loop.OnRepliesDecided(this);
+        _clustered = loop.Context.ClusterCommands;
     }
 
     public long Id { get; }
@@ -105,6 +115,15 @@ internal sealed unsafe class RespClient : IDisposable
         ReleaseHeld();
     }
 
+    /// <summary>The operation of the first unwritten reply is decided: write what is decided, and go on once all are sent.</summary>
+    public void OnRepliesDecided()
+    {
+        if (!_closed && _awaitingReplies && WriteClusterReplies(_clustered!))
+        {
+            Pump();
+        }
+    }
+
     public void Dispose() => Close();
 
     /// <summary>Closes the socket (so epoll forgets it) and gives back everything the client held.</summary>
@@ -127,7 +146,7 @@ internal sealed unsafe class RespClient : IDisposable
     /// <summary>Receives and executes until the socket is drained, a reply cannot go out yet, or the client is gone.</summary>
     private void Pump()
     {
-        while (_readable && !_held && !_sendBlocked && !_closed)
+        while (_readable && !_held && !_awaitingReplies && !_sendBlocked && !_closed)
         {
             if (_buffer.Length - _end < RespConnection.MinReceive && !RespConnection.MakeRoom(ref _buffer, ref _start, ref _end))
             {
@@ -179,6 +198,13 @@ internal sealed unsafe class RespClient : IDisposable
 
     private void Execute()
     {
+        if (_clustered is not null)
+        {
+            _closeAfterSend |= _connection.StartReceived(_clustered, _buffer, ref _start, _end);
+            WriteClusterReplies(_clustered);
+            return;
+        }
+
         var before = _connection.LastSequence;
         _closeAfterSend |= _connection.ExecuteReceived(_buffer, ref _start, _end);
         RespConnection.RewindIfEmpty(ref _buffer, ref _start, ref _end);
@@ -207,6 +233,34 @@ internal sealed unsafe class RespClient : IDisposable
 
         _durable = durable;
         durable.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onDurable);
+    }
+
+    /// <summary>
+    /// Writes the started commands' replies as far as they are decided, runs a command that waited for
+    /// them (and starts those after it), and sends once every reply is written; false while one is
+    /// undecided (the loop calls back), when the client closed, or when the kernel took only part.
+    /// </summary>
+    private bool WriteClusterReplies(ClusterCommands commands)
+    {
+        while (true)
+        {
+            RespConnection.RewindIfEmpty(ref _buffer, ref _start, ref _end);
+            if (!_connection.WriteDecidedReplies(_onDecided))
+            {
+                _awaitingReplies = true;
+                return false;
+            }
+
+            if (!_connection.WaitsToDrain || _closeAfterSend)
+            {
+                break;
+            }
+
+            _closeAfterSend |= _connection.StartReceived(commands, _buffer, ref _start, _end);
+        }
+
+        _awaitingReplies = false;
+        return Send();
     }
 
     /// <summary>Sends what the replies hold; false if the client closed or the kernel took only part of it.</summary>

@@ -12,7 +12,7 @@ namespace DataPlane.Store.Server.Epoll;
 /// The replies of writes are held until the end of the round of events, when one write of the log
 /// covers every client of the round (Redis writes its AOF buffer in <c>beforeSleep</c> the same way);
 /// then they are sent. Other threads reach the loop only through queues and an eventfd: new
-/// clients, fsyncs that completed, stop.
+/// clients, fsyncs that completed, a cluster node's quorum operations that were decided, stop.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The loop's thread disposes the waiter when it ends (CloseAll); StopAsync ends it.")]
 internal sealed partial class RespLoop
@@ -23,6 +23,7 @@ internal sealed partial class RespLoop
     private readonly Thread _thread;
     private readonly ConcurrentQueue<(Socket Socket, long Id)> _accepted = new();
     private readonly ConcurrentQueue<RespClient> _durable = new();
+    private readonly ConcurrentQueue<RespClient> _decided = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<RespClient?> _clients = [];
     private readonly Stack<int> _freeSlots = new();
@@ -69,6 +70,17 @@ internal sealed partial class RespLoop
     internal void OnDurable(RespClient client)
     {
         _durable.Enqueue(client);
+        _waiter.Wake();
+    }
+
+    /// <summary>
+    /// The quorum operation a cluster node's client waits on is decided (any thread, usually a peer's
+    /// receive loop): the loop writes the client's decided replies. However many clients are queued,
+    /// one wake-up covers them until the loop takes it.
+    /// </summary>
+    internal void OnRepliesDecided(RespClient client)
+    {
+        _decided.Enqueue(client);
         _waiter.Wake();
     }
 
@@ -171,6 +183,11 @@ internal sealed partial class RespLoop
         while (_durable.TryDequeue(out var client))
         {
             Guard(client, static (c, _) => c.OnDurable(), 0);
+        }
+
+        while (_decided.TryDequeue(out var client))
+        {
+            Guard(client, static (c, _) => c.OnRepliesDecided(), 0);
         }
     }
 
