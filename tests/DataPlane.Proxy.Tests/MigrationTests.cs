@@ -115,7 +115,7 @@ public sealed class MigrationTests
             var listen = await old.Listening;
             for (var i = 0; i < 3; i++)
             {
-                clients.Add(await EchoedAsync(listen));
+                clients.Add(await EchoedAsync(listen, old));
             }
 
             var before = await ActiveAsync(await old.Admin);
@@ -127,7 +127,7 @@ public sealed class MigrationTests
             Assert.Equal(before, await ActiveAsync(await next.Admin));
 
             // The fourth goes to the upstream with fewer: the migrated ones count in the new process.
-            clients.Add(await EchoedAsync(listen));
+            clients.Add(await EchoedAsync(listen, next));
             var after = await ActiveAsync(await next.Admin);
             Assert.Equal([2, 2], after.Values.Order());
             foreach (var client in clients)
@@ -143,12 +143,21 @@ public sealed class MigrationTests
         }
     }
 
-    private static async Task<System.Net.Sockets.Socket> EchoedAsync(IPEndPoint listen)
+    /// <summary>A connection through the proxy that echoed once; when it fails, the failure carries the proxy's output.</summary>
+    private static async Task<System.Net.Sockets.Socket> EchoedAsync(IPEndPoint listen, DataplaneProcess proxy)
     {
         var client = await Loopback.ConnectAsync(listen);
-        await Loopback.SendAllAsync(client, "ping"u8.ToArray());
-        Assert.Equal("ping"u8.ToArray(), await Loopback.ReadExactlyAsync(client, 4));
-        return client;
+        try
+        {
+            await Loopback.SendAllAsync(client, "ping"u8.ToArray());
+            Assert.Equal("ping"u8.ToArray(), await Loopback.ReadExactlyAsync(client, 4));
+            return client;
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            client.Dispose();
+            throw new InvalidOperationException($"echo through the proxy failed: {e.Message}\n--- proxy:\n{proxy.Output}", e);
+        }
     }
 
     private static async Task<Dictionary<string, long>> ActiveAsync(IPEndPoint admin)
