@@ -149,7 +149,7 @@ internal sealed class EpollListener : IAcceptor
                 }
 
                 _handler.OnAcceptError(errno);
-                if (IsResourceError(errno))
+                if (EpollNative.IsOutOfResources(errno))
                 {
                     // The connection stays queued, and the edge was used: waiting for the next client's edge
                     // would leave the queue unserved (for good if nobody else comes). Pause and try again on
@@ -196,9 +196,6 @@ internal sealed class EpollListener : IAcceptor
     private static bool IsConnectionError(int errno) => errno is EpollNative.Econnaborted or EpollNative.Enetdown or EpollNative.Eproto
         or EpollNative.Enoprotoopt or EpollNative.Ehostdown or EpollNative.Enonet or EpollNative.Ehostunreach
         or EpollNative.Eopnotsupp or EpollNative.Enetunreach;
-
-    /// <summary>Out of descriptors (process or system) or memory: nothing is accepted until some are freed.</summary>
-    private static bool IsResourceError(int errno) => errno is EpollNative.Emfile or EpollNative.Enfile or EpollNative.Enobufs or EpollNative.Enomem;
 
     private void Hand(int fd, ReadOnlySpan<byte> peer, int loop)
     {

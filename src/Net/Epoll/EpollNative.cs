@@ -109,6 +109,9 @@ internal static unsafe partial class EpollNative
     [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
     public static partial int GetSocketOption(int fd, int level, int name, int* value, int* length);
 
+    /// <summary>Out of descriptors (process or system) or memory: nothing can be accepted or opened until some are freed.</summary>
+    public static bool IsOutOfResources(int errno) => errno is Emfile or Enfile or Enobufs or Enomem;
+
     /// <summary>Adds <paramref name="fd"/> edge-triggered for input, output and the peer's FIN.</summary>
     public static int Add(int epfd, int fd, ulong data)
     {

@@ -22,7 +22,7 @@ internal sealed partial class ProxyConnection
         var fd = EpollNative.OpenTcp(upstream.EndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? EpollNative.AfInet6 : EpollNative.AfInet);
         if (fd < 0)
         {
-            if (IsResourceError(fd))
+            if (EpollNative.IsOutOfResources(-fd))
             {
                 // Out of descriptors: this client is closed, and no listener accepts another until the
                 // reserve is back (accepting on would close client after client the same way, and leave
@@ -58,8 +58,6 @@ internal sealed partial class ProxyConnection
             _ => ConnectFailure.Error,
         };
     }
-
-    private static bool IsResourceError(int failed) => failed is -EpollNative.Emfile or -EpollNative.Enfile or -EpollNative.Enobufs or -EpollNative.Enomem;
 
     /// <summary>Runs the pair until it ends or pauses; how each direction stopped.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
