@@ -20,7 +20,7 @@ public sealed partial class ProxyServer
 
         var connection = Rent(options, Interlocked.Increment(ref _nextLoop));
         _connections.Add(connection);
-        _ = connection.RunAsync(socket, options);
+        connection.Start(socket, options);
     }
 
     void IEpollAcceptHandler.OnAccepted(int fd, ReadOnlySpan<byte> peer, int loop)
@@ -47,9 +47,14 @@ public sealed partial class ProxyServer
         }
 
         _connections.Add(connection);
-        _ = connection.Transport == ProxyTransport.Epoll
-            ? connection.RunAsync(fd, options.Policy == BalancingPolicy.RingHash ? ProxyConnection.HashOf(peer) : 0, options)
-            : connection.RunAsync(ProxyConnection.Wrap(fd), options);
+        if (connection.Transport == ProxyTransport.Epoll)
+        {
+            connection.Start(fd, options.Policy == BalancingPolicy.RingHash ? ProxyConnection.HashOf(peer) : 0, options);
+        }
+        else
+        {
+            connection.Start(ProxyConnection.Wrap(fd), options);
+        }
     }
 
     void IEpollAcceptHandler.OnAcceptError(int errno)

@@ -14,7 +14,8 @@ namespace DataPlane.Proxy.Forwarding;
 /// </summary>
 internal sealed partial class ProxyConnection
 {
-    private async Task CopyAsync()
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask CopyAsync()
     {
         if (_pair is not null)
         {

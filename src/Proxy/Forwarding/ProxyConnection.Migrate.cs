@@ -106,6 +106,7 @@ internal sealed partial class ProxyConnection
         finally
         {
             Release();
+            _host.Return(this);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using DataPlane.Net.Epoll;
 using DataPlane.Proxy.Upstreams;
 using DataPlane.Ring;
@@ -39,6 +40,8 @@ internal sealed partial class ProxyConnection : IDisposable
     private int _pairBusy;
     private int _pairReturned;
     private bool _closeWithReset;
+    private readonly Action _ran;
+    private ValueTaskAwaiter _run;
 
     /// <summary>Creates a connection whose epoll pair (with that transport) runs on loop <paramref name="loop"/>.</summary>
     public ProxyConnection(IConnectionHost host, ProxyOptions options, int loop)
@@ -63,6 +66,7 @@ internal sealed partial class ProxyConnection : IDisposable
         _fromClient = new DirectionObserver(this, toUpstream: true);
         _fromUpstream = new DirectionObserver(this, toUpstream: false);
         _shutdownOnEnd = FirstToEnd;
+        _ran = OnRan;
         Transport = options.Transport;
         LoopIndex = loop;
         _pair = options.Transport == ProxyTransport.Epoll ? EpollTransport.Shared.CreatePair(options.BufferSize, loop) : null;
@@ -89,8 +93,8 @@ internal sealed partial class ProxyConnection : IDisposable
     /// <summary>The upstream this connection went to (null while connecting or when none could be reached).</summary>
     public Upstream? Upstream => _upstream;
 
-    /// <summary>Runs the connection of an accepted runtime socket to its end; never throws.</summary>
-    public Task RunAsync(Socket client, ProxyOptions options)
+    /// <summary>Starts the connection of an accepted runtime socket; it runs to its end, then the instance goes back to the host. Never throws.</summary>
+    public void Start(Socket client, ProxyOptions options)
     {
         _client = client;
         if (_pair is not null)
@@ -98,17 +102,18 @@ internal sealed partial class ProxyConnection : IDisposable
             _clientFd = (int)client.Handle;
         }
 
-        return RunAsync(options.Policy == BalancingPolicy.RingHash ? HashOf(client.RemoteEndPoint) : 0, options);
+        Run(options.Policy == BalancingPolicy.RingHash ? HashOf(client.RemoteEndPoint) : 0, options);
     }
 
     /// <summary>
-    /// Runs the connection of a descriptor the epoll loop accepted to its end (no runtime Socket is made
-    /// for it); <paramref name="clientHash"/> is the client address's ring hash. Never throws.
+    /// Starts the connection of a descriptor the epoll loop accepted (no runtime Socket is made for it);
+    /// <paramref name="clientHash"/> is the client address's ring hash. It runs to its end, then the
+    /// instance goes back to the host. Never throws.
     /// </summary>
-    public Task RunAsync(int clientFd, ulong clientHash, ProxyOptions options)
+    public void Start(int clientFd, ulong clientHash, ProxyOptions options)
     {
         _clientFd = clientFd;
-        return RunAsync(clientHash, options);
+        Run(clientHash, options);
     }
 
     /// <summary>The ring hash of a client address in sockaddr form, as <see cref="HashOf(EndPoint)"/> hashes its IPAddress.</summary>
@@ -117,7 +122,48 @@ internal sealed partial class ProxyConnection : IDisposable
         : sockaddr.Length >= 24 && sockaddr[0] == 10 ? RingHash.Hash(sockaddr.Slice(8, 16))
         : 0;
 
-    private async Task RunAsync(ulong clientHash, ProxyOptions options)
+    /// <summary>
+    /// Runs the connection and awaits its end here, not in the caller, which has nothing to wait for:
+    /// taking the result gives the pooled state machine back, and only after that is this instance
+    /// pooled for its next connection (whose run then stores its own). A Task per connection was an
+    /// allocation per connection, a gen0 collection every few seconds with a new connection per request.
+    /// </summary>
+    private void Run(ulong clientHash, ProxyOptions options)
+    {
+#pragma warning disable CA2012 // consumed exactly once, by OnRan (inline or as the continuation)
+        _run = RunAsync(clientHash, options).GetAwaiter();
+#pragma warning restore CA2012
+        if (_run.IsCompleted)
+        {
+            OnRan();
+        }
+        else
+        {
+            _run.UnsafeOnCompleted(_ran);
+        }
+    }
+
+    private void OnRan()
+    {
+        var run = _run;
+        _run = default;
+        try
+        {
+            run.GetResult();
+        }
+        catch (Exception e)
+        {
+            // Only the release of the connection's resources can throw: half released, the instance is
+            // not pooled (and the loop that completed the run must not die of it).
+            _host.OnUnexpected(e);
+            return;
+        }
+
+        _host.Return(this);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask RunAsync(ulong clientHash, ProxyOptions options)
     {
         _pair?.Begin();
         _startedAt = _host.Time.GetTimestamp();
@@ -302,6 +348,5 @@ internal sealed partial class ProxyConnection : IDisposable
         // descriptors; the new process's copies stay intact.
         Close(_client, ref _clientFd, _closeWithReset && !migrated);
         Close(_upstreamSocket, ref _upstreamFd, _closeWithReset && !migrated);
-        _host.Return(this);
     }
 }
