@@ -91,11 +91,12 @@ internal sealed partial class ClusterNode
         }
     }
 
+    /// <summary>By the slots array, not <see cref="Peers"/>: every receive from a peer calls this, and the filtered enumeration allocated each time.</summary>
     private PeerState PeerNamed(string name)
     {
-        foreach (var peer in Peers)
+        foreach (var peer in PeerSlots)
         {
-            if (peer.Name == name)
+            if (peer is not null && peer.Name == name)
             {
                 return peer;
             }

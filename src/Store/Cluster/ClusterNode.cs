@@ -73,6 +73,9 @@ internal sealed partial class ClusterNode : IAsyncDisposable
 
     public IEnumerable<PeerState> Peers => Volatile.Read(ref _peers).OfType<PeerState>();
 
+    /// <summary>The peers by node index (null at this node's own index), for a hot path that must not allocate.</summary>
+    public PeerState?[] PeerSlots => Volatile.Read(ref _peers);
+
     /// <summary>Whether the node at <paramref name="index"/> may be asked: this node always, a peer when not suspected.</summary>
     public bool IsHealthy(int index) => index == Self || Volatile.Read(ref _peers)[index]!.Suspected is false;
 

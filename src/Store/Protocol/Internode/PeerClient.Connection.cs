@@ -28,7 +28,7 @@ internal sealed partial class PeerClient
 
             var outbox = new FrameOutbox();
             using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var connection = new Connection(socket, outbox);
+            var connection = new Connection(socket, outbox, ending.Token);
             Volatile.Write(ref _connection, connection);
             LogConnected(_logger, Name, EndPoint);
             StateChanged?.Invoke(this, true);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using DataPlane.Net.Epoll;
+using DataPlane.Store.Protocol.Internode;
 using Microsoft.Extensions.Logging;
 
 namespace DataPlane.Store.Server.Epoll;
@@ -29,6 +30,7 @@ internal sealed partial class RespLoop
     private readonly Stack<int> _freeSlots = new();
     private List<RespClient> _heldForLog = [];
     private List<RespClient> _spareHeld = [];
+    private PeerClient.Connection?[] _corked = [];
     private uint _generation;
     private volatile bool _stopping;
     private volatile bool _ended;
@@ -101,20 +103,28 @@ internal sealed partial class RespLoop
             while (!_stopping)
             {
                 var count = _waiter.Wait(-1);
-                for (var i = 0; i < count; i++)
+                CorkPeers();
+                try
                 {
-                    var (data, events) = _waiter.Event(i);
-                    if (data == EpollWaiter.WakeData)
+                    for (var i = 0; i < count; i++)
                     {
-                        RunQueued();
+                        var (data, events) = _waiter.Event(i);
+                        if (data == EpollWaiter.WakeData)
+                        {
+                            RunQueued();
+                        }
+                        else if (_clients[(int)(data >> 32)] is { } client && client.Generation == (uint)data)
+                        {
+                            Guard(client, static (c, events) => c.OnEvent(events), events);
+                        }
                     }
-                    else if (_clients[(int)(data >> 32)] is { } client && client.Generation == (uint)data)
-                    {
-                        Guard(client, static (c, events) => c.OnEvent(events), events);
-                    }
-                }
 
-                WriteLogAndRelease();
+                    WriteLogAndRelease();
+                }
+                finally
+                {
+                    SendToPeers();
+                }
             }
         }
         catch (Exception e)
@@ -125,6 +135,41 @@ internal sealed partial class RespLoop
         {
             CloseAll();
             _stopped.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// A cluster node's loop holds back the requests its commands send to peers during a round (see
+    /// <see cref="PeerClient.Cork"/>), so that each peer gets one send per round from this thread.
+    /// </summary>
+    private void CorkPeers()
+    {
+        if (_context.Cluster is not { } node)
+        {
+            return;
+        }
+
+        var peers = node.PeerSlots;
+        if (_corked.Length < peers.Length)
+        {
+            _corked = new PeerClient.Connection?[peers.Length];
+        }
+
+        for (var i = 0; i < peers.Length; i++)
+        {
+            _corked[i] = peers[i]?.Client.Cork();
+        }
+    }
+
+    private void SendToPeers()
+    {
+        for (var i = 0; i < _corked.Length; i++)
+        {
+            if (_corked[i] is { } connection)
+            {
+                _corked[i] = null;
+                PeerClient.SendCorked(connection);
+            }
         }
     }
 
