@@ -6,17 +6,24 @@ namespace DataPlane.Bench.Scenarios;
 
 /// <summary>
 /// The commit log: durable append throughput against a FileStream with an fsync every millisecond and
-/// FasterLog committing every millisecond (same records, same run), page-cache scan, and recovery time.
+/// FasterLog committing every millisecond (same records, same run, every system's clock stopped only once
+/// what it counts is durable), the log's throughput against its producers' window, page-cache scan, and
+/// recovery time.
 /// </summary>
-internal sealed class LogScenario : IScenario
+internal sealed partial class LogScenario : IScenario
 {
     private const int BatchBytes = 16 * 1024;
-    private const int InFlightPerProducer = 64;
+
+    /// <summary>
+    /// Unacknowledged bytes per producer: Kafka's <c>buffer.memory</c> default, what a Kafka producer's
+    /// <c>send()</c> accepts before it blocks for acknowledgements.
+    /// </summary>
+    private const long WindowBytes = 32L << 20;
     private const int Rounds = 2;
 
     public string Name => "log";
 
-    public string Description => "commit log: durable append vs FileStream group fsync and FasterLog, scan MB/s, recovery s/GiB";
+    public string Description => "commit log: durable append vs FileStream group fsync and FasterLog, window sweep, scan MB/s, recovery s/GiB";
 
     public async Task<ScenarioReport> RunAsync(ScenarioContext context, CancellationToken cancellationToken)
     {
@@ -30,36 +37,17 @@ internal sealed class LogScenario : IScenario
                 foreach (var producers in new[] { 1, 2 })
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var batch = BuildBatch(recordBytes, out var recordsPerBatch);
-                    // Rounds interleave the three systems; each keeps its best round (the machine is shared and noisy).
-                    double ours = 0, alloc = double.MaxValue, oursCpu = double.MaxValue;
-                    double fileStream = 0, fileStreamCpu = double.MaxValue, fileStreamAcked = 0, faster = 0;
-                    for (var round = 0; round < Rounds; round++)
-                    {
-                        var cpu = CpuClock.Start();
-                        var (rate, allocated) = await RunLog(Fresh(root, "log"), batch, recordsPerBatch, producers, duration);
-                        oursCpu = Math.Min(oursCpu, cpu.MsPerMB(rate * recordBytes * (duration.TotalSeconds + 1)));
-                        (ours, alloc) = (Math.Max(ours, rate), Math.Min(alloc, allocated));
-                        cpu = CpuClock.Start();
-                        var baseline = FileStreamLogBaseline.Run(Fresh(root, "fs"), recordBytes, recordsPerBatch, producers, duration);
-                        fileStreamCpu = Math.Min(fileStreamCpu, cpu.MsPerMB(baseline * recordBytes * duration.TotalSeconds));
-                        fileStream = Math.Max(fileStream, baseline);
-                        fileStreamAcked = Math.Max(fileStreamAcked, FileStreamLogBaseline.Run(
-                            Fresh(root, "fsack"), recordBytes, recordsPerBatch, producers, duration, InFlightPerProducer));
-                        faster = Math.Max(faster, FasterLogBaseline.Run(Fresh(root, "faster"), recordBytes, producers, duration));
-                    }
-
-                    rows.Add(new AppendRow(
-                        recordBytes, producers, Mbps(ours, recordBytes), ours,
-                        Mbps(fileStream, recordBytes), Mbps(fileStreamAcked, recordBytes), Mbps(faster, recordBytes),
-                        ours / fileStream, ours / fileStreamAcked, ours / faster, alloc, oursCpu, fileStreamCpu));
+                    rows.Add(await MeasureCell(root, recordBytes, producers, duration));
                 }
             }
 
+            var sweep = await SweepWindows(root, duration, cancellationToken);
+            var fsync4 = DiskFsyncProbe.Run(Fresh(root, "probe"), 4 << 20, duration);
+            var fsync32 = DiskFsyncProbe.Run(Fresh(root, "probe"), 32 << 20, duration);
             var dataBytes = context.Quick ? 256L << 20 : 1L << 30;
             var (scanMbps, fullSecondsPerGiB, tailSeconds) = await ScanAndRecover(Fresh(root, "scan"), dataBytes);
-            var table = new Table("record B", "producers", "log MB/s", "log rec/s", "FileStream MB/s", "FileStream acked MB/s",
-                "FasterLog MB/s", "log/FileStream", "log/FileStream acked", "log/FasterLog", "alloc B/append", "log CPU ms/MB",
+            var table = new Table("record B", "producers", "log MB/s", "log rec/s", "FileStream MB/s", "FileStream windowed MB/s",
+                "FasterLog MB/s", "log/FileStream", "log/FileStream windowed", "log/FasterLog", "alloc B/append", "log CPU ms/MB",
                 "FileStream CPU ms/MB");
             foreach (var r in rows)
             {
@@ -69,16 +57,26 @@ internal sealed class LogScenario : IScenario
             }
 
             var markdown = $"""
-                Durable append, best of {Rounds} interleaved rounds of {duration.TotalSeconds:F1} s per cell: the log with `FlushPolicy.Durable` (each append acknowledged
-                after the fsync covering it; group commit), producers appending ~16 KiB RecordBatch v2 batches with
-                {InFlightPerProducer} in flight each. Baselines in the same run: a `FileStream` of length-prefixed records with
-                an fsync every 1 ms, and FasterLog (Microsoft.FASTER.Core 2.6.5) enqueueing each record, committing every 1 ms.
-                MB/s counts record payload bytes (10^6 B/s). The baselines do not wait for their fsync; the log's
-                producers do. "FileStream acked" is the same FileStream under the log's rule: a batch counts once the fsync
-                covering it returned, {InFlightPerProducer} batches in flight per producer. CPU ms/MB: the process's CPU time
-                per MB of records (the log's includes its 1 s warm-up), a steadier figure than MB/s on a shared machine.
+                Durable append, best of {Rounds} interleaved rounds of {duration.TotalSeconds:F1} s per cell, all three doing the same
+                work: each clock stops only after the fsync (or FasterLog commit) covering the last record it counts has
+                returned. The log with `FlushPolicy.Durable` (each append acknowledged after the fsync covering it; group
+                commit), producers appending ~16 KiB RecordBatch v2 batches with up to {WindowBytes >> 20} MiB unacknowledged
+                each (Kafka's `buffer.memory` default: what a Kafka producer sends before it blocks for acknowledgements).
+                "FileStream": length-prefixed records, one lock per ~16 KiB, a flusher fsyncing every 1 ms; its producers
+                never wait, so its fsyncs grow to ~100 MB (the disk's pace for a writer with unbounded memory).
+                "FileStream windowed": the same under the log's rule, {WindowBytes >> 20} MiB unacknowledged per producer.
+                FasterLog (Microsoft.FASTER.Core 2.6.5): ~16 KiB of records per `Enqueue` batch, 32 MiB pages, a commit every
+                1 ms, {WindowBytes >> 20} MiB uncommitted per producer. MB/s counts record payload bytes (10^6 B/s). CPU ms/MB:
+                the process's CPU time per MB of records over the timed run (the log's after its 1 s warm-up), steadier
+                than MB/s on a shared machine. alloc B/append: the process's allocations per append over the timed run; 12 B
+                of it is the offset index's in-memory entry (one per ~16 KiB batch, kept, not garbage).
 
                 {table}
+                The producers' window, 100 B records, 1 producer (the log and the windowed FileStream, best of {Rounds}); the
+                disk's own bandwidth, one thread writing and fsyncing 4 MiB chunks: **{fsync4:F0} MB/s**, 32 MiB chunks:
+                **{fsync32:F0} MB/s** (whole bytes written, not only record payload).
+
+                {WindowTable(sweep)}
                 Scan from the page cache ({dataBytes >> 20} MiB, 1 MiB reads through `Read` + `FileSlice.CopyTo`): **{scanMbps:F0} MB/s**.
                 Recovery after an unclean stop: tail check from the last index entry {tailSeconds * 1000:F1} ms; with the indexes
                 lost (a full CRC scan and index rebuild, page cache warm): **{fullSecondsPerGiB:F2} s/GiB**.
@@ -101,6 +99,10 @@ internal sealed class LogScenario : IScenario
                     cpuMsPerMB = r.CpuMsPerMB,
                     fileStreamCpuMsPerMB = r.FileStreamCpuMsPerMB,
                 }),
+                windowBytes = WindowBytes,
+                windows = sweep.Select(w => new { windowBytes = w.WindowBytes, mbps = w.Mbps, fileStreamAckedMbps = w.FileStreamAckedMbps, cpuMsPerMB = w.CpuMsPerMB }),
+                diskFsyncMbps4MiB = fsync4,
+                diskFsyncMbps32MiB = fsync32,
                 scanMbps,
                 recoverySecondsPerGiB = fullSecondsPerGiB,
                 tailRecoverySeconds = tailSeconds,
@@ -114,6 +116,31 @@ internal sealed class LogScenario : IScenario
                 Directory.Delete(root, recursive: true);
             }
         }
+    }
+
+    /// <summary>One row: rounds interleave the systems and each keeps its best round (the machine is shared and noisy).</summary>
+    private static async Task<AppendRow> MeasureCell(string root, int recordBytes, int producers, TimeSpan duration)
+    {
+        var batch = BuildBatch(recordBytes, out var recordsPerBatch);
+        double ours = 0, alloc = double.MaxValue, oursCpu = double.MaxValue;
+        double fileStream = 0, fileStreamCpu = double.MaxValue, fileStreamAcked = 0, faster = 0;
+        for (var round = 0; round < Rounds; round++)
+        {
+            var (rate, allocated, cpuMsPerMB) = await RunLog(Fresh(root, "log"), batch, recordsPerBatch, recordBytes, producers, duration, WindowBytes);
+            (ours, alloc, oursCpu) = (Math.Max(ours, rate), Math.Min(alloc, allocated), Math.Min(oursCpu, cpuMsPerMB));
+            var cpu = CpuClock.Start();
+            var baseline = FileStreamLogBaseline.Run(Fresh(root, "fs"), recordBytes, recordsPerBatch, producers, duration);
+            fileStreamCpu = Math.Min(fileStreamCpu, cpu.MsPerMB(baseline * recordBytes * duration.TotalSeconds));
+            fileStream = Math.Max(fileStream, baseline);
+            fileStreamAcked = Math.Max(fileStreamAcked, FileStreamLogBaseline.Run(
+                Fresh(root, "fsack"), recordBytes, recordsPerBatch, producers, duration, WindowBytes));
+            faster = Math.Max(faster, FasterLogBaseline.Run(Fresh(root, "faster"), recordBytes, recordsPerBatch, producers, duration, WindowBytes));
+        }
+
+        return new AppendRow(
+            recordBytes, producers, Mbps(ours, recordBytes), ours,
+            Mbps(fileStream, recordBytes), Mbps(fileStreamAcked, recordBytes), Mbps(faster, recordBytes),
+            ours / fileStream, ours / fileStreamAcked, ours / faster, alloc, oursCpu, fileStreamCpu);
     }
 
     private static double Mbps(double recordsPerSec, int recordBytes) => recordsPerSec * recordBytes / 1e6;
@@ -147,30 +174,38 @@ internal sealed class LogScenario : IScenario
         return builder.Build().ToArray();
     }
 
-    /// <summary>Records per second and bytes allocated per append (whole process, all threads).</summary>
-    private static async Task<(double RecordsPerSec, double AllocPerAppend)> RunLog(
-        string directory, byte[] batch, int recordsPerBatch, int producers, TimeSpan duration)
+    /// <summary>
+    /// Records per second, bytes allocated per append (whole process, all threads) and CPU ms per MB of records,
+    /// all three over the timed run only, after a warm-up.
+    /// </summary>
+    private static async Task<(double RecordsPerSec, double AllocPerAppend, double CpuMsPerMB)> RunLog(
+        string directory, byte[] batch, int recordsPerBatch, int recordBytes, int producers, TimeSpan duration, long windowBytes)
     {
+        var inFlight = (int)Math.Max(1, windowBytes / batch.Length);
         await using var log = CommitLog.Open(new CommitLogOptions { DataDirectory = directory });
         log.CreateTopic("bench", 1);
-        await Producer(log, batch, TimeSpan.FromSeconds(1)); // warm-up: JIT, pools, file creation
+        // Warm-up with every producer: JIT, file creation, and the partition's waiter pool grown to the
+        // producers' whole window (pooled, so what the run then allocates per append is the append's own).
+        await Task.WhenAll(Enumerable.Range(0, producers).Select(_ => Task.Run(() => Producer(log, batch, TimeSpan.FromSeconds(1), inFlight))));
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var cpu = CpuClock.Start();
         var clock = Stopwatch.StartNew();
-        var appends = await Task.WhenAll(Enumerable.Range(0, producers).Select(_ => Task.Run(() => Producer(log, batch, duration))));
+        var appends = await Task.WhenAll(Enumerable.Range(0, producers).Select(_ => Task.Run(() => Producer(log, batch, duration, inFlight))));
         var seconds = clock.Elapsed.TotalSeconds;
         var total = appends.Sum();
         var alloc = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)total;
-        return (total * recordsPerBatch / seconds, alloc);
+        return (total * recordsPerBatch / seconds, alloc, cpu.MsPerMB((double)total * recordsPerBatch * recordBytes));
     }
 
-    private static async Task<long> Producer(CommitLog log, byte[] batch, TimeSpan duration)
+    /// <summary>Appends for <paramref name="duration"/> with up to <paramref name="window"/> appends unacknowledged; returns appends, all durable.</summary>
+    private static async Task<long> Producer(CommitLog log, byte[] batch, TimeSpan duration, int window)
     {
-        var inFlight = new Queue<ValueTask<AppendResult>>(InFlightPerProducer);
+        var inFlight = new Queue<ValueTask<AppendResult>>(window);
         var clock = Stopwatch.StartNew();
         var appends = 0L;
         while (clock.Elapsed < duration)
         {
-            if (inFlight.Count == InFlightPerProducer)
+            if (inFlight.Count == window)
             {
                 Check(await inFlight.Dequeue());
             }

@@ -6,8 +6,8 @@ namespace DataPlane.Log.Storage;
 /// <summary>
 /// One group commit: the batches concurrent appenders entered while the previous group was being written,
 /// and the appenders waiting for it. Batches are not copied: the group keeps each batch's stamped 61-byte
-/// header in its own buffer and points at the rest of the caller's bytes, and the writer hands both to one
-/// gather write (pwritev). Copying 16 KiB batches into a staging buffer cost more than the write itself.
+/// header in its own buffer and points at the rest of the caller's bytes, and the writer hands runs of both
+/// to gather writes (pwritev). Copying 16 KiB batches into a staging buffer cost more than the write itself.
 /// </summary>
 internal sealed class AppendGroup : IReadOnlyList<ReadOnlyMemory<byte>>
 {
