@@ -135,16 +135,18 @@ internal sealed class EpollListener : IAcceptor
         Interlocked.Increment(ref _accepting);
         try
         {
-            if (!DescriptorReserve.IsWhole)
-            {
-                // Out of descriptors lately: a client accepted now would take the runtime's room.
-                RetryLater(loop);
-                return;
-            }
-
             var address = stackalloc byte[AddressCapacity];
             while (_running)
             {
+                if (!DescriptorReserve.IsWhole)
+                {
+                    // Out of descriptors lately, maybe for the upstream of the client just handed on: a
+                    // client accepted now would take the runtime's room, or be closed at once for want of
+                    // an upstream socket, client after client.
+                    RetryLater(loop);
+                    return;
+                }
+
                 var length = AddressCapacity;
                 var fd = EpollNative.Accept(_fd, address, &length, EpollNative.SockNonblock | EpollNative.SockCloexec);
                 if (fd >= 0)
