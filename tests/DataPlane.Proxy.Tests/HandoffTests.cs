@@ -203,7 +203,9 @@ public sealed class HandoffTests
 
             var (code, output) = await wrk;
             Assert.True(code == 0, output);
-            Assert.DoesNotContain("Socket errors", output, StringComparison.Ordinal);
+
+            // Seen once on 2026-12-06 with a solution build running alongside (load 36): "Socket errors: connect ...".
+            Assert.False(output.Contains("Socket errors", StringComparison.Ordinal), $"{output}\n--- old:\n{old.Output}\n--- new:\n{next.Output}");
             Assert.DoesNotContain("Non-2xx", output, StringComparison.Ordinal);
             Assert.Matches(@"\d+ requests in", output);
         }
