@@ -46,7 +46,9 @@ public sealed partial class AcceptErrorTests
 
         // EMFILE is errno 24; the runtime's sockets report it as SocketError.TooManyOpenSockets, whose errno is ENFILE's 23.
         await Eventually.True(() => OutOfDescriptorsLine().IsMatch(proxy.Output), "the proxy ran out of descriptors", Loopback.Timeout);
-        Assert.True(await RoundTripAsync(listen), proxy.Output);
+
+        // Still serving; the last clients' descriptors may not all be closed yet, so this one may be bounced too.
+        Assert.True(await ServeAsync(listen), proxy.Output);
 
         // Each failed accept or upstream socket pauses accepting (100 ms) until the descriptor reserve is back:
         // a few failures a second, where accepting on at once fails thousands of times a second (the queued
