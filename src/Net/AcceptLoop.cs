@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using DataPlane.Net.Epoll;
 
 namespace DataPlane.Net;
 
@@ -6,10 +7,15 @@ namespace DataPlane.Net;
 /// Accepts connections from a listening socket and hands each to a dispatcher. Stopping cancels the
 /// pending <c>AcceptAsync</c> (never a blocking Accept, never a Dispose while it is pending), so the
 /// listening socket stays intact and can be handed to another process or kept listening
-/// (shared/HANDOFF.md); whether the listener is closed afterwards is the owner's choice.
+/// (shared/HANDOFF.md); whether the listener is closed afterwards is the owner's choice. Out of
+/// descriptors or memory it pauses and gives the runtime the process's <see cref="DescriptorReserve"/>,
+/// as <see cref="EpollListener"/> does.
 /// </summary>
 internal sealed class AcceptLoop : IAcceptor
 {
+    // How long accepting pauses when out of descriptors or memory (HAProxy's listener.c waits 100 ms).
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(100);
+
     private readonly Socket _listener;
     private readonly IConnectionDispatcher _dispatcher;
     private readonly CancellationTokenSource _stop = new();
@@ -29,7 +35,15 @@ internal sealed class AcceptLoop : IAcceptor
     public bool IsRunning => _running is not null && !_stop.IsCancellationRequested;
 
     /// <summary>Starts accepting on the thread pool.</summary>
-    public void Start() => _running ??= Task.Run(RunAsync);
+    public void Start()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            DescriptorReserve.TryRestore();
+        }
+
+        _running ??= Task.Run(RunAsync);
+    }
 
     /// <summary>Stops accepting and waits until no accept is pending; the listener is left open.</summary>
     public async Task StopAsync()
@@ -44,24 +58,43 @@ internal sealed class AcceptLoop : IAcceptor
     /// <summary>Releases the loop's own resources; the listener is not closed (its owner closes it).</summary>
     public void Dispose() => _stop.Dispose();
 
+    /// <summary>Whether a socket error says this process is out of descriptors (EMFILE, ENFILE) or memory.</summary>
+    internal static bool IsOutOfResources(SocketError error) => error is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable;
+
     private async Task RunAsync()
     {
         var token = _stop.Token;
+        var pause = false;
         while (!token.IsCancellationRequested)
         {
             Socket accepted;
             try
             {
+                await PauseWhileShortAsync(pause, token);
+                pause = false;
                 accepted = await _listener.AcceptAsync(token);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
                 return;
             }
+            catch (SocketException e) when (IsOutOfResources(e.SocketErrorCode))
+            {
+                // The client stays queued. Accepting again at once fails the same way, in a loop that
+                // spins a core and leaves the runtime no descriptor to start a thread with (which aborts
+                // the process): give the runtime the reserve and pause, as EpollListener does.
+                if (OperatingSystem.IsLinux())
+                {
+                    DescriptorReserve.Release();
+                }
+
+                _dispatcher.OnAcceptError(e);
+                pause = true;
+                continue;
+            }
             catch (SocketException e) when (IsTransient(e.SocketErrorCode))
             {
-                // The peer went away between SYN and accept, or we are out of descriptors for a moment:
-                // the listener is fine, keep accepting.
+                // The peer went away between SYN and accept: the listener is fine, keep accepting.
                 _dispatcher.OnAcceptError(e);
                 continue;
             }
@@ -76,5 +109,31 @@ internal sealed class AcceptLoop : IAcceptor
     }
 
     private static bool IsTransient(SocketError error) => error is SocketError.ConnectionAborted or SocketError.ConnectionReset
-        or SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable or SocketError.Interrupted;
+        or SocketError.Interrupted;
+
+    /// <summary>
+    /// Out of descriptors lately (an accept here, or any socket of the process, failed and let the reserve
+    /// go): pauses, then accepts again once the whole reserve could be taken back, as EpollListener's
+    /// retries do. A client accepted before that would take the runtime's room, or be closed at once for
+    /// want of an upstream socket, client after client. The reserve is Linux's (eventfds); elsewhere
+    /// this loop's own failure pauses it once.
+    /// </summary>
+    private static async Task PauseWhileShortAsync(bool failed, CancellationToken token)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            if (failed)
+            {
+                await Task.Delay(RetryDelay, token);
+            }
+
+            return;
+        }
+
+        while (!DescriptorReserve.IsWhole)
+        {
+            await Task.Delay(RetryDelay, token);
+            DescriptorReserve.TryRestore();
+        }
+    }
 }

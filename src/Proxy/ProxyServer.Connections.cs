@@ -19,7 +19,7 @@ public sealed partial class ProxyServer
         }
 
         var connection = Rent(options, Interlocked.Increment(ref _nextLoop));
-        _connections.Add(connection);
+        _connections.Add(connection, _time.GetTimestamp());
         connection.Start(socket, options);
     }
 
@@ -46,7 +46,7 @@ public sealed partial class ProxyServer
             throw;
         }
 
-        _connections.Add(connection);
+        _connections.Add(connection, _time.GetTimestamp());
         if (connection.Transport == ProxyTransport.Epoll)
         {
             connection.Start(fd, options.Policy == BalancingPolicy.RingHash ? ProxyConnection.HashOf(peer) : 0, options);
@@ -74,6 +74,13 @@ public sealed partial class ProxyServer
     void DataPlane.Net.IConnectionDispatcher.OnAcceptError(Exception error)
     {
         Interlocked.Increment(ref _acceptErrors);
+        if (error is SocketException socketError && Net.AcceptLoop.IsOutOfResources(socketError.SocketErrorCode))
+        {
+            // As the epoll listener reports it: no exception logged, its stack trace would open files.
+            ReportOutOfResources("accept", socketError.NativeErrorCode);
+            return;
+        }
+
         LogAcceptError(Name, error);
     }
 

@@ -23,7 +23,7 @@ public sealed partial class ProxyServer
         upstream.OnConnecting();
         Interlocked.Increment(ref _open);
         var connection = Rent(Options, Interlocked.Increment(ref _nextLoop));
-        _connections.Add(connection);
+        _connections.Add(connection, _time.GetTimestamp());
         _ = connection.RunAdoptedAsync(client, upstreamSocket, upstream, clientEnded, upstreamEnded, age);
     }
 

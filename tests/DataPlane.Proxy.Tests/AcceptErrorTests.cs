@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using DataPlane.Net;
 using DataPlane.Net.Epoll;
 using DataPlane.Proxy.Tests.Support;
@@ -10,37 +11,52 @@ using DataPlane.Testing;
 namespace DataPlane.Proxy.Tests;
 
 /// <summary>Accepting when accepts fail: out of descriptors, a handler that throws, pooled connections that no longer fit.</summary>
-public sealed class AcceptErrorTests
+public sealed partial class AcceptErrorTests
 {
     // Proxied connections the child has descriptors for (two each: the client's and the upstream's).
     private const int Capacity = 8;
 
-    [Fact]
-    public async Task DataplaneProxy_OutOfDescriptors_PausesAcceptingAndServesTheQueueOnceSomeAreFree()
+    [Theory]
+    [InlineData("epoll")]
+    [InlineData("sockets")]
+    public async Task DataplaneProxy_OutOfDescriptors_PausesAcceptingAndServesTheQueueOnceSomeAreFree(string transport)
     {
         await using var upstream = TestUpstream.Echo();
-        await using var proxy = new DataplaneProcess("--listen", "127.0.0.1:0", "--upstream", upstream.Address);
-        var listen = await proxy.Listening;
-        var sockets = Descriptors(proxy.Id).Count(IsSocket);
-
-        // One connection through first, so that the code (and the assemblies it opens) is loaded before counting.
-        Assert.True(await RoundTripAsync(listen));
-        await Eventually.True(() => Descriptors(proxy.Id).Count(IsSocket) == sockets, "the warm-up connection is closed", Loopback.Timeout);
-
-        // The runtime starts its thread pool's threads at the idle sweep's first tick; every thread start opens
-        // a pipe, and one that cannot start aborts the process: not what this test is about.
-        await Eventually.True(() => ThreadNames(proxy.Id).Contains(".NET TP Gate"), "the thread pool is up", Loopback.Timeout);
-        Assert.Equal(sockets, Descriptors(proxy.Id).Count(IsSocket));
-        await LimitDescriptorsAsync(proxy.Id, Capacity);
+        await using var proxy = new DataplaneProcess("--listen", "127.0.0.1:0", "--upstream", upstream.Address, "--transport", transport, "--admin", "127.0.0.1:0");
+        var admin = await proxy.Admin;
+        var listen = await WarmedUpAsync(proxy);
+        await LimitDescriptorsAsync(proxy.Id, 2 * Capacity);
+        var limited = Stopwatch.StartNew();
 
         // Five times as many clients as it can hold, each closing once served: the queue is served only if
         // the proxy accepts again when descriptors free up, since no new client arrives to give it an edge.
         var clients = Enumerable.Range(0, 5 * Capacity).Select(_ => ServeAsync(listen)).ToArray();
-        var served = await Task.WhenAll(clients).WaitAsync(Loopback.Timeout);
+        bool[] served;
+        try
+        {
+            served = await Task.WhenAll(clients).WaitAsync(Loopback.Timeout);
+        }
+        catch (SocketException e)
+        {
+            // Seen once on 2026-12-06 as "Connection refused" (no listener: did the proxy die?): its output tells.
+            throw new InvalidOperationException($"{e.Message}; proxy exited: {proxy.HasExited}\n{proxy.Output}", e);
+        }
 
         Assert.True(served.All(s => s), proxy.Output);
-        await Eventually.True(() => proxy.Output.Contains("failed with errno 24", StringComparison.Ordinal), "the proxy ran out of descriptors", Loopback.Timeout);
-        Assert.True(await RoundTripAsync(listen), proxy.Output);
+
+        // EMFILE is errno 24; the runtime's sockets report it as SocketError.TooManyOpenSockets, whose errno is ENFILE's 23.
+        await Eventually.True(() => OutOfDescriptorsLine().IsMatch(proxy.Output), "the proxy ran out of descriptors", Loopback.Timeout);
+
+        // Still serving; the last clients' descriptors may not all be closed yet, so this one may be bounced too.
+        Assert.True(await ServeAsync(listen), proxy.Output);
+
+        // Each failed accept or upstream socket pauses accepting (100 ms) until the descriptor reserve is back:
+        // a few failures a second, where accepting on at once fails thousands of times a second (the queued
+        // client again, or client after client closed for want of an upstream socket).
+        var (code, metrics) = await Curl.GetAsync($"http://{admin}/metrics");
+        Assert.True(code == 0, metrics);
+        var failures = Count(AcceptErrorsLine(), metrics) + Count(OutOfResourcesLine(), metrics);
+        Assert.True(failures <= 50 * (limited.Elapsed.TotalSeconds + 1), $"{failures} failed accepts and upstream sockets in {limited.Elapsed}:\n{metrics}\n{proxy.Output}");
     }
 
     [Fact]
@@ -96,6 +112,24 @@ public sealed class AcceptErrorTests
         Assert.Equal(free + 1, EpollTransport.Shared.FreePairs(OldSize));
     }
 
+    /// <summary>
+    /// One connection through first, so that the code (and the assemblies it opens) is loaded before
+    /// descriptors are counted; then the thread pool up. Returns the listen address.
+    /// </summary>
+    private static async Task<IPEndPoint> WarmedUpAsync(DataplaneProcess proxy)
+    {
+        var listen = await proxy.Listening;
+        var sockets = Descriptors(proxy.Id).Count(IsSocket);
+        Assert.True(await RoundTripAsync(listen));
+        await Eventually.True(() => Descriptors(proxy.Id).Count(IsSocket) == sockets, "the warm-up connection is closed", Loopback.Timeout);
+
+        // The runtime starts its thread pool's threads at the idle sweep's first tick; every thread start opens
+        // a pipe, and one that cannot start aborts the process: not what these tests are about.
+        await Eventually.True(() => ThreadNames(proxy.Id).Contains(".NET TP Gate"), "the thread pool is up", Loopback.Timeout);
+        Assert.Equal(sockets, Descriptors(proxy.Id).Count(IsSocket));
+        return listen;
+    }
+
     /// <summary>Connects, sends a byte and reads it back, then closes; false when the proxy closed it first (tried again).</summary>
     private static async Task<bool> ServeAsync(IPEndPoint listen)
     {
@@ -148,14 +182,14 @@ public sealed class AcceptErrorTests
         }
     }
 
-    /// <summary>Sets the process's RLIMIT_NOFILE so that exactly <paramref name="connections"/> pairs of descriptors are free below it.</summary>
-    private static async Task LimitDescriptorsAsync(int pid, int connections)
+    /// <summary>Sets the process's RLIMIT_NOFILE so that exactly <paramref name="free"/> descriptors are free below it.</summary>
+    private static async Task LimitDescriptorsAsync(int pid, int free)
     {
         var open = Descriptors(pid).Select(p => int.Parse(Path.GetFileName(p), CultureInfo.InvariantCulture)).ToHashSet();
         var limit = 0;
-        for (var free = 0; free < 2 * connections; limit++)
+        for (var counted = 0; counted < free; limit++)
         {
-            free += open.Contains(limit) ? 0 : 1;
+            counted += open.Contains(limit) ? 0 : 1;
         }
 
         var nofile = limit.ToString(CultureInfo.InvariantCulture);
@@ -163,6 +197,19 @@ public sealed class AcceptErrorTests
         await prlimit.WaitForExitAsync().WaitAsync(Loopback.Timeout);
         Assert.Equal(0, prlimit.ExitCode);
     }
+
+    [GeneratedRegex(@"failed with errno 2[34] ")]
+    private static partial Regex OutOfDescriptorsLine();
+
+    [GeneratedRegex(@"accept_errors(?:_total)?\{[^}]*\} (\d+)")]
+    private static partial Regex AcceptErrorsLine();
+
+    [GeneratedRegex(@"connect_failures(?:_total)?\{[^}]*cause=""outofresources""[^}]*\} (\d+)")]
+    private static partial Regex OutOfResourcesLine();
+
+    /// <summary>The value of the one series <paramref name="line"/> matches in a Prometheus text (0 when absent).</summary>
+    private static long Count(Regex line, string metrics) =>
+        line.Match(metrics) is { Success: true } m ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
 
     private sealed class ThrowsOnFirst : IEpollAcceptHandler
     {

@@ -22,7 +22,7 @@ public class ConnectionListTests
         {
             var connection = new ProxyConnection(host, Options, i < onAccepting ? 0 : 1);
             connections.Add(connection);
-            list.Add(connection);
+            list.Add(connection, 0);
         }
 
         Assert.Equal(expected, list.LeastBusy(0));
@@ -45,7 +45,7 @@ public class ConnectionListTests
         {
             var connection = new ProxyConnection(host, Options, list.LeastBusy(0));
             connections.Add(connection);
-            list.Add(connection);
+            list.Add(connection, 0);
         }
 
         var onFirst = connections.Count(c => c.LoopIndex == 0);

@@ -174,6 +174,48 @@ public abstract class ForwardingTests
     }
 
     [Fact]
+    public async Task IdleSweep_RunningWhileClientsArrive_ClosesNoneOfThem()
+    {
+        // The fake clock steps as fast as it can and every step runs the idle sweep; nothing here is idle
+        // for a century. A connection the sweep could see before its idle clock started looked idle since
+        // the clock's zero and was reset (seen as "Connection reset by peer" on a first echo under load).
+        const int Clients = 200;
+        var clock = TestUpstreams.Clock();
+        await using var upstream = TestUpstream.Echo();
+        await using var proxy = new ProxyServer(Options(upstream.Address) with { IdleTimeout = TimeSpan.FromDays(36_500) }, null, clock);
+        await proxy.StartAsync();
+        using var stop = new CancellationTokenSource();
+        var sweeping = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                clock.Advance(TimeSpan.FromSeconds(1));
+            }
+        });
+        try
+        {
+            for (var i = 0; i < Clients; i++)
+            {
+                using var client = await Loopback.ConnectAsync(proxy.LocalEndPoint);
+                try
+                {
+                    await Loopback.SendAllAsync(client, "ping"u8.ToArray());
+                    Assert.Equal("ping"u8.ToArray(), await Loopback.ReadExactlyAsync(client, 4));
+                }
+                catch (Exception e) when (e is SocketException or EndOfStreamException)
+                {
+                    Assert.Fail($"client {i}: {e.Message}");
+                }
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await sweeping;
+        }
+    }
+
+    [Fact]
     public async Task UpstreamThatStopsReading_DoesNotAffectOtherConnections()
     {
         var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -111,6 +111,64 @@ public sealed class HandoffTests
     }
 
     [Fact]
+    public async Task ClientsQueuedWhileAHandoffHoldsAccepting_AreServedWhenItRollsBack_WithoutAnotherClient()
+    {
+        // Rounds in a row: the lost edge that left queued clients waiting for good came about once in a hundred.
+        const int Rounds = 100;
+        const int Queued = 4;
+        await using var upstream = TestUpstream.Echo();
+        var path = SocketPath();
+        try
+        {
+            await using var old = new DataplaneProcess(Arguments(upstream.Address, path));
+            var listen = await old.Listening;
+            for (var round = 0; round < Rounds; round++)
+            {
+                var clients = new List<System.Net.Sockets.Socket>();
+                try
+                {
+                    // A "new process" that got COMMIT (the old one stopped accepting) and dies before STARTED,
+                    // with clients connected meanwhile: they wait in the backlog, and the old process resumes.
+                    using (var late = HandoffClient.TryConnect(path, Loopback.Timeout))
+                    {
+                        Assert.NotNull(late);
+                        late.ReceiveListeners().ForEach(l => l.Socket.Dispose());
+                        late.ReadyAndWaitForCommit();
+                        for (var i = 0; i < Queued; i++)
+                        {
+                            var client = await Loopback.ConnectAsync(listen);
+                            clients.Add(client);
+                            await Loopback.SendAllAsync(client, "ping"u8.ToArray());
+                        }
+                    }
+
+                    foreach (var client in clients)
+                    {
+                        try
+                        {
+                            Assert.Equal("ping"u8.ToArray(), await Loopback.ReadExactlyAsync(client, 4));
+                        }
+                        catch (OperationCanceledException e)
+                        {
+                            throw new TimeoutException($"round {round}: a queued client was not served in {Loopback.Timeout}\n{old.Output}", e);
+                        }
+                    }
+                }
+                finally
+                {
+                    clients.ForEach(c => c.Dispose());
+                }
+            }
+
+            await Eventually.True(() => CountOf(old.Output, "rolled back") == Rounds, $"the old process rolled back {Rounds} times", Loopback.Timeout);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public async Task Wrk_AcrossAHandoff_NoSocketErrors()
     {
         // A new connection per request (the upstream answers Connection: close), so the handoff happens under wrk's connects.
@@ -145,7 +203,9 @@ public sealed class HandoffTests
 
             var (code, output) = await wrk;
             Assert.True(code == 0, output);
-            Assert.DoesNotContain("Socket errors", output, StringComparison.Ordinal);
+
+            // Seen once on 2026-12-06 with a solution build running alongside (load 36): "Socket errors: connect ...".
+            Assert.False(output.Contains("Socket errors", StringComparison.Ordinal), $"{output}\n--- old:\n{old.Output}\n--- new:\n{next.Output}");
             Assert.DoesNotContain("Non-2xx", output, StringComparison.Ordinal);
             Assert.Matches(@"\d+ requests in", output);
         }

@@ -109,6 +109,31 @@ public class HealthTests
     }
 
     [Fact]
+    public void OutOfResources_IsCountedButNeverHeldAgainstTheUpstream()
+    {
+        // This process out of descriptors for the upstream's socket: one failure held against it would
+        // open its breaker, three would eject it.
+        var options = Loopback.Options("127.0.0.1:20000", "127.0.0.1:20001") with { BreakerFailures = 1, EjectionFailures = 3 };
+        var cluster = new UpstreamCluster(options, _clock, SharedRandomSource.Instance);
+        var upstream = cluster.Set.Items[0];
+
+        for (var i = 0; i < 10; i++)
+        {
+            cluster.OnFailure(upstream, ConnectFailure.OutOfResources);
+        }
+
+        Assert.Equal(BreakerState.Closed, upstream.Breaker.State);
+        Assert.False(upstream.IsEjected(_clock.GetTimestamp()));
+        Assert.Equal(10, upstream.Failures(ConnectFailure.OutOfResources));
+        Assert.Equal(0, upstream.Failures(ConnectFailure.Error));
+
+        // The upstream's own failures still count from zero: the shortage did not start a run.
+        cluster.OnFailure(upstream, ConnectFailure.Refused);
+        Assert.Equal(BreakerState.Open, upstream.Breaker.State);
+        Assert.False(upstream.IsEjected(_clock.GetTimestamp()));
+    }
+
+    [Fact]
     public void PanicMode_WhenNoUpstreamIsAvailable_PicksAmongAll()
     {
         var options = Loopback.Options("127.0.0.1:20000", "127.0.0.1:20001") with { BreakerFailures = 1, MaxEjectionPercent = 100, EjectionFailures = 1 };

@@ -37,7 +37,11 @@ internal sealed class EpollListener : IAcceptor
     /// <summary>Whether it was started and not stopped.</summary>
     public bool IsRunning => _running;
 
-    /// <summary>Starts accepting: the listener joins every loop (a backlog that filled meanwhile gives an edge at once).</summary>
+    /// <summary>
+    /// Starts accepting: the listener joins every loop. Clients already in the backlog (queued while
+    /// nobody accepted, as at a handoff) are accepted at once: EPOLL_CTL_ADD polls the socket and
+    /// queues an event when it is readable, the one edge they will ever give.
+    /// </summary>
     /// <exception cref="IOException">The descriptor cannot be made non-blocking or registered.</exception>
     public void Start()
     {
@@ -51,6 +55,12 @@ internal sealed class EpollListener : IAcceptor
             // O_NONBLOCK: an accept4 on an empty queue must say EAGAIN, not block the loop.
             var errno = EpollNative.SetNonBlocking(_fd);
             DescriptorReserve.TryRestore();
+
+            // Up before the first registration: the loop that gets the registration's event runs OnReady
+            // while this thread still joins the other loops. With the flag still down it returned without
+            // accepting, the edge spent, and clients that were queued and send nothing more waited for
+            // good (one start in a few dozen; the handoff tests' 30 s stalls).
+            _running = errno == 0;
             var joined = 0;
             for (; errno == 0 && joined < _transport.Loops.Length; joined++)
             {
@@ -63,15 +73,22 @@ internal sealed class EpollListener : IAcceptor
 
             if (errno != 0)
             {
+                _running = false;
+                Interlocked.MemoryBarrier();
                 for (var i = 0; i < joined; i++)
                 {
                     EpollNative.Remove(_transport.Loops[i].Epoll, _fd);
                 }
 
+                // Clients a loop accepted meanwhile are its handler's and served; none is accepted after the throw.
+                var wait = default(SpinWait);
+                while (Volatile.Read(ref _accepting) != 0)
+                {
+                    wait.SpinOnce();
+                }
+
                 throw new IOException($"listening socket cannot join the epoll loops: errno {errno}");
             }
-
-            _running = true;
         }
     }
 
@@ -118,16 +135,18 @@ internal sealed class EpollListener : IAcceptor
         Interlocked.Increment(ref _accepting);
         try
         {
-            if (!DescriptorReserve.IsWhole)
-            {
-                // Out of descriptors lately: a client accepted now would take the runtime's room.
-                RetryLater(loop);
-                return;
-            }
-
             var address = stackalloc byte[AddressCapacity];
             while (_running)
             {
+                if (!DescriptorReserve.IsWhole)
+                {
+                    // Out of descriptors lately, maybe for the upstream of the client just handed on: a
+                    // client accepted now would take the runtime's room, or be closed at once for want of
+                    // an upstream socket, client after client.
+                    RetryLater(loop);
+                    return;
+                }
+
                 var length = AddressCapacity;
                 var fd = EpollNative.Accept(_fd, address, &length, EpollNative.SockNonblock | EpollNative.SockCloexec);
                 if (fd >= 0)

@@ -33,8 +33,15 @@ internal sealed class ConnectionList
         }
     }
 
-    public void Add(ProxyConnection connection)
+    /// <summary>
+    /// Lists a connection that starts now (<paramref name="now"/>, the idle clock's timestamp). Its idle
+    /// clock is started here, before the idle sweep can see it: otherwise a pooled or new instance still
+    /// shows its last connection's time (or zero), and a sweep between this and its start reset it
+    /// before it connected ("Connection reset by peer" on a first echo under load).
+    /// </summary>
+    public void Add(ProxyConnection connection, long now)
     {
+        Volatile.Write(ref connection.LastActivity, now);
         var stripe = StripeOf(connection);
         lock (stripe.Lock)
         {

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using DataPlane.Net.Epoll;
 using DataPlane.Proxy.Upstreams;
 
 namespace DataPlane.Proxy.Forwarding;
@@ -58,6 +59,13 @@ internal sealed partial class ProxyConnection
             upstream.OnReleased();
             cluster.OnFailure(upstream, failure.Value);
             _host.OnConnectFailed(upstream, failure.Value);
+            if (failure == ConnectFailure.OutOfResources)
+            {
+                // No other upstream is tried: its socket would take the descriptors just given back to the
+                // runtime. The client is closed at once (an abort, so not counted as "no upstream").
+                Abort(reset: false);
+                return false;
+            }
         }
 
         return false;
@@ -65,7 +73,22 @@ internal sealed partial class ProxyConnection
 
     private ValueTask<ConnectFailure?> TryConnectSocketAsync(Upstream upstream, TimeSpan timeout)
     {
-        var socket = new Socket(upstream.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Socket socket;
+        try
+        {
+            socket = new Socket(upstream.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        }
+        catch (SocketException e) when (Net.AcceptLoop.IsOutOfResources(e.SocketErrorCode))
+        {
+            // Out of descriptors or memory, as the epoll transport's socket() can be (TryConnectPairAsync).
+            if (OperatingSystem.IsLinux())
+            {
+                DescriptorReserve.Release();
+            }
+
+            _host.OnOutOfResources(e.NativeErrorCode);
+            return new ValueTask<ConnectFailure?>(ConnectFailure.OutOfResources);
+        }
 
         // Published before the connect (with a full fence) so that an abort meanwhile (drain deadline,
         // idle sweep) closes it, and checked after it, so an aborted connection never starts copying.

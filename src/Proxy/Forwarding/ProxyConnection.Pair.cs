@@ -29,6 +29,7 @@ internal sealed partial class ProxyConnection
                 // the runtime no room to start a thread).
                 DescriptorReserve.Release();
                 _host.OnOutOfResources(-fd);
+                return ConnectFailure.OutOfResources;
             }
 
             return ConnectFailure.Error;

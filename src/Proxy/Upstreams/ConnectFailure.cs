@@ -14,4 +14,11 @@ internal enum ConnectFailure
 
     /// <summary>The upstream reset an established connection mid-stream.</summary>
     Reset,
+
+    /// <summary>
+    /// This process was out of descriptors or memory for the upstream's socket: not the upstream's
+    /// doing, so counted only, never held against it (no breaker, no ejection). Last, so that the
+    /// counters a handoff carries keep their order.
+    /// </summary>
+    OutOfResources,
 }

@@ -11,7 +11,7 @@ namespace DataPlane.Proxy.Upstreams;
 internal sealed partial class Upstream
 {
     private readonly TimeProvider _time;
-    private readonly long[] _failures = new long[4];
+    private readonly long[] _failures = new long[Enum.GetValues<ConnectFailure>().Length];
     private long _active;
     private long _total;
     private long _bytesToUpstream;

@@ -62,10 +62,18 @@ internal sealed class UpstreamCluster
         upstream.OnSuccess();
     }
 
-    /// <summary>Counts a failure; the breaker hears of connect failures, ejection of every cause.</summary>
+    /// <summary>
+    /// Counts a failure; the breaker hears of connect failures, ejection of every cause but this
+    /// process's own shortage of descriptors or memory.
+    /// </summary>
     public void OnFailure(Upstream upstream, ConnectFailure cause)
     {
         upstream.CountFailure(cause);
+        if (cause == ConnectFailure.OutOfResources)
+        {
+            return;
+        }
+
         var options = Options;
         if (cause != ConnectFailure.Reset)
         {

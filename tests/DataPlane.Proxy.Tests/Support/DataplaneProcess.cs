@@ -50,6 +50,8 @@ internal sealed partial class DataplaneProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     /// <summary>Sends a signal by PID (kill(1)), e.g. TERM or HUP.</summary>
     public async Task SignalAsync(string signal)
     {
