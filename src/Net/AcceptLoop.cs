@@ -58,9 +58,6 @@ internal sealed class AcceptLoop : IAcceptor
     /// <summary>Releases the loop's own resources; the listener is not closed (its owner closes it).</summary>
     public void Dispose() => _stop.Dispose();
 
-    /// <summary>Whether a socket error says this process is out of descriptors (EMFILE, ENFILE) or memory.</summary>
-    internal static bool IsOutOfResources(SocketError error) => error is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable;
-
     private async Task RunAsync()
     {
         var token = _stop.Token;
@@ -78,16 +75,12 @@ internal sealed class AcceptLoop : IAcceptor
             {
                 return;
             }
-            catch (SocketException e) when (IsOutOfResources(e.SocketErrorCode))
+            catch (SocketException e) when (DescriptorReserve.IsOutOfResources(e.SocketErrorCode))
             {
                 // The client stays queued. Accepting again at once fails the same way, in a loop that
                 // spins a core and leaves the runtime no descriptor to start a thread with (which aborts
                 // the process): give the runtime the reserve and pause, as EpollListener does.
-                if (OperatingSystem.IsLinux())
-                {
-                    DescriptorReserve.Release();
-                }
-
+                DescriptorReserve.Release();
                 _dispatcher.OnAcceptError(e);
                 pause = true;
                 continue;

@@ -74,7 +74,7 @@ public sealed partial class ProxyServer
     void DataPlane.Net.IConnectionDispatcher.OnAcceptError(Exception error)
     {
         Interlocked.Increment(ref _acceptErrors);
-        if (error is SocketException socketError && Net.AcceptLoop.IsOutOfResources(socketError.SocketErrorCode))
+        if (error is SocketException socketError && DescriptorReserve.IsOutOfResources(socketError.SocketErrorCode))
         {
             // As the epoll listener reports it: no exception logged, its stack trace would open files.
             ReportOutOfResources("accept", socketError.NativeErrorCode);

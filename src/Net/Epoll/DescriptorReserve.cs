@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+
 namespace DataPlane.Net.Epoll;
 
 /// <summary>
@@ -47,9 +49,24 @@ internal static class DescriptorReserve
         }
     }
 
-    /// <summary>Lets all of them go: the process ran out, and the runtime needs room more than a new client does.</summary>
+    /// <summary>
+    /// Whether a socket error (from the runtime's sockets: an accept, a <c>new Socket()</c>) says this process
+    /// is out of descriptors (EMFILE, ENFILE) or buffer memory: the case for <see cref="Release"/>.
+    /// <see cref="EpollNative.IsOutOfResources"/> says the same of an errno.
+    /// </summary>
+    public static bool IsOutOfResources(SocketError error) => error is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable;
+
+    /// <summary>
+    /// Lets all of them go: the process ran out, and the runtime needs room more than a new client does.
+    /// Off Linux none is ever held (there are no eventfds), and this does nothing.
+    /// </summary>
     public static void Release()
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
         lock (Gate)
         {
             ReleaseHeld();

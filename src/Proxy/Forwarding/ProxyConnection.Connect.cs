@@ -78,14 +78,10 @@ internal sealed partial class ProxyConnection
         {
             socket = new Socket(upstream.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         }
-        catch (SocketException e) when (Net.AcceptLoop.IsOutOfResources(e.SocketErrorCode))
+        catch (SocketException e) when (DescriptorReserve.IsOutOfResources(e.SocketErrorCode))
         {
             // Out of descriptors or memory, as the epoll transport's socket() can be (TryConnectPairAsync).
-            if (OperatingSystem.IsLinux())
-            {
-                DescriptorReserve.Release();
-            }
-
+            DescriptorReserve.Release();
             _host.OnOutOfResources(e.NativeErrorCode);
             return new ValueTask<ConnectFailure?>(ConnectFailure.OutOfResources);
         }
