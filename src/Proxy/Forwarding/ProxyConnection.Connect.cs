@@ -8,7 +8,7 @@ namespace DataPlane.Proxy.Forwarding;
 /// <summary>Picking and connecting the upstream, with a connect timeout and retries on other upstreams.</summary>
 internal sealed partial class ProxyConnection
 {
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(ConnectionTaskBuilder<>))]
     private async ValueTask<bool> ConnectAsync(ulong clientHash, ProxyOptions options)
     {
         var cluster = _host.Cluster;
@@ -92,7 +92,7 @@ internal sealed partial class ProxyConnection
         return Volatile.Read(ref _aborted) == 0 ? TryConnectAsync(socket, upstream, timeout) : new ValueTask<ConnectFailure?>(ConnectFailure.Error);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(ConnectionTaskBuilder<>))]
     private async ValueTask<ConnectFailure?> TryConnectAsync(Socket socket, Upstream upstream, TimeSpan timeout)
     {
         var cancel = _cancel;

@@ -14,7 +14,7 @@ namespace DataPlane.Proxy.Forwarding;
 /// </summary>
 internal sealed partial class ProxyConnection
 {
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(ConnectionTaskBuilder))]
     private async ValueTask CopyAsync()
     {
         if (_pair is not null)
@@ -53,7 +53,7 @@ internal sealed partial class ProxyConnection
     /// already received is flushed into the pipe and the send loop stops once the pipe is empty: every
     /// byte read from one socket was written to the other, and neither socket was touched otherwise.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(ConnectionTaskBuilder<>))]
     private async ValueTask<DirectionEnd> DirectionAsync(Socket from, Pipe pipe, Socket to, DirectionObserver observer, bool fromUpstream)
     {
         var receiving = ReceiveAsync(from, pipe.Writer, observer, fromUpstream, _receiveStop.Token);
@@ -75,7 +75,7 @@ internal sealed partial class ProxyConnection
         };
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(ConnectionTaskBuilder<>))]
     private async ValueTask<PumpResult> ReceiveAsync(Socket socket, PipeWriter writer, DirectionObserver observer, bool fromUpstream, CancellationToken token)
     {
         var result = await SocketPump.ReceiveAsync(socket, writer, observer, BufferSize, token);
@@ -101,7 +101,7 @@ internal sealed partial class ProxyConnection
     /// </summary>
     private bool FirstToEnd() => Interlocked.Increment(ref _sendsEnded) == 1;
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(ConnectionTaskBuilder<>))]
     private async ValueTask<PumpResult> SendAsync(PipeReader reader, Socket socket, CancellationToken token)
     {
         var result = await SocketPump.SendAsync(reader, socket, _shutdownOnEnd, token);

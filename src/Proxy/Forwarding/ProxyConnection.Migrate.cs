@@ -114,7 +114,7 @@ internal sealed partial class ProxyConnection
     /// After both directions stopped: false when the copy is over (it ended, failed or migrated), true
     /// when a migration asked for a quiet point and then decided to resume here.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(ConnectionTaskBuilder<>))]
     private async ValueTask<bool> PausedAndResumedAsync(DirectionEnd up, DirectionEnd down)
     {
         if (Interlocked.CompareExchange(ref _migration, Done, Copying) == Copying)

@@ -16,7 +16,7 @@ internal sealed partial class ProxyConnection
     /// One connect attempt on the pair's loop: a raw non-blocking socket (no runtime Socket), and the
     /// deadline kept by the loop (no timer per connect). The descriptor is closed here only.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(ConnectionTaskBuilder<>))]
     private async ValueTask<ConnectFailure?> TryConnectPairAsync(Upstream upstream, TimeSpan timeout)
     {
         var fd = EpollNative.OpenTcp(upstream.EndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? EpollNative.AfInet6 : EpollNative.AfInet);
@@ -61,7 +61,7 @@ internal sealed partial class ProxyConnection
     }
 
     /// <summary>Runs the pair until it ends or pauses; how each direction stopped.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(ConnectionTaskBuilder<>))]
     private async ValueTask<(DirectionEnd Up, DirectionEnd Down)> ForwardPairAsync()
     {
         if (!MarkPairBusy())

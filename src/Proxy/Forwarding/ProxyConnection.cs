@@ -162,7 +162,7 @@ internal sealed partial class ProxyConnection : IDisposable
         _host.Return(this);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(ConnectionTaskBuilder))]
     private async ValueTask RunAsync(ulong clientHash, ProxyOptions options)
     {
         _pair?.Begin();
