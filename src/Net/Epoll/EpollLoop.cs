@@ -23,6 +23,11 @@ internal sealed class EpollLoop
     // only; at most one entry per listener, and rarely any).
     private readonly List<(EpollListener Listener, long Due)> _acceptRetries = [];
 
+    // Pairs that used up their turn with more to move, in the order they stopped (loop thread only): they
+    // go on once the round's events have run, and epoll_wait does not sleep while one waits.
+    private EpollPair? _turnsHead;
+    private EpollPair? _turnsTail;
+
     public EpollLoop(EpollTransport transport, int index)
     {
         _transport = transport;
@@ -64,6 +69,27 @@ internal sealed class EpollLoop
         _acceptRetries.Add((listener, due));
     }
 
+    /// <summary>Gives <paramref name="pair"/> another turn once this round's events have run (loop thread only).</summary>
+    public void QueueTurn(EpollPair pair)
+    {
+        if (pair.TurnQueued)
+        {
+            return;
+        }
+
+        pair.TurnQueued = true;
+        if (_turnsTail is null)
+        {
+            _turnsHead = pair;
+        }
+        else
+        {
+            _turnsTail.NextTurn = pair;
+        }
+
+        _turnsTail = pair;
+    }
+
     /// <summary>Runs <paramref name="command"/> on the loop thread soon.</summary>
     public void Post(Command command)
     {
@@ -75,7 +101,7 @@ internal sealed class EpollLoop
     {
         while (true)
         {
-            var count = _waiter.Wait(WaitMilliseconds());
+            var count = _waiter.Wait(_turnsHead is null ? WaitMilliseconds() : 0);
             for (var i = 0; i < count; i++)
             {
                 var (data, events) = _waiter.Event(i);
@@ -89,8 +115,24 @@ internal sealed class EpollLoop
                 }
             }
 
+            RunTurns();
             _deadlines.Expire();
             RetryAccepts();
+        }
+    }
+
+    /// <summary>The turns queued until now; a pair that uses up this one too is queued for the next round.</summary>
+    private void RunTurns()
+    {
+        var pair = _turnsHead;
+        _turnsHead = _turnsTail = null;
+        while (pair is not null)
+        {
+            var next = pair.NextTurn;
+            pair.NextTurn = null;
+            pair.TurnQueued = false;
+            pair.OnTurn();
+            pair = next;
         }
     }
 

@@ -5,20 +5,55 @@ namespace DataPlane.Net.Epoll;
 /// <summary>
 /// The copy: each direction has one buffer; it is filled by one receive only when empty and sent
 /// from until empty, so a slow reader stops the receiving (the kernel's window closes towards the
-/// sender) without any further bookkeeping.
+/// sender) without any further bookkeeping. A turn moves at most <see cref="TurnReceives"/> buffers
+/// each way; a pair with more to move goes on after the other pairs of its loop had theirs.
 /// </summary>
 internal sealed unsafe partial class EpollPair
 {
+    /// <summary>
+    /// Receives per direction in one turn (64 KiB with 16 KiB buffers, some 40 µs here): a sender that
+    /// keeps the socket full would otherwise keep the loop to itself, every other connection on it
+    /// waiting (HAProxy bounds a stream's turn the same way: one buffer, tune.maxpollevents).
+    /// </summary>
+    internal const int TurnReceives = 4;
+
+    /// <summary>The generation whose turn is queued: a turn queued for an earlier connection of this pooled pair is dropped.</summary>
+    private uint _turnGeneration;
+
+    /// <summary>The next pair in the loop's list of queued turns.</summary>
+    internal EpollPair? NextTurn;
+
+    /// <summary>Whether the pair is in its loop's list of queued turns.</summary>
+    internal bool TurnQueued;
+
+    /// <summary>Turns that ended with more to move (tests read it).</summary>
+    internal int TurnsUsedUp;
+
+    /// <summary>The turn <see cref="Pump"/> queued, on the loop thread.</summary>
+    internal void OnTurn()
+    {
+        if (_turnGeneration == _generation && State == PairState.Forwarding)
+        {
+            Pump();
+        }
+    }
+
     private void Pump()
     {
         var receive = !_pausing;
         var toUpstream = Move(_toUpstream, _toClient, receive);
-        if (toUpstream is Step.Waiting or Step.Ended)
+        if (toUpstream is Step.Waiting or Step.Ended or Step.TurnUsedUp)
         {
             var toClient = Move(_toClient, _toUpstream, receive);
-            if (toClient is Step.Waiting or Step.Ended)
+            if (toClient is Step.Waiting or Step.Ended or Step.TurnUsedUp)
             {
-                if (_toUpstream.Ended && _toClient.Ended)
+                if (toUpstream == Step.TurnUsedUp || toClient == Step.TurnUsedUp)
+                {
+                    _turnGeneration = _generation;
+                    TurnsUsedUp++;
+                    _loop.QueueTurn(this);
+                }
+                else if (_toUpstream.Ended && _toClient.Ended)
                 {
                     Finish(PairResult.Completed);
                 }
@@ -55,6 +90,7 @@ internal sealed unsafe partial class EpollPair
             return Step.Ended;
         }
 
+        var receives = 0;
         while (true)
         {
             if (d.Head < d.Tail)
@@ -112,9 +148,16 @@ internal sealed unsafe partial class EpollPair
                 return Step.Waiting;
             }
 
+            if (receives == TurnReceives)
+            {
+                // The buffer is empty here: everything received this turn was sent.
+                return Step.TurnUsedUp;
+            }
+
             var received = EpollNative.Receive(d.From, d.Pointer, d.Capacity, EpollNative.MsgDontWait);
             if (received > 0)
             {
+                receives++;
                 d.Tail = (int)received;
                 d.Observer!.OnTransferred((int)received);
 
@@ -169,6 +212,9 @@ internal sealed unsafe partial class EpollPair
     {
         Waiting,
         Ended,
+
+        /// <summary>Readable still, and the turn's receives used up.</summary>
+        TurnUsedUp,
         ClientReset,
         UpstreamReset,
         Failed,
