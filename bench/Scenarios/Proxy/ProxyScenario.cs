@@ -58,9 +58,11 @@ internal sealed class ProxyScenario : IScenario
             // Warm-up with the measurement's own load: the JIT's second tier compiles the hot paths in the background
             // during the first seconds of load (3-5% of a core some 10 s after start), and a first round that pays for it
             // measures start-up, not the proxy; a 1 s run of 8 connections left the first round's p99 about 2x the later ones'.
+            // Both modes: keep-alive never runs the accept, connect and close paths a new connection per request takes.
             foreach (var target in Targets)
             {
                 Wrk.Run(wrk, $"http://127.0.0.1:{http[target]}/", 2, 50, TimeSpan.FromSeconds(3), closeEach: false);
+                Wrk.Run(wrk, $"http://127.0.0.1:{http[target]}/", 2, 50, TimeSpan.FromSeconds(3), closeEach: true);
             }
 
             var rows = new List<ProxyRow>();
