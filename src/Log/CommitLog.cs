@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using DataPlane.Log.Storage;
+using DataPlane.Net.IO;
 
 namespace DataPlane.Log;
 
@@ -55,11 +56,18 @@ public sealed class CommitLog : IAsyncDisposable, IDisposable
             throw new ArgumentException(problem, nameof(options));
         }
 
-        Directory.CreateDirectory(options.DataDirectory);
+        DurableFile.CreateDirectory(options.DataDirectory);
         var marker = Path.Combine(options.DataDirectory, CleanShutdownFile);
         var clean = File.Exists(marker);
         var log = new CommitLog(options, clean);
-        File.Delete(marker);
+        if (clean)
+        {
+            // Until the marker is gone for good, a crash would make the next start skip the checks of an
+            // unclean one, over a tail this run may have left half-written.
+            File.Delete(marker);
+            DurableFile.SyncDirectory(options.DataDirectory);
+        }
+
         return log;
     }
 

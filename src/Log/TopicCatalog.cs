@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DataPlane.Net.IO;
 
 namespace DataPlane.Log;
 
@@ -20,13 +21,6 @@ internal sealed class TopicCatalog
 
     public void Save(IReadOnlyDictionary<string, TopicEntry> topics)
     {
-        var temporary = _path + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
-        {
-            JsonSerializer.Serialize(file, topics, Json);
-            file.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, _path, overwrite: true);
+        DurableFile.Replace(_path, JsonSerializer.SerializeToUtf8Bytes(topics, Json));
     }
 }

@@ -1,4 +1,5 @@
 using DataPlane.Log.Records;
+using DataPlane.Net.IO;
 
 namespace DataPlane.Log.Storage;
 
@@ -311,6 +312,15 @@ internal sealed partial class PartitionLog
         old.SealTimeIndex();
         old.SyncAll();
         var next = Segment.Open(_directory, baseOffset, _config.IndexIntervalBytes, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        try
+        {
+            DurableFile.SyncDirectory(_directory); // the fsyncs that acknowledge appends to it cover its bytes, not its name
+        }
+        catch (IOException)
+        {
+            next.Dispose(); // the roll is retried with the next group, which opens the file again
+            throw;
+        }
         lock (_segmentsLock)
         {
             Volatile.Write(ref _segments, [.. _segments, next]);

@@ -1,3 +1,5 @@
+using DataPlane.Net.IO;
+
 namespace DataPlane.Log.Storage;
 
 /// <summary>
@@ -48,8 +50,14 @@ internal sealed partial class PartitionLog : IAsyncDisposable
     /// <summary>Opens the partition's folder (creating it), recovering the last segment if the stop was unclean.</summary>
     public static PartitionLog Open(string directory, TopicConfig config, CommitLogOptions options, bool clean)
     {
-        System.IO.Directory.CreateDirectory(directory);
+        var created = !System.IO.Directory.Exists(directory);
+        DurableFile.CreateDirectory(directory);
         var segments = LoadSegments(directory, config, options, clean);
+        if (created)
+        {
+            DurableFile.SyncDirectory(directory); // the first segment's name
+        }
+
         return new PartitionLog(directory, config, options, segments);
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using DataPlane.Net.IO;
 using DataPlane.Store.Membership;
 using DataPlane.Store.Protocol.Internode;
 using Microsoft.Extensions.Logging;
@@ -372,12 +373,7 @@ internal sealed partial class ClusterNode
         }
     }
 
-    private void SaveMembership(ClusterMembership membership)
-    {
-        var temporary = _membershipPath + ".tmp";
-        File.WriteAllBytes(temporary, membership.Encode());
-        File.Move(temporary, _membershipPath, overwrite: true);
-    }
+    private void SaveMembership(ClusterMembership membership) => DurableFile.Replace(_membershipPath, membership.Encode());
 
     [LoggerMessage(EventId = 45, Level = LogLevel.Information, Message = "Membership {Membership}")]
     private static partial void LogEpoch(ILogger logger, ClusterMembership membership);

@@ -1,3 +1,6 @@
+using System.Text;
+using DataPlane.Net.IO;
+
 namespace DataPlane.Store.Cluster;
 
 /// <summary>
@@ -12,7 +15,7 @@ internal static class NodeIdentity
     /// <exception cref="InvalidOperationException">The directory belongs to another node.</exception>
     public static void Claim(string directory, string nodeId)
     {
-        Directory.CreateDirectory(directory);
+        DurableFile.CreateDirectory(directory);
         var path = Path.Combine(directory, FileName);
         if (File.Exists(path))
         {
@@ -25,8 +28,6 @@ internal static class NodeIdentity
             return;
         }
 
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, nodeId);
-        File.Move(temporary, path, overwrite: true);
+        DurableFile.Replace(path, Encoding.UTF8.GetBytes(nodeId));
     }
 }

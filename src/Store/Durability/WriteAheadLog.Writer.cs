@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using DataPlane.Net.IO;
 
 namespace DataPlane.Store.Durability;
 
@@ -103,7 +104,7 @@ internal sealed partial class WriteAheadLog
         old.Dispose();
 
         // The checkpoint that follows lets older segments go: the new one must outlive a crash.
-        DirectorySync.Flush(_directory);
+        DurableFile.SyncDirectory(_directory);
         rotation.TrySetResult(next);
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using DataPlane.Net.IO;
 
 namespace DataPlane.Store.Durability;
 
@@ -40,7 +41,7 @@ internal sealed partial class WriteAheadLog : IDisposable
         _mode = mode;
         _segment = segment;
         _file = Open(directory, segment);
-        DirectorySync.Flush(directory);
+        DurableFile.SyncDirectory(directory);
         _inflightRound.SetResult();
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "dataplane-store-wal" };
         _writer.Start();

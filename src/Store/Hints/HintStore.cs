@@ -1,4 +1,5 @@
 using System.Globalization;
+using DataPlane.Net.IO;
 
 namespace DataPlane.Store.Hints;
 
@@ -20,7 +21,7 @@ internal sealed class HintStore : IDisposable
     {
         _directory = directory;
         _fsync = fsync;
-        Directory.CreateDirectory(directory);
+        DurableFile.CreateDirectory(directory);
         foreach (var path in Directory.GetFiles(directory, "*.hints"))
         {
             if (TryParseName(path, out var node, out var sequence))
@@ -50,7 +51,15 @@ internal sealed class HintStore : IDisposable
         lock (_lock)
         {
             var target = TargetFor(node);
-            target.File ??= new FileStream(PathFor(node, ++target.Sequence), FileMode.Append, FileAccess.Write, FileShare.Read, 4096);
+            if (target.File is null)
+            {
+                target.File = new FileStream(PathFor(node, ++target.Sequence), FileMode.Append, FileAccess.Write, FileShare.Read, 4096);
+                if (_fsync)
+                {
+                    DurableFile.SyncDirectory(_directory); // the hint's fsync below covers the file's bytes, not its name
+                }
+            }
+
             target.File.Write(record);
             target.File.Flush(_fsync);
             target.Pending++;

@@ -1,4 +1,5 @@
 using System.Numerics;
+using DataPlane.Net.IO;
 using DataPlane.Store.Durability;
 using FASTER.core;
 
@@ -42,7 +43,7 @@ internal sealed partial class Replica : IDisposable
             _stripes[i] = new Lock();
         }
 
-        System.IO.Directory.CreateDirectory(settings.Directory);
+        DurableFile.CreateDirectory(settings.Directory);
         _device = Devices.CreateLogDevice(Path.Combine(settings.Directory, "hlog.log"), preallocateFile: false, deleteOnClose: false, recoverDevice: true);
         var memoryBits = Math.Max(PageSizeBits + 1, 63 - BitOperations.LeadingZeroCount((ulong)Math.Max(settings.MaxMemory, 1L << 26)));
         Store = new FasterKV<SpanByte, SpanByte>(
