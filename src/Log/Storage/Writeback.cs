@@ -20,6 +20,7 @@ internal static partial class Writeback
 {
     private const uint SyncFileRangeWrite = 2;
     private const int Eintr = 4;
+    private const int Enomem = 12;
     private const int Einval = 22;
     private const int Espipe = 29;
     private const int Enosys = 38;
@@ -27,8 +28,10 @@ internal static partial class Writeback
 
     /// <summary>
     /// Starts writeback of [<paramref name="offset"/>, offset + <paramref name="length"/>). A file system that
-    /// does not support it makes this a no-op; a real error (EIO, ENOSPC, ...) throws <see cref="IOException"/>,
-    /// so the writer fails the run as it does a failed write rather than carry on as if the disk were fine.
+    /// does not support it makes this a no-op; an I/O error (EIO, ENOSPC, EDQUOT, ...) throws
+    /// <see cref="IOException"/>, so the writer cuts the run back and fails its appends as it does after a failed
+    /// write, rather than write on as if the disk were fine (the error also stays recorded for the fsync, see
+    /// remarks: failing here only fails sooner).
     /// </summary>
     public static void Start(SafeFileHandle file, long offset, long length)
     {
@@ -43,9 +46,9 @@ internal static partial class Writeback
         }
 
         var errno = Marshal.GetLastPInvokeError();
-        if (errno is Eintr or Einval or Espipe or Enosys or Eopnotsupp)
+        if (errno is Eintr or Enomem or Einval or Espipe or Enosys or Eopnotsupp)
         {
-            return; // interrupted or unsupported: a hint not taken; the fsync still writes everything
+            return; // interrupted, short of memory or unsupported: a hint not taken; the fsync still writes everything
         }
 
         throw new IOException($"sync_file_range at {offset} for {length}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
