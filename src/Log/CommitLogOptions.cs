@@ -31,6 +31,12 @@ public sealed class CommitLogOptions
     internal Action<SafeFileHandle, IReadOnlyList<ReadOnlyMemory<byte>>, long> WriteAt { get; init; } =
         Storage.GatherWriter.Write;
 
-    /// <summary>fsyncs a segment file before durable appends are acknowledged; tests replace it to see what each fsync covers.</summary>
-    internal Action<SafeFileHandle> FlushToDisk { get; init; } = RandomAccess.FlushToDisk;
+    /// <summary>Starts writeback of a written range of a segment file (see <see cref="Storage.Writeback"/>); tests replace it to fail like EIO.</summary>
+    internal Action<SafeFileHandle, long, long> StartWriteback { get; init; } = Storage.Writeback.Start;
+
+    /// <summary>
+    /// Makes a segment file's written bytes durable before durable appends are acknowledged (fdatasync, see
+    /// <see cref="Storage.DataSync"/>); tests replace it to see what each sync covers.
+    /// </summary>
+    internal Action<SafeFileHandle> FlushToDisk { get; init; } = Storage.DataSync.Flush;
 }

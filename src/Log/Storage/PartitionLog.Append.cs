@@ -13,6 +13,14 @@ internal sealed partial class PartitionLog
     /// </summary>
     private const int WriteChunkBytes = 64 * 1024;
 
+    /// <summary>
+    /// The writer starts the disk on what it has written every this many bytes (see <see cref="Writeback"/>),
+    /// RocksDB's usual <c>bytes_per_sync</c>. On the bench machine, one thread writing and fsyncing every 32 MiB
+    /// made 674 MB/s durable
+    /// (median of 3 rounds), 756-793 with writeback started every 1-8 MiB.
+    /// </summary>
+    private const int WritebackBytes = 1 << 20;
+
     private readonly Lock _appendLock = new();
     private readonly WakeSignal _work = new();
     private readonly Thread _writer;
@@ -285,6 +293,11 @@ internal sealed partial class PartitionLog
                 _options.WriteAt(segment.Log, group.SelectRun(first, end - first), at);
                 at += chunk;
                 first = end;
+                if (at - segment.WritebackFrom >= WritebackBytes)
+                {
+                    _options.StartWriteback(segment.Log, segment.WritebackFrom, at - segment.WritebackFrom);
+                    segment.WritebackFrom = at;
+                }
             }
         }
         catch

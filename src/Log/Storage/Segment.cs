@@ -29,6 +29,7 @@ internal sealed class Segment : IDisposable
         Times = SegmentIndex.Open(stem + ".timeindex", isTime: true, out var timesValid);
         IndexesValid = offsetsValid && timesValid;
         _size = RandomAccess.GetLength(Log);
+        WritebackFrom = _size;
     }
 
     public long BaseOffset { get; }
@@ -52,6 +53,9 @@ internal sealed class Segment : IDisposable
 
     /// <summary>The offset after the segment's last batch.</summary>
     public long NextOffset => Volatile.Read(ref _nextOffset);
+
+    /// <summary>Where the writer has not yet started writeback (see <see cref="Writeback"/>); the writer's alone.</summary>
+    public long WritebackFrom { get; set; }
 
     /// <summary>The largest batch max-timestamp in the segment; -1 while it is empty.</summary>
     public long MaxTimestamp => Volatile.Read(ref _maxTimestamp);
@@ -96,6 +100,7 @@ internal sealed class Segment : IDisposable
     {
         RandomAccess.SetLength(Log, size);
         Volatile.Write(ref _size, size);
+        WritebackFrom = Math.Min(WritebackFrom, size);
         var keep = Offsets.Count;
         while (keep > 0 && Offsets.ValueAt(keep - 1) >= size)
         {
