@@ -1,0 +1,140 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using DataPlane.Net.Epoll;
+using DataPlane.Store.Protocol.Internode;
+
+namespace DataPlane.Store.Server.Epoll;
+
+/// <summary>
+/// A cluster node's loop receives its peers' replies too (<see cref="IPeerLoop"/>): the reply that
+/// decides a quorum operation completes it on this thread, and the client waiting on it is answered
+/// in the same round. Peer connections are tagged apart from clients by the tag's top bit.
+/// </summary>
+internal sealed partial class RespLoop : IPeerLoop
+{
+    private const ulong PeerTag = 1UL << 63;
+
+    private readonly ConcurrentQueue<PeerReceiver> _peerAdds = new();
+    private readonly ConcurrentQueue<PeerReceiver> _peerDrops = new();
+    private readonly List<PeerReceiver?> _peers = [];
+
+    public bool TryAdopt(PeerReceiver receiver)
+    {
+        if (_ended)
+        {
+            return false;
+        }
+
+        _peerAdds.Enqueue(receiver);
+        _waiter.Wake();
+        if (_ended)
+        {
+            // Whichever of the two dequeues it closes it; its connection then ends as if the peer had closed it.
+            ClosePeersQueued();
+        }
+
+        return true;
+    }
+
+    public void Drop(PeerReceiver receiver)
+    {
+        _peerDrops.Enqueue(receiver);
+        _waiter.Wake();
+        if (_ended)
+        {
+            ClosePeersQueued();
+        }
+    }
+
+    private static bool IsPeer(ulong data) => (data & PeerTag) != 0;
+
+    private void OnPeerEvent(ulong data, uint events)
+    {
+        var index = (int)((data & ~PeerTag) >> 32);
+        if (index < _peers.Count && _peers[index] is { } receiver && receiver.Tag == data && !receiver.OnEvent(events))
+        {
+            ClosePeer(index);
+        }
+    }
+
+    private void RunPeersQueued()
+    {
+        while (_peerAdds.TryDequeue(out var receiver))
+        {
+            RegisterPeer(receiver);
+        }
+
+        while (_peerDrops.TryDequeue(out var receiver))
+        {
+            var index = _peers.IndexOf(receiver);
+            if (index >= 0)
+            {
+                ClosePeer(index);
+            }
+            else
+            {
+                // Not registered (yet, or any more): closing twice is harmless, and one queued for adding is closed when it is added.
+                receiver.Close();
+            }
+        }
+    }
+
+    private void RegisterPeer(PeerReceiver receiver)
+    {
+        if (receiver.IsClosed)
+        {
+            // Dropped before the loop took it: its fd number may be another file's by now.
+            return;
+        }
+
+        var index = _peers.IndexOf(null);
+        if (index < 0)
+        {
+            index = _peers.Count;
+            _peers.Add(null);
+        }
+
+        receiver.Tag = PeerTag | ((ulong)(uint)index << 32) | ++_generation;
+        _peers[index] = receiver;
+        if (EpollNative.Add(_waiter.Epoll, receiver.Fd, receiver.Tag) != 0)
+        {
+            LogPeerRegisterFailed(_logger, Marshal.GetLastPInvokeError());
+            ClosePeer(index);
+            return;
+        }
+
+        // Replies that came before the registration raised their edge already: take them now.
+        if (!receiver.OnEvent(0))
+        {
+            ClosePeer(index);
+        }
+    }
+
+    private void ClosePeer(int index)
+    {
+        var receiver = _peers[index];
+        _peers[index] = null;
+        receiver?.Close();
+    }
+
+    private void CloseAllPeers()
+    {
+        for (var i = 0; i < _peers.Count; i++)
+        {
+            ClosePeer(i);
+        }
+    }
+
+    private void ClosePeersQueued()
+    {
+        while (_peerAdds.TryDequeue(out var receiver))
+        {
+            receiver.Close();
+        }
+
+        while (_peerDrops.TryDequeue(out var receiver))
+        {
+            receiver.Close();
+        }
+    }
+}
