@@ -51,9 +51,23 @@ internal sealed partial class RespLoop : IPeerLoop
     private void OnPeerEvent(ulong data, uint events)
     {
         var index = (int)((data & ~PeerTag) >> 32);
-        if (index < _peers.Count && _peers[index] is { } receiver && receiver.Tag == data && !receiver.OnEvent(events))
+        if (index < _peers.Count && _peers[index] is { } receiver && receiver.Tag == data && !ReceiveGuarded(receiver, events))
         {
             ClosePeer(index);
+        }
+    }
+
+    /// <summary>Receives a peer's replies; an unexpected failure costs only that connection (it is re-opened), not the loop's clients.</summary>
+    private bool ReceiveGuarded(PeerReceiver receiver, uint events)
+    {
+        try
+        {
+            return receiver.OnEvent(events);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogPeerFailed(_logger, e);
+            return false;
         }
     }
 
@@ -104,7 +118,7 @@ internal sealed partial class RespLoop : IPeerLoop
         }
 
         // Replies that came before the registration raised their edge already: take them now.
-        if (!receiver.OnEvent(0))
+        if (!ReceiveGuarded(receiver, 0))
         {
             ClosePeer(index);
         }

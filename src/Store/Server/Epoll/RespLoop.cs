@@ -328,4 +328,7 @@ internal sealed partial class RespLoop
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "A peer connection could not join the event loop: errno {Errno}")]
     private static partial void LogPeerRegisterFailed(ILogger logger, int errno);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "A peer connection's receive failed; it is closed and re-opened")]
+    private static partial void LogPeerFailed(ILogger logger, Exception exception);
 }
