@@ -90,7 +90,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
     public void Start()
     {
         var antiEntropy = StartAntiEntropy();
-        _listener = new InternodeListener(Options.PeerListen, Options.NodeId, Options.ClusterName, Replica, Hints, Coordinator.ExecuteHereAsync, _logger, antiEntropy, HandleMembershipFrameAsync);
+        _listener = new InternodeListener(Options.PeerListen, Options.NodeId, Options.ClusterName, Replica, Hints, Coordinator.ExecuteHereAsync, _logger, antiEntropy, HandleMembershipFrameAsync, _peerLoops);
         _listener.Start();
         foreach (var peer in Peers)
         {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.Sockets;
 
 namespace DataPlane.Store.Protocol.Internode;
@@ -31,6 +30,7 @@ internal sealed partial class PeerClient
             if (!loop.TryAdopt(receiver))
             {
                 // The loop has ended (the node is stopping): as if the peer were out of reach.
+                receiver.Close();
                 return false;
             }
 
@@ -79,7 +79,7 @@ internal sealed partial class PeerClient
             socket.Connect(EndPoint);
             watchdog.CancelAfter(HandshakeTimeout);
             socket.Send(Handshake.Build(_localName, _clusterName));
-            name = ReceiveHandshake(socket);
+            name = Handshake.ReceiveBlocking(socket, _clusterName);
         }
 
         if (watchdog.IsCancellationRequested)
@@ -93,31 +93,5 @@ internal sealed partial class PeerClient
         }
 
         return name is not null;
-    }
-
-    /// <summary>
-    /// Reads the peer's handshake a byte at a time (a few dozen bytes, once per connection), so that
-    /// nothing after it is taken from the socket: what follows belongs to the loop.
-    /// </summary>
-    private string? ReceiveHandshake(Socket socket)
-    {
-        var bytes = new byte[520];
-        var length = 0;
-        while (length < bytes.Length)
-        {
-            if (socket.Receive(bytes, length, 1, SocketFlags.None) == 0)
-            {
-                return null;
-            }
-
-            length++;
-            var buffer = new ReadOnlySequence<byte>(bytes, 0, length);
-            if (Handshake.TryRead(ref buffer, _clusterName, out var name))
-            {
-                return name;
-            }
-        }
-
-        throw new InvalidDataException($"peer '{Name}' at {EndPoint} sent an overlong handshake");
     }
 }

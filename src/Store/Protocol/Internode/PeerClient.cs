@@ -215,7 +215,7 @@ internal sealed partial class PeerClient : IAsyncDisposable
     /// One established connection to the peer; <see cref="Ending"/> fires when it closes. With a
     /// <see cref="Receiver"/> its socket belongs to <see cref="Loop"/>, which alone closes it.
     /// </summary>
-    internal sealed record Connection(Socket Socket, FrameOutbox Outbox, CancellationToken Ending, IPeerLoop? Loop = null, PeerReceiver? Receiver = null)
+    internal sealed record Connection(Socket Socket, FrameOutbox Outbox, CancellationToken Ending, IPeerLoop? Loop = null, ILoopConnection? Receiver = null)
     {
         /// <summary>Closes the connection (any thread): through its loop when one receives on it, since only the loop may close an fd it reads.</summary>
         public void Drop()

@@ -6,19 +6,20 @@ using DataPlane.Store.Protocol.Internode;
 namespace DataPlane.Store.Server.Epoll;
 
 /// <summary>
-/// A cluster node's loop receives its peers' replies too (<see cref="IPeerLoop"/>): the reply that
-/// decides a quorum operation completes it on this thread, and the client waiting on it is answered
-/// in the same round. Peer connections are tagged apart from clients by the tag's top bit.
+/// A cluster node's loop receives its internode connections too (<see cref="IPeerLoop"/>): the reply
+/// that decides a quorum operation completes it on this thread, and the client waiting on it is
+/// answered in the same round; a peer's writes are applied here. Internode connections are tagged
+/// apart from clients by the tag's top bit.
 /// </summary>
 internal sealed partial class RespLoop : IPeerLoop
 {
     private const ulong PeerTag = 1UL << 63;
 
-    private readonly ConcurrentQueue<PeerReceiver> _peerAdds = new();
-    private readonly ConcurrentQueue<PeerReceiver> _peerDrops = new();
-    private readonly List<PeerReceiver?> _peers = [];
+    private readonly ConcurrentQueue<ILoopConnection> _peerAdds = new();
+    private readonly ConcurrentQueue<ILoopConnection> _peerDrops = new();
+    private readonly List<ILoopConnection?> _peers = [];
 
-    public bool TryAdopt(PeerReceiver receiver)
+    public bool TryAdopt(ILoopConnection receiver)
     {
         if (_ended)
         {
@@ -36,7 +37,7 @@ internal sealed partial class RespLoop : IPeerLoop
         return true;
     }
 
-    public void Drop(PeerReceiver receiver)
+    public void Drop(ILoopConnection receiver)
     {
         _peerDrops.Enqueue(receiver);
         _waiter.Wake();
@@ -58,7 +59,7 @@ internal sealed partial class RespLoop : IPeerLoop
     }
 
     /// <summary>Receives a peer's replies; an unexpected failure costs only that connection (it is re-opened), not the loop's clients.</summary>
-    private bool ReceiveGuarded(PeerReceiver receiver, uint events)
+    private bool ReceiveGuarded(ILoopConnection receiver, uint events)
     {
         try
         {
@@ -93,7 +94,7 @@ internal sealed partial class RespLoop : IPeerLoop
         }
     }
 
-    private void RegisterPeer(PeerReceiver receiver)
+    private void RegisterPeer(ILoopConnection receiver)
     {
         if (receiver.IsClosed)
         {
