@@ -15,7 +15,7 @@ namespace DataPlane.Store.Protocol.Internode;
 /// A malformed frame throws <see cref="InvalidDataException"/>, which closes the connection with
 /// nothing of that frame applied.
 /// </summary>
-internal sealed class InternodeConnection(Socket socket, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute, AntiEntropy.AntiEntropyResponder? antiEntropy = null, Func<FrameType, byte[], Task<PeerResponse>>? membership = null)
+internal sealed class InternodeConnection(Socket socket, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute, AntiEntropy.AntiEntropyResponder? antiEntropy = null, Func<FrameType, byte[], Task<PeerResponse>>? membership = null, Action<string>? malformed = null)
 {
     private const int MaxNameLength = 64;
 
@@ -46,7 +46,7 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
     /// the runtime's epoll; when the loop has ended (the node is stopping) the connection is closed
     /// and the peer counts this node as down.
     /// </summary>
-    /// <exception cref="InvalidDataException">The peer sent a malformed handshake or frame.</exception>
+    /// <exception cref="InvalidDataException">The peer sent a malformed handshake (a malformed frame is reported to the constructor's <c>malformed</c> before the loop closes the connection).</exception>
     public async Task RunOnLoopAsync(IPeerLoop loop, CancellationToken cancellationToken)
     {
         await Task.Factory.StartNew(() => HandshakeBlocking(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
@@ -76,12 +76,10 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
             await ending.CancelAsync().ConfigureAwait(false);
             await sending.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
         }
-
-        if (receiver.Malformed is { } reason)
-        {
-            throw new InvalidDataException(reason);
-        }
     }
+
+    /// <summary>The loop is about to close the connection for a malformed frame (loop thread): counted before the peer can see the close.</summary>
+    internal void OnMalformed(string reason) => malformed?.Invoke(reason);
 
     /// <summary>Closes the connection (any thread): through the loop once it receives on it, since only the loop may close an fd it reads.</summary>
     public void Abort(IPeerLoop? loop)

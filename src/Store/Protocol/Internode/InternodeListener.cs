@@ -73,10 +73,16 @@ internal sealed partial class InternodeListener : IAsyncDisposable, IConnectionD
     {
         socket.NoDelay = true;
         var id = Interlocked.Increment(ref _nextId);
-        var connection = new InternodeConnection(socket, _localName, _clusterName, _replica, _hints, _execute, _antiEntropy, _membership);
+        var connection = new InternodeConnection(socket, _localName, _clusterName, _replica, _hints, _execute, _antiEntropy, _membership, OnMalformed);
         var loop = _loops.Count > 0 ? _loops[(int)(id % _loops.Count)] : null;
         var serving = ServeAsync(id, socket, connection, loop);
         _connections[id] = (connection, loop, serving);
+    }
+
+    private void OnMalformed(string reason)
+    {
+        Interlocked.Increment(ref _protocolErrors);
+        LogMalformed(_logger, reason);
     }
 
     void IConnectionDispatcher.OnAcceptError(Exception error) => LogAcceptFailed(_logger, error);
@@ -90,8 +96,7 @@ internal sealed partial class InternodeListener : IAsyncDisposable, IConnectionD
         }
         catch (InvalidDataException e)
         {
-            Interlocked.Increment(ref _protocolErrors);
-            LogMalformed(_logger, e.Message);
+            OnMalformed(e.Message);
         }
         catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
         {

@@ -44,6 +44,11 @@ internal sealed class InternodeReceiver(InternodeConnection connection, IPeerLoo
 
         if (!open)
         {
+            if (Malformed is { } reason)
+            {
+                connection.OnMalformed(reason);
+            }
+
             // Left corked: the acknowledgements of this batch never leave.
             return false;
         }
