@@ -48,7 +48,7 @@ public sealed partial class StoreServer
         }
 
         var standalone = new StoreContext(_options, Replica, _context!.Stats) { Port = _context.Port };
-        _cluster = new ClusterNode(cluster, _options, Replica, standalone, _loggers);
+        _cluster = new ClusterNode(cluster, _options, Replica, standalone, _loggers, _listener!.Loops);
         _context.Cluster = _cluster;
         _context.ClusterCommands = new ClusterCommands(_cluster.Coordinator, _options.TimeProvider, _context.MaxValueLength);
         _cluster.Start();

@@ -64,9 +64,11 @@ internal sealed class MerkleForest
         Mix(keyHash ^ Mix((ulong)version.Timestamp) ^ Mix((uint)version.NodeId + 0x9E3779B97F4A7C15UL));
 
     /// <summary>Records a write: the key now holds <paramref name="version"/> instead of <paramref name="replaced"/> (null when it was absent).</summary>
-    public void Replace(ReadOnlySpan<byte> key, ValueVersion? replaced, ValueVersion version)
+    public void Replace(ReadOnlySpan<byte> key, ValueVersion? replaced, ValueVersion version) => Replace(RingHash.Hash(key), replaced, version);
+
+    /// <summary>As the other overload, for a key whose <see cref="RingHash"/> the caller has already (a merge took its stripe lock by it).</summary>
+    public void Replace(ulong keyHash, ValueVersion? replaced, ValueVersion version)
     {
-        var keyHash = RingHash.Hash(key);
         var delta = EntryHash(keyHash, version) - (replaced is { } old ? EntryHash(keyHash, old) : 0);
         Interlocked.Add(ref _leaves[LeafIndexOf(keyHash)], (long)delta);
     }

@@ -78,7 +78,9 @@ internal sealed partial class ClusterNode
 
     private PeerState NewPeer(int index, string name, IPEndPoint endPoint)
     {
-        var client = new PeerClient(name, endPoint, Options.NodeId, Options.ClusterName, Options.MaxInFlightPerPeer, Time, _peerLogger);
+        // Each peer's replies are received by one client loop (when the node has them), peers spread over the loops.
+        var loop = _peerLoops.Count > 0 ? _peerLoops[index % _peerLoops.Count] : null;
+        var client = new PeerClient(name, endPoint, Options.NodeId, Options.ClusterName, Options.MaxInFlightPerPeer, Time, _peerLogger, loop);
         client.StateChanged += OnStateChanged;
         client.Heard += OnHeard;
         return new PeerState(index, client);

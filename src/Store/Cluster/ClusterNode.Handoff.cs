@@ -13,7 +13,9 @@ internal sealed partial class ClusterNode
     {
         if (Options.DeliverHints && !peer.Suspected && !_stopping.IsCancellationRequested && Hints.PendingFor(peer.Name) > 0 && peer.TryBeginDelivery())
         {
-            _ = HandOffAsync(peer, _stopping.Token);
+            // On the thread pool: the peer's first frame after a suspicion may arrive on a client event
+            // loop, which must not seal and read hint files.
+            _ = Task.Run(() => HandOffAsync(peer, _stopping.Token));
         }
     }
 

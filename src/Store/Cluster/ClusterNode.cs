@@ -16,13 +16,15 @@ internal sealed partial class ClusterNode : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly LocalExecutor _executor;
     private readonly ILogger<PeerClient> _peerLogger;
+    private readonly IReadOnlyList<IPeerLoop> _peerLoops;
     private PeerState?[] _peers;
     private InternodeListener? _listener;
     private Task _heartbeats = Task.CompletedTask;
     private long _readRepairs;
 
-    public ClusterNode(ClusterOptions options, StoreOptions storeOptions, Replica.Replica replica, StoreContext standalone, ILoggerFactory loggers)
+    public ClusterNode(ClusterOptions options, StoreOptions storeOptions, Replica.Replica replica, StoreContext standalone, ILoggerFactory loggers, IReadOnlyList<IPeerLoop> peerLoops)
     {
+        _peerLoops = peerLoops;
         Options = options;
         Time = storeOptions.TimeProvider;
         Replica = replica;
@@ -88,7 +90,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
     public void Start()
     {
         var antiEntropy = StartAntiEntropy();
-        _listener = new InternodeListener(Options.PeerListen, Options.NodeId, Options.ClusterName, Replica, Hints, Coordinator.ExecuteHereAsync, _logger, antiEntropy, HandleMembershipFrameAsync);
+        _listener = new InternodeListener(Options.PeerListen, Options.NodeId, Options.ClusterName, Replica, Hints, Coordinator.ExecuteHereAsync, _logger, antiEntropy, HandleMembershipFrameAsync, _peerLoops);
         _listener.Start();
         foreach (var peer in Peers)
         {

@@ -81,7 +81,10 @@ internal sealed partial class Replica : IDisposable
     /// <summary>Every live record once, newest version (FASTER skips its own deleted records).</summary>
     internal IFasterScanIterator<SpanByte, SpanByte> IterateLive() => Store.Iterate<SpanByte, ReplicaOutput, Empty, ReplicaFunctions>(Functions);
 
-    internal Lock StripeFor(ReadOnlySpan<byte> key) => _stripes[(int)(Ring.RingHash.Hash(key) & (StripeCount - 1))];
+    internal Lock StripeFor(ReadOnlySpan<byte> key) => StripeFor(Ring.RingHash.Hash(key));
+
+    /// <summary>The stripe of a key whose <see cref="Ring.RingHash"/> the caller has already.</summary>
+    internal Lock StripeFor(ulong keyHash) => _stripes[(int)(keyHash & (StripeCount - 1))];
 
     internal void Count(in ReplicaOutput output, bool live, bool expiring)
     {

@@ -38,9 +38,12 @@ internal sealed partial class ReplicaSession : IDisposable
     {
         ThrowIfLogFailed();
         _replica.Clock.Observe(StoredValue.Version(stored).Timestamp);
-        lock (_replica.StripeFor(key))
+
+        // Hashed once for the stripe and the digest: a peer hashed every key twice per merge.
+        var keyHash = Ring.RingHash.Hash(key);
+        lock (_replica.StripeFor(keyHash))
         {
-            var output = MergeCore(key, stored);
+            var output = MergeCore(key, stored, keyHash);
             var live = !StoredValue.IsTombstone(stored);
             _replica.Count(output, live, live && StoredValue.ExpiresAt(stored) != 0);
             if (output.Outcome == MergeOutcome.Applied)
@@ -163,7 +166,8 @@ internal sealed partial class ReplicaSession : IDisposable
         ArrayPool<byte>.Shared.Return(_writeBuffer);
     }
 
-    private ReplicaOutput MergeCore(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
+    /// <summary>Merges into FASTER and records an applied merge in the digests; <paramref name="keyHash"/> is the key's hash when the caller has it.</summary>
+    private ReplicaOutput MergeCore(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored, ulong? keyHash = null)
     {
         var output = default(ReplicaOutput);
         unsafe
@@ -188,7 +192,7 @@ internal sealed partial class ReplicaSession : IDisposable
 
         if (output.Outcome == MergeOutcome.Applied)
         {
-            _replica.Digests?.Replace(key, output.ReplacedAny ? output.ReplacedVersion : null, StoredValue.Version(stored));
+            _replica.Digests?.Replace(keyHash ?? Ring.RingHash.Hash(key), output.ReplacedAny ? output.ReplacedVersion : null, StoredValue.Version(stored));
         }
 
         return output;

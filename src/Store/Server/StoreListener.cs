@@ -24,7 +24,7 @@ internal sealed partial class StoreListener : IAsyncDisposable, IConnectionDispa
     private readonly ConcurrentDictionary<long, Socket> _connections = new();
     private readonly ConcurrentDictionary<long, Task> _running = new();
     private readonly AcceptLoop _accept;
-    private RespLoop[]? _loops;
+    private readonly RespLoop[]? _loops;
     private int _nextLoop;
 
     public StoreListener(IPEndPoint endPoint, StoreContext context, ILogger logger)
@@ -34,16 +34,6 @@ internal sealed partial class StoreListener : IAsyncDisposable, IConnectionDispa
         _socket = ListenSocket.Bind(endPoint);
         _accept = new AcceptLoop(_socket, this);
         EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
-    }
-
-    public IPEndPoint EndPoint { get; }
-
-    /// <summary>
-    /// Starts accepting. On <see cref="StoreTransport.Epoll"/> clients are served on event loops;
-    /// otherwise each client runs its own loop on the runtime's sockets.
-    /// </summary>
-    public void Start()
-    {
         if (_context.Options.Transport == StoreTransport.Epoll)
         {
             if (!OperatingSystem.IsLinux())
@@ -54,6 +44,7 @@ internal sealed partial class StoreListener : IAsyncDisposable, IConnectionDispa
             // One loop per two cores: on two cores a second loop doubled the CPU per SET at -P 1
             // (both loops contend for the log's lock and wake each other) and halved its throughput;
             // the other core serves the log writer, checkpoints and, on one machine, the clients.
+            // Made before the cluster starts, whose peer connections they receive on.
             var loops = _context.Options.EventLoops > 0 ? _context.Options.EventLoops : Math.Max(1, Environment.ProcessorCount / 2);
             _loops = new RespLoop[loops];
             for (var i = 0; i < _loops.Length; i++)
@@ -61,9 +52,18 @@ internal sealed partial class StoreListener : IAsyncDisposable, IConnectionDispa
                 _loops[i] = new RespLoop(_context, _logger, i);
             }
         }
-
-        _accept.Start();
     }
+
+    public IPEndPoint EndPoint { get; }
+
+    /// <summary>The event loops (none on the runtime's sockets): a cluster node's peer connections receive on them too.</summary>
+    public IReadOnlyList<RespLoop> Loops => _loops ?? [];
+
+    /// <summary>
+    /// Starts accepting. On <see cref="StoreTransport.Epoll"/> clients are served on event loops;
+    /// otherwise each client runs its own loop on the runtime's sockets.
+    /// </summary>
+    public void Start() => _accept.Start();
 
     public async ValueTask DisposeAsync()
     {

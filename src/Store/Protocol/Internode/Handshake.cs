@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net.Sockets;
 using System.Text;
 
 namespace DataPlane.Store.Protocol.Internode;
@@ -28,6 +29,35 @@ internal static class Handshake
         bytes[Fixed + name.Length] = (byte)cluster.Length;
         cluster.CopyTo(bytes, Fixed + name.Length + 1);
         return bytes;
+    }
+
+    /// <summary>
+    /// Reads a handshake with blocking receives, a byte at a time (a few dozen bytes, once per
+    /// connection), so that nothing after it is taken from the socket: what follows belongs to an
+    /// event loop. Null when the peer closed the connection first.
+    /// </summary>
+    /// <exception cref="InvalidDataException">As <see cref="TryRead"/>.</exception>
+    public static string? ReceiveBlocking(Socket socket, string clusterName)
+    {
+        // The longest handshake: the fixed part and two names of 255 bytes each with their lengths.
+        var bytes = new byte[Fixed + 256 + 256];
+        var length = 0;
+        while (length < bytes.Length)
+        {
+            if (socket.Receive(bytes, length, 1, SocketFlags.None) == 0)
+            {
+                return null;
+            }
+
+            length++;
+            var buffer = new ReadOnlySequence<byte>(bytes, 0, length);
+            if (TryRead(ref buffer, clusterName, out var name))
+            {
+                return name;
+            }
+        }
+
+        throw new InvalidDataException("internode handshake is longer than any valid one");
     }
 
     /// <summary>Reads a handshake from the front of <paramref name="buffer"/>; false when more bytes are needed.</summary>

@@ -15,23 +15,93 @@ namespace DataPlane.Store.Protocol.Internode;
 /// A malformed frame throws <see cref="InvalidDataException"/>, which closes the connection with
 /// nothing of that frame applied.
 /// </summary>
-internal sealed class InternodeConnection(Socket socket, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute, AntiEntropy.AntiEntropyResponder? antiEntropy = null, Func<FrameType, byte[], Task<PeerResponse>>? membership = null)
+internal sealed class InternodeConnection(Socket socket, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute, AntiEntropy.AntiEntropyResponder? antiEntropy = null, Func<FrameType, byte[], Task<PeerResponse>>? membership = null, Action<string>? malformed = null)
 {
     private const int MaxNameLength = 64;
 
+    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(5);
+
+    private ILoopConnection? _receiver;
+
+    /// <summary>Serves the connection on the runtime's sockets: handshake, then frames until it ends.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         await using var stream = new NetworkStream(socket, ownsSocket: false);
         var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
-        var outbox = new FrameOutbox();
-        using var session = replica.NewSession();
-        using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task sending = Task.CompletedTask;
         try
         {
             await ReadHandshakeAsync(input, clusterName, cancellationToken).ConfigureAwait(false);
             await socket.SendAsync(Handshake.Build(localName, clusterName), SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            sending = outbox.RunAsync(socket, ending.Token);
+            await ServeFramesAsync(input, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await input.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Serves the connection on <paramref name="loop"/> (see <see cref="InternodeReceiver"/>). The
+    /// handshake is made with blocking calls on a thread of its own, so that the socket never joins
+    /// the runtime's epoll; when the loop has ended (the node is stopping) the connection is closed
+    /// and the peer counts this node as down.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The peer sent a malformed handshake (a malformed frame is reported to the constructor's <c>malformed</c> before the loop closes the connection).</exception>
+    public async Task RunOnLoopAsync(IPeerLoop loop, CancellationToken cancellationToken)
+    {
+        await Task.Factory.StartNew(() => HandshakeBlocking(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+        var outbox = new FrameOutbox();
+        using var session = replica.NewSession();
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var receiver = new InternodeReceiver(this, loop, socket, session, outbox, replica, ending.Token);
+
+        // Published before the stopping check: Abort, which runs after stopping is signalled, then
+        // either sees the receiver and drops it through the loop, or this sees stopping and never
+        // hands the loop a socket Abort may have closed.
+        Interlocked.Exchange(ref _receiver, receiver);
+        if (cancellationToken.IsCancellationRequested || !loop.TryAdopt(receiver))
+        {
+            loop.Drop(receiver);
+            return;
+        }
+
+        var sending = outbox.RunAsync(socket, ending.Token);
+        try
+        {
+            // The session stays in use until the loop closes the connection: only then is it disposed.
+            await receiver.Ended.ConfigureAwait(false);
+        }
+        finally
+        {
+            await ending.CancelAsync().ConfigureAwait(false);
+            await sending.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The loop is about to close the connection for a malformed frame (loop thread): counted before the peer can see the close.</summary>
+    internal void OnMalformed(string reason) => malformed?.Invoke(reason);
+
+    /// <summary>Closes the connection (any thread): through the loop once it receives on it, since only the loop may close an fd it reads.</summary>
+    public void Abort(IPeerLoop? loop)
+    {
+        if (loop is not null && Volatile.Read(ref _receiver) is { } receiver)
+        {
+            loop.Drop(receiver);
+        }
+        else
+        {
+            socket.Dispose();
+        }
+    }
+
+    private async Task ServeFramesAsync(PipeReader input, CancellationToken cancellationToken)
+    {
+        var outbox = new FrameOutbox();
+        using var session = replica.NewSession();
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var sending = outbox.RunAsync(socket, ending.Token);
+        try
+        {
             while (true)
             {
                 var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -78,7 +148,28 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
         {
             await ending.CancelAsync().ConfigureAwait(false);
             await sending.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
-            await input.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads the peer's handshake and answers it with blocking calls, bounded: a watchdog disposes the socket at the timeout or on stopping.</summary>
+    private void HandshakeBlocking(CancellationToken cancellationToken)
+    {
+        using var watchdog = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        watchdog.CancelAfter(HandshakeTimeout);
+        using (watchdog.Token.UnsafeRegister(static s => ((Socket)s!).Dispose(), socket))
+        {
+            if (Handshake.ReceiveBlocking(socket, clusterName) is null)
+            {
+                throw new InvalidDataException("the peer closed before its handshake");
+            }
+
+            socket.Send(Handshake.Build(localName, clusterName));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        if (watchdog.IsCancellationRequested)
+        {
+            throw new IOException("a peer did not complete its handshake in time");
         }
     }
 
@@ -104,7 +195,8 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
         }
     }
 
-    private void Handle(FrameType type, ulong id, ReadOnlySequence<byte> payload, ReplicaSession session, FrameOutbox outbox)
+    /// <summary>Applies or answers one frame; its reply goes into <paramref name="outbox"/>.</summary>
+    internal void Handle(FrameType type, ulong id, ReadOnlySequence<byte> payload, ReplicaSession session, FrameOutbox outbox)
     {
         byte[]? rented = null;
         var length = (int)payload.Length;

@@ -7,7 +7,11 @@ using Microsoft.Extensions.Logging;
 
 namespace DataPlane.Store.Protocol.Internode;
 
-/// <summary>Accepts peers' connections on the peer address and serves each with an <see cref="InternodeConnection"/>.</summary>
+/// <summary>
+/// Accepts peers' connections on the peer address and serves each with an <see cref="InternodeConnection"/>:
+/// on the node's event loops when it has them (spread over them), unless every write waits for an
+/// fsync, which a loop must not wait for; on the runtime's sockets otherwise.
+/// </summary>
 internal sealed partial class InternodeListener : IAsyncDisposable, IConnectionDispatcher
 {
     private readonly Socket _socket;
@@ -20,12 +24,14 @@ internal sealed partial class InternodeListener : IAsyncDisposable, IConnectionD
     private readonly ILogger _logger;
     private readonly AntiEntropy.AntiEntropyResponder? _antiEntropy;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly ConcurrentDictionary<long, (Socket Socket, Task Serving)> _connections = new();
+    private readonly ConcurrentDictionary<long, (InternodeConnection Connection, IPeerLoop? Loop, Task Serving)> _connections = new();
+    private readonly IReadOnlyList<IPeerLoop> _loops;
     private readonly AcceptLoop _accept;
     private long _nextId;
 
-    public InternodeListener(IPEndPoint endPoint, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute, ILogger logger, AntiEntropy.AntiEntropyResponder? antiEntropy = null, Func<FrameType, byte[], Task<PeerResponse>>? membership = null)
+    public InternodeListener(IPEndPoint endPoint, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute, ILogger logger, AntiEntropy.AntiEntropyResponder? antiEntropy = null, Func<FrameType, byte[], Task<PeerResponse>>? membership = null, IReadOnlyList<IPeerLoop>? loops = null)
     {
+        _loops = replica.Settings.Fsync == FsyncMode.Always ? [] : loops ?? [];
         _antiEntropy = antiEntropy;
         _membership = membership;
         _localName = localName;
@@ -54,9 +60,9 @@ internal sealed partial class InternodeListener : IAsyncDisposable, IConnectionD
         await _accept.StopAsync().ConfigureAwait(false);
         _accept.Dispose();
         _socket.Dispose();
-        foreach (var (socket, _) in _connections.Values)
+        foreach (var (connection, loop, _) in _connections.Values)
         {
-            socket.Dispose();
+            connection.Abort(loop);
         }
 
         await Task.WhenAll(_connections.Values.Select(c => c.Serving)).ConfigureAwait(false);
@@ -67,24 +73,30 @@ internal sealed partial class InternodeListener : IAsyncDisposable, IConnectionD
     {
         socket.NoDelay = true;
         var id = Interlocked.Increment(ref _nextId);
-        var serving = ServeAsync(id, socket);
-        _connections[id] = (socket, serving);
+        var connection = new InternodeConnection(socket, _localName, _clusterName, _replica, _hints, _execute, _antiEntropy, _membership, OnMalformed);
+        var loop = _loops.Count > 0 ? _loops[(int)(id % _loops.Count)] : null;
+        var serving = ServeAsync(id, socket, connection, loop);
+        _connections[id] = (connection, loop, serving);
+    }
+
+    private void OnMalformed(string reason)
+    {
+        Interlocked.Increment(ref _protocolErrors);
+        LogMalformed(_logger, reason);
     }
 
     void IConnectionDispatcher.OnAcceptError(Exception error) => LogAcceptFailed(_logger, error);
 
-    private async Task ServeAsync(long id, Socket client)
+    private async Task ServeAsync(long id, Socket client, InternodeConnection connection, IPeerLoop? loop)
     {
         await Task.Yield();
         try
         {
-            var connection = new InternodeConnection(client, _localName, _clusterName, _replica, _hints, _execute, _antiEntropy, _membership);
-            await connection.RunAsync(_stopping.Token).ConfigureAwait(false);
+            await (loop is not null ? connection.RunOnLoopAsync(loop, _stopping.Token) : connection.RunAsync(_stopping.Token)).ConfigureAwait(false);
         }
         catch (InvalidDataException e)
         {
-            Interlocked.Increment(ref _protocolErrors);
-            LogMalformed(_logger, e.Message);
+            OnMalformed(e.Message);
         }
         catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
         {

@@ -9,6 +9,11 @@ internal sealed partial class PeerClient
     /// <summary>Connects, shakes hands, then reads replies until the connection ends; true if it was ever established.</summary>
     private async Task<bool> ConnectAndServeAsync(CancellationToken cancellationToken)
     {
+        if (_loop is not null)
+        {
+            return await ConnectAndServeOnLoopAsync(_loop, cancellationToken).ConfigureAwait(false);
+        }
+
         using var socket = new Socket(EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
@@ -88,24 +93,11 @@ internal sealed partial class PeerClient
         {
             var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
-            var any = false;
-            while (Frame.TryRead(ref buffer, out var type, out var id, out var payload))
-            {
-                any = true;
-                if (payload.IsSingleSegment)
-                {
-                    CompleteReply(id, type, payload.FirstSpan);
-                }
-                else
-                {
-                    CompleteSplitReply(id, type, payload);
-                }
-            }
-
+            var any = CompleteReplies(ref buffer);
             input.AdvanceTo(buffer.Start, buffer.End);
             if (any)
             {
-                Heard?.Invoke(this);
+                OnHeard();
             }
 
             if (result.IsCompleted)
@@ -114,6 +106,33 @@ internal sealed partial class PeerClient
             }
         }
     }
+
+    /// <summary>Completes the request of every whole reply at the front of <paramref name="buffer"/>; true if there was one.</summary>
+    /// <exception cref="InvalidDataException">The peer sent a malformed frame.</exception>
+    internal bool CompleteReplies(ref ReadOnlySequence<byte> buffer)
+    {
+        var any = false;
+        while (Frame.TryRead(ref buffer, out var type, out var id, out var payload))
+        {
+            any = true;
+            if (payload.IsSingleSegment)
+            {
+                CompleteReply(id, type, payload.FirstSpan);
+            }
+            else
+            {
+                CompleteSplitReply(id, type, payload);
+            }
+        }
+
+        return any;
+    }
+
+    /// <summary>Frames arrived from the peer: it is alive.</summary>
+    internal void OnHeard() => Heard?.Invoke(this);
+
+    /// <summary>The loop closes a connection whose peer sent a malformed frame; this says why.</summary>
+    internal void OnMalformed(string reason) => LogConnectionLost(_logger, Name, EndPoint, reason);
 
     /// <summary>A reply that straddles two buffer segments: copied whole first (stack for small ones).</summary>
     private void CompleteSplitReply(ulong id, FrameType type, ReadOnlySequence<byte> payload)

@@ -18,6 +18,7 @@ internal sealed partial class PeerClient : IAsyncDisposable
     private readonly string _clusterName;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly IPeerLoop? _loop;
     private static readonly TimeSpan SweepInterval = TimeSpan.FromMilliseconds(20);
 
     private readonly ITimer _sweeper;
@@ -25,7 +26,7 @@ internal sealed partial class PeerClient : IAsyncDisposable
     private Connection? _connection;
     private Task _running = Task.CompletedTask;
 
-    public PeerClient(string name, IPEndPoint endPoint, string localName, string clusterName, int maxInFlight, TimeProvider time, ILogger logger)
+    public PeerClient(string name, IPEndPoint endPoint, string localName, string clusterName, int maxInFlight, TimeProvider time, ILogger logger, IPeerLoop? loop = null)
     {
         Name = name;
         EndPoint = endPoint;
@@ -33,6 +34,7 @@ internal sealed partial class PeerClient : IAsyncDisposable
         _clusterName = clusterName;
         _time = time;
         _logger = logger;
+        _loop = loop;
         _slots = new Slot[maxInFlight];
         _free = new int[maxInFlight];
         for (var i = 0; i < maxInFlight; i++)
@@ -130,10 +132,10 @@ internal sealed partial class PeerClient : IAsyncDisposable
         var sending = connection.Outbox.UncorkAndSendAsync(connection.Socket, connection.Ending);
         if (!sending.IsCompletedSuccessfully)
         {
-            _ = ObserveAsync(sending, connection.Socket);
+            _ = ObserveAsync(sending, connection);
         }
 
-        static async Task ObserveAsync(ValueTask sending, Socket socket)
+        static async Task ObserveAsync(ValueTask sending, Connection connection)
         {
             try
             {
@@ -141,13 +143,13 @@ internal sealed partial class PeerClient : IAsyncDisposable
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
             {
-                socket.Dispose();
+                connection.Drop();
             }
         }
     }
 
     /// <summary>Drops the current connection (a suspected or misbehaving peer); it is re-opened with back-off.</summary>
-    public void Reset() => Volatile.Read(ref _connection)?.Socket.Dispose();
+    public void Reset() => Volatile.Read(ref _connection)?.Drop();
 
     public async ValueTask DisposeAsync()
     {
@@ -209,11 +211,31 @@ internal sealed partial class PeerClient : IAsyncDisposable
         }
     }
 
-    /// <summary>One established connection to the peer; <see cref="Ending"/> fires when it closes.</summary>
-    internal sealed record Connection(Socket Socket, FrameOutbox Outbox, CancellationToken Ending);
+    /// <summary>
+    /// One established connection to the peer; <see cref="Ending"/> fires when it closes. With a
+    /// <see cref="Receiver"/> its socket belongs to <see cref="Loop"/>, which alone closes it.
+    /// </summary>
+    internal sealed record Connection(Socket Socket, FrameOutbox Outbox, CancellationToken Ending, IPeerLoop? Loop = null, ILoopConnection? Receiver = null)
+    {
+        /// <summary>Closes the connection (any thread): through its loop when one receives on it, since only the loop may close an fd it reads.</summary>
+        public void Drop()
+        {
+            if (Loop is not null && Receiver is not null)
+            {
+                Loop.Drop(Receiver);
+            }
+            else
+            {
+                Socket.Dispose();
+            }
+        }
+    }
 
-    /// <summary>A request awaited as a task. Its continuation runs inline on the receive loop: what runs there is short.</summary>
-    private sealed class PendingCall(string peer, TimeSpan timeout) : TaskCompletionSource<PeerResponse>, IPeerReplyHandler
+    /// <summary>
+    /// A request awaited as a task. Its continuation runs on the thread pool: the reply may arrive on a
+    /// client event loop, which must not run a caller's work (hint delivery, anti-entropy, a rebalance).
+    /// </summary>
+    private sealed class PendingCall(string peer, TimeSpan timeout) : TaskCompletionSource<PeerResponse>(TaskCreationOptions.RunContinuationsAsynchronously), IPeerReplyHandler
     {
         public void OnReply(int token, FrameType type, ReadOnlySpan<byte> payload) => TrySetResult(new PeerResponse(type, payload.ToArray()));
 

@@ -32,6 +32,8 @@ internal sealed partial class RespLoop
     private List<RespClient> _spareHeld = [];
     private PeerClient.Connection?[] _corked = [];
     private uint _generation;
+    private int _threadId;
+    private bool _decidedHere;
     private volatile bool _stopping;
     private volatile bool _ended;
 
@@ -83,6 +85,13 @@ internal sealed partial class RespLoop
     internal void OnRepliesDecided(RespClient client)
     {
         _decided.Enqueue(client);
+        if (Environment.CurrentManagedThreadId == _threadId)
+        {
+            // Decided by a peer's reply this loop received: answered after this round's events, with no wake-up.
+            _decidedHere = true;
+            return;
+        }
+
         _waiter.Wake();
     }
 
@@ -98,6 +107,7 @@ internal sealed partial class RespLoop
 
     private void Run()
     {
+        _threadId = Environment.CurrentManagedThreadId;
         try
         {
             while (!_stopping)
@@ -113,12 +123,17 @@ internal sealed partial class RespLoop
                         {
                             RunQueued();
                         }
+                        else if (IsPeer(data))
+                        {
+                            OnPeerEvent(data, events);
+                        }
                         else if (_clients[(int)(data >> 32)] is { } client && client.Generation == (uint)data)
                         {
                             Guard(client, static (c, events) => c.OnEvent(events), events);
                         }
                     }
 
+                    RunDecided();
                     WriteLogAndRelease();
                 }
                 finally
@@ -230,9 +245,24 @@ internal sealed partial class RespLoop
             Guard(client, static (c, _) => c.OnDurable(), 0);
         }
 
+        RunPeersQueued();
+        _decidedHere = false;
         while (_decided.TryDequeue(out var client))
         {
             Guard(client, static (c, _) => c.OnRepliesDecided(), 0);
+        }
+    }
+
+    /// <summary>Answers the clients whose operations replies received this round decided.</summary>
+    private void RunDecided()
+    {
+        while (_decidedHere)
+        {
+            _decidedHere = false;
+            while (_decided.TryDequeue(out var client))
+            {
+                Guard(client, static (c, _) => c.OnRepliesDecided(), 0);
+            }
         }
     }
 
@@ -269,9 +299,12 @@ internal sealed partial class RespLoop
             _clients[i]?.Close();
         }
 
+        CloseAllPeers();
+
         // From here on Add closes what it queues itself: whichever of the two dequeues a client closes it.
         _ended = true;
         CloseAccepted();
+        ClosePeersQueued();
         _waiter.Dispose();
     }
 
@@ -292,4 +325,10 @@ internal sealed partial class RespLoop
 
     [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "Connection {Id} could not join the event loop: errno {Errno}")]
     private static partial void LogRegisterFailed(ILogger logger, int errno, long id);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "A peer connection could not join the event loop: errno {Errno}")]
+    private static partial void LogPeerRegisterFailed(ILogger logger, int errno);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "A peer connection's receive failed; it is closed and re-opened")]
+    private static partial void LogPeerFailed(ILogger logger, Exception exception);
 }

@@ -1,0 +1,77 @@
+using System.Buffers;
+using System.Net.Sockets;
+using DataPlane.Store.Replica;
+
+namespace DataPlane.Store.Protocol.Internode;
+
+/// <summary>
+/// A peer's connection into this node, received on an event loop: the loop applies each batch of
+/// frames on the connection's own session with the outbox corked, secures the batch's writes in the
+/// log, and only then sends the acknowledgements, in one send. A log that refuses the writes, or a
+/// malformed frame, closes the connection with nothing of the batch acknowledged.
+/// </summary>
+internal sealed class InternodeReceiver(InternodeConnection connection, IPeerLoop loop, Socket socket, ReplicaSession session, FrameOutbox outbox, Replica.Replica replica, CancellationToken ending)
+    : LoopReceiver(socket)
+{
+    private long _before;
+
+    protected override void BeginBatch()
+    {
+        outbox.Cork();
+        _before = session.LastSequence;
+    }
+
+    protected override bool Consume(ref ReadOnlySequence<byte> buffer)
+    {
+        var any = false;
+        while (Frame.TryRead(ref buffer, out var type, out var id, out var payload))
+        {
+            any = true;
+            connection.Handle(type, id, payload, session, outbox);
+        }
+
+        return any;
+    }
+
+    protected override bool EndBatch(bool open, bool consumed)
+    {
+        if (open && session.LastSequence != _before)
+        {
+            // Off fsync always (which keeps peers off the loops) securing is a write to the file, done here.
+            var secured = replica.Wal.SecureAsync(session.LastSequence);
+            open = secured.IsCompletedSuccessfully && secured.Result;
+        }
+
+        if (!open)
+        {
+            if (Malformed is { } reason)
+            {
+                connection.OnMalformed(reason);
+            }
+
+            // Left corked: the acknowledgements of this batch never leave.
+            return false;
+        }
+
+        var sending = outbox.UncorkAndSendAsync(Socket, ending);
+        if (sending.IsCompletedSuccessfully)
+        {
+            return true;
+        }
+
+        _ = ObserveAsync(sending);
+        return true;
+    }
+
+    private async Task ObserveAsync(ValueTask sending)
+    {
+        try
+        {
+            await sending.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            loop.Drop(this);
+        }
+    }
+}

@@ -1,0 +1,28 @@
+using System.Buffers;
+using System.Net.Sockets;
+
+namespace DataPlane.Store.Protocol.Internode;
+
+/// <summary>
+/// The receive side of a <see cref="PeerClient"/> connection run by an <see cref="IPeerLoop"/>: the
+/// loop completes the requests of the peer's replies on its own thread.
+/// </summary>
+internal sealed class PeerReceiver(PeerClient client, Socket socket) : LoopReceiver(socket)
+{
+    protected override bool Consume(ref ReadOnlySequence<byte> buffer) => client.CompleteReplies(ref buffer);
+
+    protected override bool EndBatch(bool open, bool consumed)
+    {
+        if (consumed)
+        {
+            client.OnHeard();
+        }
+
+        if (Malformed is { } reason)
+        {
+            client.OnMalformed(reason);
+        }
+
+        return open;
+    }
+}
