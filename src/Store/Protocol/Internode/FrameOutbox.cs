@@ -54,22 +54,12 @@ internal sealed class FrameOutbox
         }
     }
 
-    /// <summary>Holds back the send of frames written from now until <see cref="Uncork"/>.</summary>
+    /// <summary>Holds back the send of frames written from now until <see cref="UncorkAndSendAsync"/>.</summary>
     public void Cork()
     {
         lock (_lock)
         {
             _corked++;
-        }
-    }
-
-    /// <summary>Ends a <see cref="Cork"/>: what was written meanwhile goes out in one send, by the sending loop.</summary>
-    public void Uncork()
-    {
-        lock (_lock)
-        {
-            _corked--;
-            WakeIfPending();
         }
     }
 

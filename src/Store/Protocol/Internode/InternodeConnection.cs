@@ -108,23 +108,17 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
                 var buffer = result.Buffer;
                 var before = session.LastSequence;
                 outbox.Cork();
-                var handled = false;
                 try
                 {
+                    // A malformed frame ends the connection with the outbox still corked: the acks of the
+                    // writes before it were never secured in the log, so they must not go out.
                     while (Frame.TryRead(ref buffer, out var type, out var id, out var payload))
                     {
                         Handle(type, id, payload, session, outbox);
                     }
-
-                    handled = true;
                 }
                 finally
                 {
-                    if (!handled)
-                    {
-                        outbox.Uncork();
-                    }
-
                     input.AdvanceTo(buffer.Start, buffer.End);
                 }
 
