@@ -17,9 +17,9 @@ namespace DataPlane.Proxy.Tests.Support;
 /// <remarks>
 /// The pair reaches its quiet point only when that pending send went out, and the kernel signals room
 /// for it only after the client read a good part of what the proxy's send buffer holds (autotuned to
-/// MiBs on loopback). At one 4 KiB chunk per tick that took 2.3-3.3 s under CPU load (four busy loops on two
-/// cores; other pairs 12-144 ms), against a quiet budget of half the handoff timeout: a pair still
-/// flushing then stays in the old process, as designed, and the migration test saw 5 or 4 of 6 pairs.
+/// MiBs on loopback). At one 4 KiB chunk per tick that took 2.3-3.3 s under CPU load (four busy loops
+/// on two cores; the other pairs 12-144 ms), against a quiet budget of half the handoff timeout: a pair
+/// still flushing then stays in the old process, as designed, and the migration test saw 4 or 5 of 6.
 /// </remarks>
 internal sealed class StreamingLoad : IAsyncDisposable
 {
