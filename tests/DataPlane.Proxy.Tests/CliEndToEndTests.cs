@@ -32,6 +32,7 @@ public class CliEndToEndTests
         Assert.Contains("dataplane_proxy_upstream_connections{", metrics);
         Assert.Contains("dataplane_proxy_upstream_connect_failures{cause=\"refused\"", metrics);
         Assert.Contains("dataplane_proxy_connection_duration_count{", metrics);
+        Assert.Contains("dataplane_proxy_connections_idle_closed{", metrics);
         Assert.All(metrics.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('#')), line =>
             Assert.Matches(@"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*=""[^""]*"",?)*\})? [-+0-9.eE]+(Inf|NaN)?$", line));
 

@@ -1,5 +1,7 @@
+using System.Diagnostics.Metrics;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using DataPlane.Proxy.Metrics;
 using DataPlane.Proxy.Tests.Support;
 using DataPlane.Testing;
 
@@ -174,6 +176,26 @@ public abstract class ForwardingTests
     }
 
     [Fact]
+    public async Task IdleTimeout_CountsTheConnectionsItCloses_NotTheActiveOnes()
+    {
+        var clock = TestUpstreams.Clock();
+        await using var upstream = TestUpstream.Echo();
+        await using var proxy = new ProxyServer(Options(upstream.Address) with { IdleTimeout = TimeSpan.FromMinutes(1) }, null, clock);
+        await proxy.StartAsync();
+        using var idle = await EchoedOnceAsync(proxy);
+        clock.Advance(TimeSpan.FromSeconds(30));
+        using var active = await EchoedOnceAsync(proxy);
+
+        // The sweep runs on the clock's timer: the first connection has been idle 61 s, the second 31 s.
+        clock.Advance(TimeSpan.FromSeconds(31));
+        Assert.True(await Loopback.ClosedByPeerAsync(idle), "the idle connection is closed");
+        await Loopback.SendAllAsync(active, "pong"u8.ToArray());
+        Assert.Equal("pong"u8.ToArray(), await Loopback.ReadExactlyAsync(active, 4));
+        Assert.Equal(1, proxy.IdleClosed);
+        Assert.Equal(1, ObservedForListener("connections.idle_closed", proxy.Name));
+    }
+
+    [Fact]
     public async Task IdleSweep_RunningWhileClientsArrive_ClosesNoneOfThem()
     {
         // The fake clock steps as fast as it can and every step runs the idle sweep; nothing here is idle
@@ -321,5 +343,40 @@ public abstract class ForwardingTests
 
         Assert.Equal(SocketError.ConnectionReset, error.SocketErrorCode);
         await Eventually.True(() => proxy.Cluster.Set.Items[0].Failures(Upstreams.ConnectFailure.Reset) == 1, "the reset is counted");
+    }
+
+    private static async Task<Socket> EchoedOnceAsync(ProxyServer proxy)
+    {
+        var client = await Loopback.ConnectAsync(proxy.LocalEndPoint);
+        await Loopback.SendAllAsync(client, "ping"u8.ToArray());
+        Assert.Equal("ping"u8.ToArray(), await Loopback.ReadExactlyAsync(client, 4));
+        return client;
+    }
+
+    /// <summary>What an observable instrument of the proxy's meter reports now for one listener (-1: nothing).</summary>
+    private static long ObservedForListener(string instrument, string listener)
+    {
+        long value = -1;
+        using var meters = new MeterListener();
+        meters.InstrumentPublished = (i, l) =>
+        {
+            if (i.Meter.Name == ProxyMetrics.MeterName && i.Name == instrument)
+            {
+                l.EnableMeasurementEvents(i);
+            }
+        };
+        meters.SetMeasurementEventCallback<long>((_, measurement, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "listener" && Equals(tag.Value, listener))
+                {
+                    value = measurement;
+                }
+            }
+        });
+        meters.Start();
+        meters.RecordObservableInstruments();
+        return value;
     }
 }

@@ -204,8 +204,12 @@ public sealed class HandoffTests
             var (code, output) = await wrk;
             Assert.True(code == 0, output);
 
-            // Seen once on 2026-12-06 with a solution build running alongside (load 36): "Socket errors: connect ...".
-            Assert.False(output.Contains("Socket errors", StringComparison.Ordinal), $"{output}\n--- old:\n{old.Output}\n--- new:\n{next.Output}");
+            // A client refused or reset across the handoff is a read or write error (WrkSocketErrors). A
+            // connect error is wrk's own socket()/connect() failing before any packet left (seen once on
+            // 2026-12-06 with a solution build alongside, load 36): it says nothing of the handoff, and
+            // wrk never uses that connection again, so the new process serving wrk above is the check.
+            var errors = WrkSocketErrors.Parse(output);
+            Assert.True(errors is { Read: 0, Write: 0, Timeout: 0 }, $"{errors}\n{output}\n--- old:\n{old.Output}\n--- new:\n{next.Output}");
             Assert.DoesNotContain("Non-2xx", output, StringComparison.Ordinal);
             Assert.Matches(@"\d+ requests in", output);
         }
@@ -213,6 +217,34 @@ public sealed class HandoffTests
         {
             File.Delete(path);
         }
+    }
+
+    [Fact]
+    public async Task Wrk_AListenerThatCloses_ShowsAsReadAndWriteErrors_NotConnectErrors()
+    {
+        // What the handoff test's assertion rests on: a refused client is a read or write error in wrk.
+        const int Connections = 8;
+        using var stopWrk = new CancellationTokenSource();
+        Task<(int ExitCode, string Output)> wrk;
+        var upstream = HttpUpstream.StartClosing("hello");
+        try
+        {
+            wrk = Wrk.RunAsync($"http://{upstream.Address}/", Connections, TimeSpan.FromSeconds(120), stopWrk.Token);
+            await Eventually.True(() => upstream.Accepted > 100 || wrk.IsCompleted, "wrk is running", Loopback.Timeout);
+        }
+        finally
+        {
+            await upstream.DisposeAsync();
+        }
+
+        // wrk reconnects at once after each failure, and stops only at its next 100 ms tick.
+        await stopWrk.CancelAsync();
+        var (_, output) = await wrk;
+
+        // A connect error ends a wrk connection for good (it never reconnects it): more failures than
+        // connections means the refusals were counted as read or write errors and retried.
+        var errors = WrkSocketErrors.Parse(output);
+        Assert.True(errors.Read + errors.Write > Connections && errors.Connect < Connections, $"{errors}\n{output}");
     }
 
     [Fact]

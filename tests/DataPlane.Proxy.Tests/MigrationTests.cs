@@ -11,6 +11,7 @@ public sealed class MigrationTests
 {
     private const int Connections = 6;
     private const long Progress = 256 * 1024;
+    private const string AskedToStop = "connections to stop at their quiet points";
 
     [Fact]
     public async Task ThreeLiveMigrations_StreamsArriveIntactAndInOrder_OldProcessesExitZeroWhileTheyGoOn()
@@ -29,9 +30,13 @@ public sealed class MigrationTests
 
             for (var migration = 1; migration <= 3; migration++)
             {
+                load.SlowReaderHurries = false;
+                await load.WaitForProgressAsync(Progress);
                 var next = new DataplaneProcess(arguments);
                 processes.Add(next);
-                Assert.Equal(listen, await next.Listening);
+                var listening = next.Listening;
+                await HurrySlowReaderOnceAskedAsync(load, current, 1, listening);
+                Assert.Equal(listen, await listening);
                 Assert.Contains($"took over the listeners of process {current.Id} and {Connections} connections", next.Output);
 
                 // The old process exits at once (nothing left to drain), and the streams go on through the new one.
@@ -75,19 +80,24 @@ public sealed class MigrationTests
             {
                 Assert.NotNull(dying);
                 dying.ReceiveListeners().ForEach(l => l.Socket.Dispose());
-                var pairs = dying.ReceiveConnections([new IPEndPoint(IPAddress.Loopback, 0)]);
-                Assert.Equal(Connections, pairs.Count);
+                var receiving = Task.Run(() => dying.ReceiveConnections([new IPEndPoint(IPAddress.Loopback, 0)]));
+                await HurrySlowReaderOnceAskedAsync(load, old, 1, receiving);
+                var pairs = await receiving.WaitAsync(Loopback.Timeout);
+                Assert.True(pairs.Count == Connections, $"expected {Connections} pairs, got {pairs.Count}\n--- old:\n{old.Output}");
                 Assert.Single(pairs, p => p.ClientEnded && !p.UpstreamEnded);
                 pairs.ForEach(p => p.Close());
             }
 
             await Eventually.True(() => old.Output.Contains("rolled back", StringComparison.Ordinal), "the old process rolls back", Loopback.Timeout);
+            load.SlowReaderHurries = false;
             await load.WaitForProgressAsync(Progress);
             Assert.True(load.Errors.Length == 0, $"{load.Errors}\n--- old:\n{old.Output}");
 
             // The same connections still migrate to a real process afterwards.
             await using var next = new DataplaneProcess(arguments);
-            Assert.Equal(listen, await next.Listening);
+            var listening = next.Listening;
+            await HurrySlowReaderOnceAskedAsync(load, old, 2, listening);
+            Assert.Equal(listen, await listening);
             Assert.Equal(0, await old.WaitForExitAsync());
             await load.WaitForProgressAsync(Progress);
 
@@ -141,6 +151,20 @@ public sealed class MigrationTests
             clients.ForEach(c => c.Dispose());
             File.Delete(path);
         }
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="old"/> asked its pairs to stop for the <paramref name="nth"/> time (or
+    /// the handoff ended without), then lets the load's slow reader drain: the pair stopped with a pending
+    /// send, and reaches its quiet point within the quiet budget however loaded the machine is (StreamingLoad).
+    /// </summary>
+    private static async Task HurrySlowReaderOnceAskedAsync(StreamingLoad load, DataplaneProcess old, int nth, Task handoff)
+    {
+        await Eventually.True(
+            () => handoff.IsCompleted || old.Output.Split(AskedToStop).Length > nth,
+            $"the old process asks its pairs to stop (time {nth})",
+            Loopback.Timeout);
+        load.SlowReaderHurries = true;
     }
 
     /// <summary>A connection through the proxy that echoed once; when it fails, the failure carries the proxy's output.</summary>

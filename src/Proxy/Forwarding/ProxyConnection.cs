@@ -84,6 +84,9 @@ internal sealed partial class ProxyConnection : IDisposable
     /// <summary>Timestamp of the last byte moved either way (the idle timeout's clock).</summary>
     public long LastActivity;
 
+    /// <summary>Whether the connection was aborted (it stays listed until its loops let go of it).</summary>
+    public bool IsAborted => Volatile.Read(ref _aborted) != 0;
+
     /// <summary>Links of the host's list of open connections.</summary>
     public ProxyConnection? Previous;
 

@@ -25,6 +25,7 @@ internal sealed partial class HandoffServer
     {
         var started = Environment.TickCount64;
         var asked = _source.QuiesceConnections(listens);
+        LogQuiescing(asked.Count);
         try
         {
             await Task.WhenAll(asked.Select(a => a.Pair.Quiet)).WaitAsync(_timeout / 2);
@@ -79,4 +80,7 @@ internal sealed partial class HandoffServer
 
     [LoggerMessage(EventId = 155, Level = LogLevel.Information, Message = "Live migration: {Quiet} of {Asked} connections stopped at their quiet points in {Milliseconds} ms")]
     private partial void LogQuiesced(int quiet, int asked, long milliseconds);
+
+    [LoggerMessage(EventId = 156, Level = LogLevel.Information, Message = "Live migration: asked {Asked} connections to stop at their quiet points")]
+    private partial void LogQuiescing(int asked);
 }

@@ -30,6 +30,7 @@ internal sealed class ProxyMetrics : IDisposable
         _meter.CreateObservableGauge("upstream.breaker.state", () => PerUpstream(server, u => (long)u.Breaker.State), null, "Circuit breaker: 0 closed, 1 half-open, 2 open.");
         _meter.CreateObservableCounter("upstream.ejections", () => PerUpstream(server, u => u.Ejections), "{ejection}", "Passive outlier ejections.");
         _meter.CreateObservableCounter("refused", () => Refusals(server), "{connection}", "Connections refused, by reason.");
+        _meter.CreateObservableCounter("connections.idle_closed", () => new Measurement<long>(server.IdleClosed, _listenerTag), "{connection}", "Connections closed by the idle timeout.");
         _meter.CreateObservableCounter("accept.errors", () => new Measurement<long>(server.AcceptErrors, _listenerTag), "{error}", "Failed accepts: out of descriptors or memory, or a connection that could not be taken on.");
         _meter.CreateObservableUpDownCounter("connections.active", () => new Measurement<long>(server.ActiveConnections, _listenerTag), "{connection}", "Client connections open.");
         _meter.CreateObservableCounter("panic.picks", () => new Measurement<long>(server.Cluster.PanicPicks, _listenerTag), "{pick}", "Picks made with no available upstream (panic mode).");
