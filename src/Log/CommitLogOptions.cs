@@ -36,7 +36,7 @@ public sealed class CommitLogOptions
 
     /// <summary>
     /// Makes a segment file's written bytes durable before durable appends are acknowledged (fdatasync, see
-    /// <see cref="Storage.DataSync"/>); tests replace it to see what each sync covers.
+    /// <see cref="Net.IO.DurableFile.FlushData"/>); tests replace it to see what each sync covers.
     /// </summary>
-    internal Action<SafeFileHandle> FlushToDisk { get; init; } = Storage.DataSync.Flush;
+    internal Action<SafeFileHandle> FlushToDisk { get; init; } = Net.IO.DurableFile.FlushData;
 }

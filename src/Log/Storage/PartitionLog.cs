@@ -50,8 +50,7 @@ internal sealed partial class PartitionLog : IAsyncDisposable
     /// <summary>Opens the partition's folder (creating it), recovering the last segment if the stop was unclean.</summary>
     public static PartitionLog Open(string directory, TopicConfig config, CommitLogOptions options, bool clean)
     {
-        var created = !System.IO.Directory.Exists(directory);
-        DurableFile.CreateDirectory(directory);
+        var created = DurableFile.CreateDirectory(directory);
         var segments = LoadSegments(directory, config, options, clean);
         if (created)
         {
