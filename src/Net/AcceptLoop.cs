@@ -37,11 +37,7 @@ internal sealed class AcceptLoop : IAcceptor
     /// <summary>Starts accepting on the thread pool.</summary>
     public void Start()
     {
-        if (OperatingSystem.IsLinux())
-        {
-            DescriptorReserve.TryRestore();
-        }
-
+        DescriptorReserve.TryRestore();
         _running ??= Task.Run(RunAsync);
     }
 

@@ -22,10 +22,13 @@ internal static class DescriptorReserve
     /// <summary>Whether all are held now.</summary>
     public static bool IsWhole => Volatile.Read(ref _count) == Size;
 
-    /// <summary>Takes all of them back (eventfds: cheap, no path); false, holding none, when the process cannot spare them yet.</summary>
+    /// <summary>
+    /// Takes all of them back (eventfds: cheap, no path); false, holding none, when the process cannot spare them
+    /// yet. Does nothing off Linux, as <see cref="Release"/>.
+    /// </summary>
     public static bool TryRestore()
     {
-        if (IsWhole)
+        if (!OperatingSystem.IsLinux() || IsWhole)
         {
             return true;
         }

@@ -42,35 +42,34 @@ internal sealed unsafe partial class EpollPair
     {
         var receive = !_pausing;
         var toUpstream = Move(_toUpstream, _toClient, receive);
-        if (toUpstream is Step.Waiting or Step.Ended or Step.TurnUsedUp)
+        if (IsFailure(toUpstream))
         {
-            var toClient = Move(_toClient, _toUpstream, receive);
-            if (toClient is Step.Waiting or Step.Ended or Step.TurnUsedUp)
-            {
-                if (toUpstream == Step.TurnUsedUp || toClient == Step.TurnUsedUp)
-                {
-                    _turnGeneration = _generation;
-                    TurnsUsedUp++;
-                    _loop.QueueTurn(this);
-                }
-                else if (_toUpstream.Ended && _toClient.Ended)
-                {
-                    Finish(PairResult.Completed);
-                }
-                else if (_pausing && _toUpstream.Head == _toUpstream.Tail && _toClient.Head == _toClient.Tail)
-                {
-                    Finish(PairResult.Paused);
-                }
-
-                return;
-            }
-
-            Finish(Failure(toClient));
+            Finish(Failure(toUpstream));
             return;
         }
 
-        Finish(Failure(toUpstream));
+        var toClient = Move(_toClient, _toUpstream, receive);
+        if (IsFailure(toClient))
+        {
+            Finish(Failure(toClient));
+        }
+        else if (toUpstream == Step.TurnUsedUp || toClient == Step.TurnUsedUp)
+        {
+            _turnGeneration = _generation;
+            TurnsUsedUp++;
+            _loop.QueueTurn(this);
+        }
+        else if (_toUpstream.Ended && _toClient.Ended)
+        {
+            Finish(PairResult.Completed);
+        }
+        else if (_pausing && _toUpstream.Head == _toUpstream.Tail && _toClient.Head == _toClient.Tail)
+        {
+            Finish(PairResult.Paused);
+        }
     }
+
+    private static bool IsFailure(Step step) => step is not (Step.Waiting or Step.Ended or Step.TurnUsedUp);
 
     private static PairResult Failure(Step step) => step switch
     {

@@ -24,10 +24,10 @@ namespace DataPlane.Proxy.Forwarding;
 internal struct ConnectionTaskBuilder<TResult>
 {
     /// <summary>Boxes of one method kept by each thread.</summary>
-    internal const int ThreadLimit = 256;
+    private const int ThreadLimit = 256;
 
     /// <summary>Boxes of one method kept in the shared overflow.</summary>
-    internal const int SharedLimit = 4096;
+    private const int SharedLimit = 4096;
 
     private Box? _box;
     private TResult? _result;

@@ -81,9 +81,7 @@ internal sealed partial class ProxyConnection
         catch (SocketException e) when (DescriptorReserve.IsOutOfResources(e.SocketErrorCode))
         {
             // Out of descriptors or memory, as the epoll transport's socket() can be (TryConnectPairAsync).
-            DescriptorReserve.Release();
-            _host.OnOutOfResources(e.NativeErrorCode);
-            return new ValueTask<ConnectFailure?>(ConnectFailure.OutOfResources);
+            return new ValueTask<ConnectFailure?>(OutOfResources(e.NativeErrorCode));
         }
 
         // Published before the connect (with a full fence) so that an abort meanwhile (drain deadline,
@@ -121,5 +119,16 @@ internal sealed partial class ProxyConnection
                 _cancel = new CancellationTokenSource();
             }
         }
+    }
+
+    /// <summary>
+    /// An upstream socket the process had no descriptor (or memory) for: the reserve goes back so the process
+    /// can go on, the host counts it, and it is never held against the upstream.
+    /// </summary>
+    private ConnectFailure OutOfResources(int errno)
+    {
+        DescriptorReserve.Release();
+        _host.OnOutOfResources(errno);
+        return ConnectFailure.OutOfResources;
     }
 }

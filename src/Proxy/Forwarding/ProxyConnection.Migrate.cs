@@ -74,7 +74,6 @@ internal sealed partial class ProxyConnection
         _upstream = upstream;
         var now = _host.Time.GetTimestamp();
         _startedAt = now - (long)(age.TotalSeconds * _host.Time.TimestampFrequency);
-        LastActivity = now;
         _clientEnded = clientEnded;
         _upstreamEnded = upstreamEnded;
 

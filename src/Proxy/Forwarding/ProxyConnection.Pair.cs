@@ -27,9 +27,7 @@ internal sealed partial class ProxyConnection
                 // Out of descriptors: this client is closed, and no listener accepts another until the
                 // reserve is back (accepting on would close client after client the same way, and leave
                 // the runtime no room to start a thread).
-                DescriptorReserve.Release();
-                _host.OnOutOfResources(-fd);
-                return ConnectFailure.OutOfResources;
+                return OutOfResources(-fd);
             }
 
             return ConnectFailure.Error;

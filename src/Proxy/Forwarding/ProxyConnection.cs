@@ -170,7 +170,6 @@ internal sealed partial class ProxyConnection : IDisposable
     {
         _pair?.Begin();
         _startedAt = _host.Time.GetTimestamp();
-        LastActivity = _startedAt;
         try
         {
             if (await ConnectAsync(clientHash, options))
