@@ -74,7 +74,9 @@ internal sealed class FrameOutbox
         lock (_lock)
         {
             _corked--;
-            if (_corked > 0 || _busy || _closed || _filling.WrittenCount == 0)
+            // Whoever ends a cork sends, even while another loop holds one: with two busy loops the count
+            // could otherwise stay above zero round after round, and nothing would leave.
+            if (_busy || _closed || _filling.WrittenCount == 0)
             {
                 WakeIfPending();
                 return;
