@@ -33,6 +33,8 @@ internal sealed class InternodeReceiver(InternodeConnection connection, IPeerLoo
         return any;
     }
 
+    protected override void OnMalformed(string reason) => connection.OnMalformed(reason);
+
     protected override bool EndBatch(bool open, bool consumed)
     {
         if (open && session.LastSequence != _before)
@@ -44,11 +46,6 @@ internal sealed class InternodeReceiver(InternodeConnection connection, IPeerLoo
 
         if (!open)
         {
-            if (Malformed is { } reason)
-            {
-                connection.OnMalformed(reason);
-            }
-
             // Left corked: the acknowledgements of this batch never leave.
             return false;
         }

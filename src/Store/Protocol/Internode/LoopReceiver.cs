@@ -20,6 +20,7 @@ internal abstract unsafe class LoopReceiver : ILoopConnection
 
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
+    private int _closed;
     private int _start;
     private int _end;
 
@@ -36,13 +37,10 @@ internal abstract unsafe class LoopReceiver : ILoopConnection
 
     public ulong Tag { get; set; }
 
-    public bool IsClosed { get; private set; }
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
     /// <summary>Completes once the connection is closed (by the peer, a malformed frame, a drop, or the loop's end).</summary>
     public Task Ended => _ended.Task;
-
-    /// <summary>Why the connection was closed when the peer sent a malformed frame; null otherwise.</summary>
-    public string? Malformed { get; private set; }
 
     /// <summary>
     /// Receives until the socket is drained and consumes every whole frame; false when the connection
@@ -61,7 +59,7 @@ internal abstract unsafe class LoopReceiver : ILoopConnection
         }
         catch (InvalidDataException e)
         {
-            Malformed = e.Message;
+            OnMalformed(e.Message);
         }
         finally
         {
@@ -74,12 +72,12 @@ internal abstract unsafe class LoopReceiver : ILoopConnection
     /// <summary>Closes the socket and gives the buffer back; idempotent.</summary>
     public void Close()
     {
-        if (IsClosed)
+        // After the loop's end, a drop and an adoption can both close it, from two threads.
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
         {
             return;
         }
 
-        IsClosed = true;
         Socket.Dispose();
         ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = [];
@@ -89,6 +87,9 @@ internal abstract unsafe class LoopReceiver : ILoopConnection
     /// <summary>Takes every whole frame from the front of <paramref name="buffer"/>; true if there was one.</summary>
     /// <exception cref="InvalidDataException">A malformed frame: the connection is closed.</exception>
     protected abstract bool Consume(ref ReadOnlySequence<byte> buffer);
+
+    /// <summary>The peer sent a malformed frame (loop thread): counted before the connection is closed.</summary>
+    protected abstract void OnMalformed(string reason);
 
     /// <summary>Before an event's receives.</summary>
     protected virtual void BeginBatch()

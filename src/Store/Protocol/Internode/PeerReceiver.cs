@@ -11,16 +11,13 @@ internal sealed class PeerReceiver(PeerClient client, Socket socket) : LoopRecei
 {
     protected override bool Consume(ref ReadOnlySequence<byte> buffer) => client.CompleteReplies(ref buffer);
 
+    protected override void OnMalformed(string reason) => client.OnMalformed(reason);
+
     protected override bool EndBatch(bool open, bool consumed)
     {
         if (consumed)
         {
             client.OnHeard();
-        }
-
-        if (Malformed is { } reason)
-        {
-            client.OnMalformed(reason);
         }
 
         return open;
