@@ -15,6 +15,9 @@ internal static class Handshake
 
     private const int Fixed = 6;
 
+    /// <summary>How long either side waits for the other's handshake before it gives the connection up.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+
     private static ReadOnlySpan<byte> Magic => "DPIN"u8;
 
     public static byte[] Build(string nodeName, string clusterName, byte version = Version)

@@ -19,8 +19,6 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
 {
     private const int MaxNameLength = 64;
 
-    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(5);
-
     private ILoopConnection? _receiver;
 
     /// <summary>Serves the connection on the runtime's sockets: handshake, then frames until it ends.</summary>
@@ -149,7 +147,7 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
     private void HandshakeBlocking(CancellationToken cancellationToken)
     {
         using var watchdog = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        watchdog.CancelAfter(HandshakeTimeout);
+        watchdog.CancelAfter(Handshake.Timeout);
         using (watchdog.Token.UnsafeRegister(static s => ((Socket)s!).Dispose(), socket))
         {
             if (Handshake.ReceiveBlocking(socket, clusterName) is null)
@@ -170,7 +168,7 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
     private static async Task ReadHandshakeAsync(PipeReader input, string clusterName, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        timeout.CancelAfter(Handshake.Timeout);
         while (true)
         {
             var result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);

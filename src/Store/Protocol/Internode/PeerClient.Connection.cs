@@ -17,7 +17,7 @@ internal sealed partial class PeerClient
         using var socket = new Socket(EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            connectTimeout.CancelAfter(TimeSpan.FromSeconds(2));
+            connectTimeout.CancelAfter(ConnectTimeout);
             await socket.ConnectAsync(EndPoint, connectTimeout.Token).ConfigureAwait(false);
         }
 
@@ -63,7 +63,7 @@ internal sealed partial class PeerClient
     private async Task<bool> ReadHandshakeAsync(PipeReader input, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        timeout.CancelAfter(Handshake.Timeout);
         while (true)
         {
             var result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);

@@ -5,7 +5,6 @@ namespace DataPlane.Store.Protocol.Internode;
 internal sealed partial class PeerClient
 {
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(2);
-    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// As <see cref="ConnectAndServeAsync"/>, with the replies received by <paramref name="loop"/>. The
@@ -77,7 +76,7 @@ internal sealed partial class PeerClient
         using (watchdog.Token.UnsafeRegister(static s => ((Socket)s!).Dispose(), socket))
         {
             socket.Connect(EndPoint);
-            watchdog.CancelAfter(HandshakeTimeout);
+            watchdog.CancelAfter(Handshake.Timeout);
             socket.Send(Handshake.Build(_localName, _clusterName));
             name = Handshake.ReceiveBlocking(socket, _clusterName);
         }

@@ -33,7 +33,6 @@ internal sealed partial class RespLoop
     private PeerClient.Connection?[] _corked = [];
     private uint _generation;
     private int _threadId;
-    private bool _decidedHere;
     private volatile bool _stopping;
     private volatile bool _ended;
 
@@ -87,9 +86,7 @@ internal sealed partial class RespLoop
         _decided.Enqueue(client);
         if (Environment.CurrentManagedThreadId == _threadId)
         {
-            // Decided by a peer's reply this loop received: answered after this round's events, with no wake-up.
-            _decidedHere = true;
-            return;
+            return; // decided by a peer's reply this loop received: answered after this round's events, with no wake-up
         }
 
         _waiter.Wake();
@@ -246,7 +243,6 @@ internal sealed partial class RespLoop
         }
 
         RunPeersQueued();
-        _decidedHere = false;
         while (_decided.TryDequeue(out var client))
         {
             Guard(client, static (c, _) => c.OnRepliesDecided(), 0);
@@ -256,13 +252,9 @@ internal sealed partial class RespLoop
     /// <summary>Answers the clients whose operations replies received this round decided.</summary>
     private void RunDecided()
     {
-        while (_decidedHere)
+        while (_decided.TryDequeue(out var client))
         {
-            _decidedHere = false;
-            while (_decided.TryDequeue(out var client))
-            {
-                Guard(client, static (c, _) => c.OnRepliesDecided(), 0);
-            }
+            Guard(client, static (c, _) => c.OnRepliesDecided(), 0);
         }
     }
 
