@@ -73,12 +73,7 @@ internal sealed class EpollListener : IAcceptor
 
             if (errno != 0)
             {
-                _running = false;
-                Interlocked.MemoryBarrier();
-                for (var i = 0; i < joined; i++)
-                {
-                    EpollNative.Remove(_transport.Loops[i].Epoll, _fd);
-                }
+                Leave(joined);
 
                 // Clients a loop accepted meanwhile are its handler's and served; none is accepted after the throw.
                 var wait = default(SpinWait);
@@ -89,6 +84,20 @@ internal sealed class EpollListener : IAcceptor
 
                 throw new IOException($"listening socket cannot join the epoll loops: errno {errno}");
             }
+        }
+    }
+
+    /// <summary>Lowers the running flag and removes the socket from the first <paramref name="loops"/> loops (under the gate).</summary>
+    private void Leave(int loops)
+    {
+        _running = false;
+
+        // Paired with the increment before OnReady reads the flag: either it sees the flag down, or the
+        // caller's wait that follows sees it inside.
+        Interlocked.MemoryBarrier();
+        for (var i = 0; i < loops; i++)
+        {
+            EpollNative.Remove(_transport.Loops[i].Epoll, _fd);
         }
     }
 
@@ -105,15 +114,7 @@ internal sealed class EpollListener : IAcceptor
                 return;
             }
 
-            _running = false;
-
-            // Paired with the increment before OnReady reads the flag: either it sees the flag down, or
-            // this sees it inside.
-            Interlocked.MemoryBarrier();
-            foreach (var loop in _transport.Loops)
-            {
-                EpollNative.Remove(loop.Epoll, _fd);
-            }
+            Leave(_transport.Loops.Length);
         }
 
         // A loop that read the flag before it fell finishes its batch; none starts another one.
