@@ -8,9 +8,12 @@ namespace DataPlane.Store.Protocol.Internode;
 /// current buffer; one loop swaps buffers and sends everything gathered meanwhile in one call, so
 /// pipelined requests (or replies) share syscalls without a flush per frame. A receive loop that
 /// answers a batch of requests holds the outbox <see cref="Cork">corked</see> meanwhile, so the whole
-/// batch's replies leave in one send instead of the first alone and the rest after it.
+/// batch's replies leave in one send instead of the first alone and the rest after it. An event
+/// loop sends from its own thread instead (see FrameOutbox.Loop.cs).
 /// </summary>
-internal sealed class FrameOutbox
+/// <param name="socket">The connection's socket.</param>
+/// <param name="onSendFailed">Called when a send from an event loop fails (any thread): the connection is to be dropped.</param>
+internal sealed partial class FrameOutbox(Socket socket, Action? onSendFailed = null)
 {
     private readonly Lock _lock = new();
     private readonly OutboxSignal _signal = new();
@@ -49,7 +52,15 @@ internal sealed class FrameOutbox
             part2.CopyTo(span[(at + part1.Length)..]);
             part3.CopyTo(span[(at + part1.Length + part2.Length)..]);
             _filling.Advance(Frame.HeaderSize + length);
-            WakeIfPending();
+            if (t_round is { } round)
+            {
+                JoinRound(round);
+            }
+            else
+            {
+                WakeIfPending();
+            }
+
             return true;
         }
     }
@@ -68,14 +79,12 @@ internal sealed class FrameOutbox
     /// from the caller's thread: a receive loop answering a batch saves the sending loop's wake-up
     /// (a thread-pool hop, which costs more than the send on a small machine).
     /// </summary>
-    public async ValueTask UncorkAndSendAsync(Socket socket, CancellationToken cancellationToken)
+    public async ValueTask UncorkAndSendAsync(CancellationToken cancellationToken)
     {
         ArrayBufferWriter<byte> batch;
         lock (_lock)
         {
             _corked--;
-            // Whoever ends a cork sends, even while another loop holds one: with two busy loops the count
-            // could otherwise stay above zero round after round, and nothing would leave.
             if (_busy || _closed || _filling.WrittenCount == 0)
             {
                 WakeIfPending();
@@ -88,11 +97,11 @@ internal sealed class FrameOutbox
             _busy = true;
         }
 
-        await SendAsync(socket, cancellationToken).ConfigureAwait(false);
+        await SendAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Sends until the socket fails or <paramref name="cancellationToken"/> fires.</summary>
-    public async Task RunAsync(Socket socket, CancellationToken cancellationToken)
+    public async Task RunAsync(CancellationToken cancellationToken)
     {
         using var stop = cancellationToken.UnsafeRegister(static signal => ((OutboxSignal)signal!).Set(), _signal);
         try
@@ -104,9 +113,9 @@ internal sealed class FrameOutbox
                 lock (_lock)
                 {
                     _signalled = false;
-                    if (_busy || _filling.WrittenCount == 0)
+                    if (_busy || _corked > 0 || _inRound || _filling.WrittenCount == 0)
                     {
-                        // The inline sender has it: it wakes this loop again if more comes meanwhile.
+                        // Another sender has it (or a cork holds it back): it wakes this loop again if more comes meanwhile.
                         continue;
                     }
 
@@ -114,7 +123,7 @@ internal sealed class FrameOutbox
                     _busy = true;
                 }
 
-                await SendAsync(socket, cancellationToken).ConfigureAwait(false);
+                await SendAsync(cancellationToken).ConfigureAwait(false);
             }
         }
         finally
@@ -127,19 +136,12 @@ internal sealed class FrameOutbox
     }
 
     /// <summary>Sends the batch taken into <c>_sending</c> (by whoever set <c>_busy</c>), then hands on what was written meanwhile.</summary>
-    private async ValueTask SendAsync(Socket socket, CancellationToken cancellationToken)
+    private async ValueTask SendAsync(CancellationToken cancellationToken)
     {
         try
         {
             await socket.SendAsync(_sending.WrittenMemory, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            if (_sending.Capacity > 1024 * 1024)
-            {
-                _sending = new ArrayBufferWriter<byte>(64 * 1024);
-            }
-            else
-            {
-                _sending.ResetWrittenCount();
-            }
+            RecycleSent();
         }
         finally
         {
@@ -151,9 +153,22 @@ internal sealed class FrameOutbox
         }
     }
 
+    /// <summary>Empties the sent batch's buffer for reuse (by whoever holds <c>_busy</c>); a large one is let go.</summary>
+    private void RecycleSent()
+    {
+        if (_sending.Capacity > 1024 * 1024)
+        {
+            _sending = new ArrayBufferWriter<byte>(64 * 1024);
+        }
+        else
+        {
+            _sending.ResetWrittenCount();
+        }
+    }
+
     private void WakeIfPending()
     {
-        if (_corked == 0 && !_signalled && !_busy && _filling.WrittenCount > 0)
+        if (_corked == 0 && !_signalled && !_busy && !_inRound && _filling.WrittenCount > 0)
         {
             _signalled = true;
             _signal.Set();

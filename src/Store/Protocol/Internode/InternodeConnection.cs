@@ -48,10 +48,11 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
     public async Task RunOnLoopAsync(IPeerLoop loop, CancellationToken cancellationToken)
     {
         await Task.Factory.StartNew(() => HandshakeBlocking(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
-        var outbox = new FrameOutbox();
+        InternodeReceiver? receiver = null;
+        var outbox = new FrameOutbox(socket, () => loop.Drop(receiver!));
         using var session = replica.NewSession();
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var receiver = new InternodeReceiver(this, loop, socket, session, outbox, replica, ending.Token);
+        receiver = new InternodeReceiver(this, socket, session, outbox, replica);
 
         // Published before the stopping check: Abort, which runs after stopping is signalled, then
         // either sees the receiver and drops it through the loop, or this sees stopping and never
@@ -63,7 +64,7 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
             return;
         }
 
-        var sending = outbox.RunAsync(socket, ending.Token);
+        var sending = outbox.RunAsync(ending.Token);
         try
         {
             // The session stays in use until the loop closes the connection: only then is it disposed.
@@ -94,10 +95,10 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
 
     private async Task ServeFramesAsync(PipeReader input, CancellationToken cancellationToken)
     {
-        var outbox = new FrameOutbox();
+        var outbox = new FrameOutbox(socket);
         using var session = replica.NewSession();
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var sending = outbox.RunAsync(socket, ending.Token);
+        var sending = outbox.RunAsync(ending.Token);
         try
         {
             while (true)
@@ -128,7 +129,7 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
                     return;
                 }
 
-                await outbox.UncorkAndSendAsync(socket, cancellationToken).ConfigureAwait(false);
+                await outbox.UncorkAndSendAsync(cancellationToken).ConfigureAwait(false);
 
                 if (result.IsCompleted)
                 {

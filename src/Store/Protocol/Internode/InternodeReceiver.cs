@@ -7,10 +7,11 @@ namespace DataPlane.Store.Protocol.Internode;
 /// <summary>
 /// A peer's connection into this node, received on an event loop: the loop applies each batch of
 /// frames on the connection's own session with the outbox corked, secures the batch's writes in the
-/// log, and only then sends the acknowledgements, in one send. A log that refuses the writes, or a
-/// malformed frame, closes the connection with nothing of the batch acknowledged.
+/// log, and only then lets the acknowledgements go, in the loop's one send to the peer at the end of
+/// its round. A log that refuses the writes, or a malformed frame, closes the connection with nothing
+/// of the batch acknowledged.
 /// </summary>
-internal sealed class InternodeReceiver(InternodeConnection connection, IPeerLoop loop, Socket socket, ReplicaSession session, FrameOutbox outbox, Replica.Replica replica, CancellationToken ending)
+internal sealed class InternodeReceiver(InternodeConnection connection, Socket socket, ReplicaSession session, FrameOutbox outbox, Replica.Replica replica)
     : LoopReceiver(socket)
 {
     private long _before;
@@ -50,25 +51,7 @@ internal sealed class InternodeReceiver(InternodeConnection connection, IPeerLoo
             return false;
         }
 
-        var sending = outbox.UncorkAndSendAsync(Socket, ending);
-        if (sending.IsCompletedSuccessfully)
-        {
-            return true;
-        }
-
-        _ = ObserveAsync(sending);
+        outbox.Uncork();
         return true;
-    }
-
-    private async Task ObserveAsync(ValueTask sending)
-    {
-        try
-        {
-            await sending.ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
-        {
-            loop.Drop(this);
-        }
     }
 }

@@ -31,13 +31,13 @@ internal sealed partial class PeerClient
                 return false;
             }
 
-            var outbox = new FrameOutbox();
+            var outbox = new FrameOutbox(socket);
             using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var connection = new Connection(socket, outbox, ending.Token);
             Volatile.Write(ref _connection, connection);
             LogConnected(_logger, Name, EndPoint);
             StateChanged?.Invoke(this, true);
-            var sending = outbox.RunAsync(socket, ending.Token);
+            var sending = outbox.RunAsync(ending.Token);
             try
             {
                 await ReceiveAsync(input, cancellationToken).ConfigureAwait(false);

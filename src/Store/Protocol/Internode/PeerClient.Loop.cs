@@ -10,8 +10,8 @@ internal sealed partial class PeerClient
     /// As <see cref="ConnectAndServeAsync"/>, with the replies received by <paramref name="loop"/>. The
     /// connect and the handshake are blocking calls on a thread of their own: an asynchronous one
     /// registers the socket with the runtime's epoll, whose thread would then wake for every reply
-    /// the loop receives. The requests still leave through the runtime's sends, which join that
-    /// epoll only if the kernel ever refuses one.
+    /// the loop receives. The loops send the requests themselves (see <see cref="FrameOutbox"/>); the
+    /// runtime's sends, which join that epoll, take only what the kernel refuses at once.
     /// </summary>
     private async Task<bool> ConnectAndServeOnLoopAsync(IPeerLoop loop, CancellationToken cancellationToken)
     {
@@ -34,14 +34,14 @@ internal sealed partial class PeerClient
             }
 
             adopted = true;
-            var outbox = new FrameOutbox();
+            var outbox = new FrameOutbox(socket, () => loop.Drop(receiver));
             using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var connection = new Connection(socket, outbox, ending.Token, loop, receiver);
             using var stop = cancellationToken.UnsafeRegister(static c => ((Connection)c!).Drop(), connection);
             Volatile.Write(ref _connection, connection);
             LogConnected(_logger, Name, EndPoint);
             StateChanged?.Invoke(this, true);
-            var sending = outbox.RunAsync(socket, ending.Token);
+            var sending = outbox.RunAsync(ending.Token);
             try
             {
                 await receiver.Ended.ConfigureAwait(false);

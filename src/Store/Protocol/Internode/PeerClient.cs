@@ -107,47 +107,6 @@ internal sealed partial class PeerClient : IAsyncDisposable
             : Task.FromException<PeerResponse>(new PeerUnavailableException(Name));
     }
 
-    /// <summary>
-    /// Holds back the send of every request written to this peer from now on, by any thread, until
-    /// <see cref="SendCorked"/>: an event loop corks its peers for one round of events, so the requests
-    /// its commands start leave in one send per peer from the loop's own thread at the end of the
-    /// round, instead of each round waking a thread-pool thread to send them (a thread hop per round,
-    /// which costs more than the send on a small machine). Null when there is no connection.
-    /// </summary>
-    public Connection? Cork()
-    {
-        var connection = Volatile.Read(ref _connection);
-        connection?.Outbox.Cork();
-        return connection;
-    }
-
-    /// <summary>
-    /// Ends a <see cref="Cork"/> and sends what was written meanwhile from the caller's thread, without
-    /// blocking it: a send the socket cannot take at once completes on the socket engine's thread. A
-    /// send that fails drops the connection, so that the requests it carried fail at once (and the
-    /// connection is re-opened) instead of at their timeout.
-    /// </summary>
-    public static void SendCorked(Connection connection)
-    {
-        var sending = connection.Outbox.UncorkAndSendAsync(connection.Socket, connection.Ending);
-        if (!sending.IsCompletedSuccessfully)
-        {
-            _ = ObserveAsync(sending, connection);
-        }
-
-        static async Task ObserveAsync(ValueTask sending, Connection connection)
-        {
-            try
-            {
-                await sending.ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
-            {
-                connection.Drop();
-            }
-        }
-    }
-
     /// <summary>Drops the current connection (a suspected or misbehaving peer); it is re-opened with back-off.</summary>
     public void Reset() => Volatile.Read(ref _connection)?.Drop();
 

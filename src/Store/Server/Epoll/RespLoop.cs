@@ -30,7 +30,7 @@ internal sealed partial class RespLoop
     private readonly Stack<int> _freeSlots = new();
     private List<RespClient> _heldForLog = [];
     private List<RespClient> _spareHeld = [];
-    private PeerClient.Connection?[] _corked = [];
+    private readonly List<FrameOutbox> _round = [];
     private uint _generation;
     private int _threadId;
     private volatile bool _stopping;
@@ -110,7 +110,7 @@ internal sealed partial class RespLoop
             while (!_stopping)
             {
                 var count = _waiter.Wait(-1);
-                CorkPeers();
+                FrameOutbox.BeginRound(_round);
                 try
                 {
                     for (var i = 0; i < count; i++)
@@ -135,7 +135,8 @@ internal sealed partial class RespLoop
                 }
                 finally
                 {
-                    SendToPeers();
+                    // The round's frames to peers (a coordinator's requests, a replica's acknowledgements) leave now, one send per peer.
+                    FrameOutbox.SendRound(_round);
                 }
             }
         }
@@ -147,41 +148,6 @@ internal sealed partial class RespLoop
         {
             CloseAll();
             _stopped.TrySetResult();
-        }
-    }
-
-    /// <summary>
-    /// A cluster node's loop holds back the requests its commands send to peers during a round (see
-    /// <see cref="PeerClient.Cork"/>), so that each peer gets one send per round from this thread.
-    /// </summary>
-    private void CorkPeers()
-    {
-        if (_context.Cluster is not { } node)
-        {
-            return;
-        }
-
-        var peers = node.PeerSlots;
-        if (_corked.Length < peers.Length)
-        {
-            _corked = new PeerClient.Connection?[peers.Length];
-        }
-
-        for (var i = 0; i < peers.Length; i++)
-        {
-            _corked[i] = peers[i]?.Client.Cork();
-        }
-    }
-
-    private void SendToPeers()
-    {
-        for (var i = 0; i < _corked.Length; i++)
-        {
-            if (_corked[i] is { } connection)
-            {
-                _corked[i] = null;
-                PeerClient.SendCorked(connection);
-            }
         }
     }
 
