@@ -49,7 +49,10 @@ internal sealed class Placement
 
     public int Partitions { get; }
 
-    public int PartitionOf(ReadOnlySpan<byte> key) => Partitions == 1 ? 0 : (int)(RingHash.Hash(key) >> _shift);
+    public int PartitionOf(ReadOnlySpan<byte> key) => PartitionOf(RingHash.Hash(key));
+
+    /// <summary>The partition of a key whose <see cref="RingHash"/> the caller has.</summary>
+    public int PartitionOf(ulong keyHash) => Partitions == 1 ? 0 : (int)(keyHash >> _shift);
 
     /// <summary>All nodes clockwise from the partition: the first N are its preference list.</summary>
     public ReadOnlySpan<int> OrderOf(int partition) => _order.AsSpan(partition * _members, _members);

@@ -67,7 +67,8 @@ internal sealed partial class Coordinator
         var stored = quorum.Stored;
         var view = node.View;
         var placement = view.Current;
-        var partition = placement.PartitionOf(key);
+        var keyHash = Ring.RingHash.Hash(key);
+        var partition = placement.PartitionOf(keyHash);
         var order = placement.OrderOf(partition);
         var substitute = placement.Replicas;
         var replicas = order[..placement.Replicas];
@@ -85,7 +86,7 @@ internal sealed partial class Coordinator
                     // The local executor's reply came once its log held the write.
                     quorum.Ack(expected: false);
                 }
-                else if (TryMergeHere(key, stored))
+                else if (TryMergeHere(key, stored, keyHash))
                 {
                     quorum.AckLocal(node.Replica.Wal.Appended);
                 }
@@ -126,11 +127,14 @@ internal sealed partial class Coordinator
         quorum.Sealed();
     }
 
-    private bool TryMergeHere(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
+    private bool TryMergeHere(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored) => TryMergeHere(key, stored, Ring.RingHash.Hash(key));
+
+    /// <summary>Merges into the local replica with the key's hash the placement took; false when the local log refused it.</summary>
+    private bool TryMergeHere(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored, ulong keyHash)
     {
         try
         {
-            node.Sessions.Merge(key, stored);
+            node.Sessions.Merge(key, stored, keyHash);
             return true;
         }
         catch (IOException)

@@ -40,12 +40,15 @@ internal sealed class SessionPool(Replica.Replica replica) : IDisposable
         }
     }
 
-    public MergeOutcome Merge(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
+    public MergeOutcome Merge(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored) => Merge(key, stored, Ring.RingHash.Hash(key));
+
+    /// <summary>As the other overload, with the key's <see cref="Ring.RingHash"/> the caller has already.</summary>
+    public MergeOutcome Merge(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored, ulong keyHash)
     {
         var session = Rent();
         try
         {
-            return session.Merge(key, stored);
+            return session.Merge(key, stored, keyHash);
         }
         finally
         {

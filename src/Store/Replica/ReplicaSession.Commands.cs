@@ -9,7 +9,8 @@ internal sealed partial class ReplicaSession
     public bool Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expiresAtMs, SetCondition condition, bool keepTtl, out bool hadOld, out ReadOnlySpan<byte> old)
     {
         ThrowIfLogFailed();
-        lock (_replica.StripeFor(key))
+        var keyHash = Ring.RingHash.Hash(key);
+        lock (_replica.StripeFor(keyHash))
         {
             hadOld = false;
             old = default;
@@ -24,7 +25,7 @@ internal sealed partial class ReplicaSession
                 expiresAtMs = keepTtl && hadOld ? oldExpiry : expiresAtMs;
             }
 
-            WriteLocal(key, value, default, tombstone: false, expiresAtMs);
+            WriteLocal(keyHash, key, value, default, tombstone: false, expiresAtMs);
             return true;
         }
     }
@@ -33,7 +34,8 @@ internal sealed partial class ReplicaSession
     public bool SetAndGet(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expiresAtMs, SetCondition condition, bool keepTtl, out bool hadOld, out ReadOnlySpan<byte> old)
     {
         ThrowIfLogFailed();
-        lock (_replica.StripeFor(key))
+        var keyHash = Ring.RingHash.Hash(key);
+        lock (_replica.StripeFor(keyHash))
         {
             hadOld = TryGet(key, out old, out var oldExpiry);
             if ((condition == SetCondition.IfAbsent && hadOld) || (condition == SetCondition.IfPresent && !hadOld))
@@ -41,7 +43,7 @@ internal sealed partial class ReplicaSession
                 return false;
             }
 
-            WriteLocal(key, value, default, tombstone: false, keepTtl && hadOld ? oldExpiry : expiresAtMs);
+            WriteLocal(keyHash, key, value, default, tombstone: false, keepTtl && hadOld ? oldExpiry : expiresAtMs);
             return true;
         }
     }
@@ -50,14 +52,15 @@ internal sealed partial class ReplicaSession
     public bool Delete(ReadOnlySpan<byte> key)
     {
         ThrowIfLogFailed();
-        lock (_replica.StripeFor(key))
+        var keyHash = Ring.RingHash.Hash(key);
+        lock (_replica.StripeFor(keyHash))
         {
             if (!TryGet(key, out _, out _))
             {
                 return false;
             }
 
-            WriteLocal(key, default, default, tombstone: true, 0);
+            WriteLocal(keyHash, key, default, default, tombstone: true, 0);
             return true;
         }
     }
@@ -66,7 +69,8 @@ internal sealed partial class ReplicaSession
     public bool ExpireAt(ReadOnlySpan<byte> key, long expiresAtMs)
     {
         ThrowIfLogFailed();
-        lock (_replica.StripeFor(key))
+        var keyHash = Ring.RingHash.Hash(key);
+        lock (_replica.StripeFor(keyHash))
         {
             if (!TryGet(key, out var payload, out _))
             {
@@ -74,7 +78,7 @@ internal sealed partial class ReplicaSession
             }
 
             var deleted = expiresAtMs <= NowMs;
-            WriteLocal(key, deleted ? default : payload, default, tombstone: deleted, deleted ? 0 : expiresAtMs);
+            WriteLocal(keyHash, key, deleted ? default : payload, default, tombstone: deleted, deleted ? 0 : expiresAtMs);
             return true;
         }
     }
@@ -83,14 +87,15 @@ internal sealed partial class ReplicaSession
     public bool Persist(ReadOnlySpan<byte> key)
     {
         ThrowIfLogFailed();
-        lock (_replica.StripeFor(key))
+        var keyHash = Ring.RingHash.Hash(key);
+        lock (_replica.StripeFor(keyHash))
         {
             if (!TryGet(key, out var payload, out var expires) || expires == 0)
             {
                 return false;
             }
 
-            WriteLocal(key, payload, default, tombstone: false, 0);
+            WriteLocal(keyHash, key, payload, default, tombstone: false, 0);
             return true;
         }
     }
@@ -99,7 +104,8 @@ internal sealed partial class ReplicaSession
     public IncrementResult IncrementBy(ReadOnlySpan<byte> key, long delta, out long result)
     {
         ThrowIfLogFailed();
-        lock (_replica.StripeFor(key))
+        var keyHash = Ring.RingHash.Hash(key);
+        lock (_replica.StripeFor(keyHash))
         {
             result = 0;
             var current = 0L;
@@ -116,7 +122,7 @@ internal sealed partial class ReplicaSession
 
             result = current + delta;
             Span<byte> text = stackalloc byte[Integers.MaxLength];
-            WriteLocal(key, text[..Integers.Format(result, text)], default, tombstone: false, expires);
+            WriteLocal(keyHash, key, text[..Integers.Format(result, text)], default, tombstone: false, expires);
             return IncrementResult.Done;
         }
     }
@@ -125,7 +131,8 @@ internal sealed partial class ReplicaSession
     public long Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> suffix, long maxLength)
     {
         ThrowIfLogFailed();
-        lock (_replica.StripeFor(key))
+        var keyHash = Ring.RingHash.Hash(key);
+        lock (_replica.StripeFor(keyHash))
         {
             TryGet(key, out var payload, out var expires);
             var length = (long)payload.Length + suffix.Length;
@@ -134,7 +141,7 @@ internal sealed partial class ReplicaSession
                 return -1;
             }
 
-            WriteLocal(key, payload, suffix, tombstone: false, expires);
+            WriteLocal(keyHash, key, payload, suffix, tombstone: false, expires);
             return length;
         }
     }
@@ -151,7 +158,8 @@ internal sealed partial class ReplicaSession
         return deleted;
     }
 
-    private void WriteLocal(ReadOnlySpan<byte> key, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> suffix, bool tombstone, long expiresAtMs)
+    /// <summary>Writes a new version of <paramref name="key"/> (whose <see cref="Ring.RingHash"/> the caller took its stripe with) and logs it.</summary>
+    private void WriteLocal(ulong keyHash, ReadOnlySpan<byte> key, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> suffix, bool tombstone, long expiresAtMs)
     {
         var size = StoredValue.HeaderSize + payload.Length + suffix.Length;
         if (_writeBuffer.Length < size)
@@ -164,7 +172,7 @@ internal sealed partial class ReplicaSession
         StoredValue.WriteHeader(stored, new ValueVersion(_replica.Clock.Next(), _replica.Settings.NodeId), tombstone, expiresAtMs);
         payload.CopyTo(stored[StoredValue.HeaderSize..]);
         suffix.CopyTo(stored[(StoredValue.HeaderSize + payload.Length)..]);
-        var output = MergeCore(key, stored);
+        var output = MergeCore(key, stored, keyHash);
         _replica.Count(output, !tombstone, !tombstone && expiresAtMs != 0);
         LastSequence = _replica.AppendToLog(key, stored);
     }

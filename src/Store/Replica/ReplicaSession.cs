@@ -34,13 +34,13 @@ internal sealed partial class ReplicaSession : IDisposable
     /// <paramref name="key"/> only if its version is newer than what is there, and logs it if so.
     /// Replication, hinted handoff and anti-entropy deliver remote writes through this.
     /// </summary>
-    public MergeOutcome Merge(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
+    public MergeOutcome Merge(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored) => Merge(key, stored, Ring.RingHash.Hash(key));
+
+    /// <summary>As the other overload, for a caller that has the key's <see cref="Ring.RingHash"/> already (a coordinator placed the key with it): one hash serves placement, stripe and digest.</summary>
+    public MergeOutcome Merge(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored, ulong keyHash)
     {
         ThrowIfLogFailed();
         _replica.Clock.Observe(StoredValue.Version(stored).Timestamp);
-
-        // Hashed once for the stripe and the digest: a peer hashed every key twice per merge.
-        var keyHash = Ring.RingHash.Hash(key);
         lock (_replica.StripeFor(keyHash))
         {
             var output = MergeCore(key, stored, keyHash);
