@@ -39,12 +39,12 @@ internal sealed class EpollTransport
     /// (HAProxy's cpu-map and nginx's worker_cpu_affinity are opt-in for the same reason).
     /// </summary>
     /// <remarks>
-    /// On the 2-core bench machine, loaded by other work, binding the loops raised keep-alive requests/s
-    /// 1.19x and 1.06x and cut the median p99 by 27% and 32% in two interleaved runs (8 rounds of 4 s
-    /// against the same build unbound), and with a new connection per request 1.12x and 29%; HAProxy with
-    /// <c>cpu-map auto:1/1-2 0-1</c> gained 1.05x and 1.00x (p99 13% lower) with keep-alive, 1.11x (24%) with
-    /// a connection per request. A loop that stays on its CPU keeps its connections' state in that CPU's
-    /// cache and is not moved behind wrk or nginx.
+    /// On the 2-core bench machine, loaded by other work, binding the loops gave 1.06x-1.19x the keep-alive
+    /// requests/s of the same build unbound and a 25-32% lower median p99 in three interleaved runs (8 rounds
+    /// of 4 s), and 1.12x (p99 29% lower) with a new connection per request; HAProxy with
+    /// <c>cpu-map auto:1/1-2 0-1</c> gained 1.00x-1.06x (p99 11-13% lower) with keep-alive and 1.11x (24%)
+    /// with a connection per request. A loop that stays on its CPU keeps its connections' state in that
+    /// CPU's cache and is not moved behind wrk or nginx.
     /// </remarks>
     public static bool PinLoops { get; set; }
 
