@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using System.Text;
+using DataPlane.Net.Epoll;
 using DataPlane.Proxy;
 using DataPlane.Proxy.Config;
 
@@ -47,10 +48,14 @@ internal static class ProxyCommand
         var handoffTimeout = new Option<string>("--handoff-timeout") { Description = "How long each handoff step may take before it rolls back.", DefaultValueFactory = _ => "10s" };
         var transport = new Option<string>("--transport") { Description = "epoll (Linux, the default there) | sockets (the runtime's sockets).", DefaultValueFactory = _ => OperatingSystem.IsLinux() ? "epoll" : "sockets" };
         transport.AcceptOnlyFromAmong("epoll", "sockets");
+        var pinLoops = new Option<bool>("--pin-loops")
+        {
+            Description = "Bind each epoll loop to one CPU (loop N to the Nth the process may use), as HAProxy's cpu-map auto. Off by default: several processes would crowd the first CPUs.",
+        };
         var config = new Option<string?>("--config") { Description = "JSON config file with several listeners; reloaded on change and on SIGHUP." };
 
         var command = new Command("proxy", "Runs the TCP sidecar proxy: balancing, health checks, circuit breaker, rate limits, metrics.");
-        foreach (var option in new Option[] { listen, upstream, policy, admin, connectTimeout, idleTimeout, maxConnections, retries, rateLimit, rateBurst, rejectResponse, breakerFailures, breakerOpen, healthInterval, slowStart, maxEjection, drainTimeout, handoffSocket, handoffConnections, handoffTimeout, transport, config })
+        foreach (var option in new Option[] { listen, upstream, policy, admin, connectTimeout, idleTimeout, maxConnections, retries, rateLimit, rateBurst, rejectResponse, breakerFailures, breakerOpen, healthInterval, slowStart, maxEjection, drainTimeout, handoffSocket, handoffConnections, handoffTimeout, transport, pinLoops, config })
         {
             command.Options.Add(option);
         }
@@ -62,6 +67,9 @@ internal static class ProxyCommand
             {
                 Environment.SetEnvironmentVariable(InlineCompletions, "1");
             }
+
+            // Before the first listener: the loops read it when they start.
+            EpollTransport.PinLoops = parseResult.GetValue(pinLoops);
 
             ProxyOptions defaults;
             IPEndPoint? adminEndPoint;

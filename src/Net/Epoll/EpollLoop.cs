@@ -28,10 +28,14 @@ internal sealed class EpollLoop
     private EpollPair? _turnsHead;
     private EpollPair? _turnsTail;
 
-    public EpollLoop(EpollTransport transport, int index)
+    // Whether the thread binds itself to one CPU when it starts (EpollTransport.PinLoops).
+    private readonly bool _pin;
+
+    public EpollLoop(EpollTransport transport, int index, bool pin)
     {
         _transport = transport;
         Index = index;
+        _pin = pin;
         _thread = new Thread(Run) { IsBackground = true, Name = "epoll loop " + index };
         _thread.Start();
     }
@@ -99,6 +103,12 @@ internal sealed class EpollLoop
 
     private void Run()
     {
+        if (_pin)
+        {
+            // Unbound when the CPU set cannot be changed (a container may forbid it): slower, not wrong.
+            EpollNative.PinToCpu(Index);
+        }
+
         while (true)
         {
             var count = _waiter.Wait(_turnsHead is null ? WaitMilliseconds() : 0);

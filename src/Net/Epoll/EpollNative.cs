@@ -109,6 +109,49 @@ internal static unsafe partial class EpollNative
     [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
     public static partial int GetSocketOption(int fd, int level, int name, int* value, int* length);
 
+    [LibraryImport("libc", EntryPoint = "sched_getaffinity", SetLastError = true)]
+    private static partial int GetAffinity(int tid, nint size, byte* mask);
+
+    [LibraryImport("libc", EntryPoint = "sched_setaffinity", SetLastError = true)]
+    private static partial int SetAffinity(int tid, nint size, byte* mask);
+
+    /// <summary>
+    /// Binds the calling thread to the <paramref name="index"/>th (modulo their count) of the CPUs it may
+    /// run on now, as HAProxy's <c>cpu-map auto</c> binds thread N to the Nth CPU of its set; the CPU's
+    /// number, or -1 when the set cannot be read or changed (the thread stays as it was).
+    /// </summary>
+    public static int PinToCpu(int index)
+    {
+        // glibc's cpu_set_t: 1024 CPUs.
+        const int MaskBytes = 128;
+        var mask = stackalloc byte[MaskBytes];
+        if (GetAffinity(0, MaskBytes, mask) != 0)
+        {
+            return -1;
+        }
+
+        var allowed = 0;
+        for (var cpu = 0; cpu < MaskBytes * 8; cpu++)
+        {
+            allowed += (mask[cpu / 8] >> (cpu % 8)) & 1;
+        }
+
+        var wanted = (int)((uint)index % (uint)Math.Max(allowed, 1));
+        for (var cpu = 0; cpu < MaskBytes * 8; cpu++)
+        {
+            if (((mask[cpu / 8] >> (cpu % 8)) & 1) == 0 || wanted-- != 0)
+            {
+                continue;
+            }
+
+            new Span<byte>(mask, MaskBytes).Clear();
+            mask[cpu / 8] = (byte)(1 << (cpu % 8));
+            return SetAffinity(0, MaskBytes, mask) == 0 ? cpu : -1;
+        }
+
+        return -1;
+    }
+
     /// <summary>Out of descriptors (process or system) or memory: nothing can be accepted or opened until some are freed.</summary>
     public static bool IsOutOfResources(int errno) => errno is Emfile or Enfile or Enobufs or Enomem;
 
