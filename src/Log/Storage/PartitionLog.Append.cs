@@ -261,7 +261,7 @@ internal sealed partial class PartitionLog
 
         var ageMs = _time.GetUtcNow().ToUnixTimeMilliseconds() - active.CreatedMs;
         return size + nextBatch > _config.SegmentBytes || ageMs >= _config.SegmentTime.TotalMilliseconds
-            || size + nextBatch > int.MaxValue;
+            || size + nextBatch > int.MaxValue || active.IndexesFull;
     }
 
     /// <summary>
