@@ -150,6 +150,37 @@ public class RecoveryTests : IDisposable
         Assert.Equal(40, (await reopened.AppendAsync("t", 0, TestBatches.Make(0, 1))).BaseOffset);
     }
 
+    [Fact]
+    public async Task LostIndexesOfClosedSegments_AreRebuiltWithTheirSealingTimeEntry_AndCutToTheirEntries()
+    {
+        var options = new CommitLogOptions { DataDirectory = _dir.Path };
+        await using (var log = CommitLog.Open(options))
+        {
+            log.CreateTopic("t", 1, new TopicConfig { SegmentBytes = 2048, IndexIntervalBytes = 1000 });
+            for (var b = 0; b < 150; b++)
+            {
+                await log.AppendAsync("t", 0, TestBatches.Make(b * 2, 2));
+            }
+        }
+
+        foreach (var index in Directory.GetFiles(Path.Combine(_dir.Path, "t-0"), "*index"))
+        {
+            File.Delete(index);
+        }
+
+        await using var reopened = CommitLog.Open(options);
+        Assert.True(reopened.TryGet("t", 0, out var partition));
+        var closed = partition.Segments.Take(partition.Segments.Count - 1).ToArray();
+        Assert.True(closed.Length >= 3, "the test needs closed segments");
+        foreach (var segment in closed)
+        {
+            // The max timestamp is what time retention reads after the next start; only the sealing entry keeps it.
+            Assert.Equal(segment.MaxTimestamp, segment.Times.LastKey);
+            Assert.Equal(segment.Offsets.Count * 8L, new FileInfo(segment.Offsets.Path).Length);
+            Assert.Equal(segment.Times.Count * 12L, new FileInfo(segment.Times.Path).Length);
+        }
+    }
+
     public void Dispose()
     {
         _dir.Dispose();

@@ -68,7 +68,10 @@ internal sealed partial class PartitionLog
 
             if (!last)
             {
-                segment.TrimIndexes(); // a rebuilt index, or one a crash during a roll left preallocated
+                // A rebuilt index gets the entry a roll seals with; then the file is cut to its entries (a rebuilt
+                // one, or one a crash during a roll left preallocated), and the segment takes no more.
+                segment.SealTimeIndex();
+                segment.TrimIndexes();
             }
         }
     }
