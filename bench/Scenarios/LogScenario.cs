@@ -69,8 +69,8 @@ internal sealed partial class LogScenario : IScenario
                 FasterLog (Microsoft.FASTER.Core 2.6.5): ~16 KiB of records per `Enqueue` batch, 32 MiB pages, a commit every
                 1 ms, {WindowBytes >> 20} MiB uncommitted per producer. MB/s counts record payload bytes (10^6 B/s). CPU ms/MB:
                 the process's CPU time per MB of records over the timed run (the log's after its 1 s warm-up), steadier
-                than MB/s on a shared machine. alloc B/append: the process's allocations per append over the timed run; 12 B
-                of it is the offset index's in-memory entry (one per ~16 KiB batch, kept, not garbage).
+                than MB/s on a shared machine. alloc B/append: the process's allocations per append over the timed run (the
+                indexes live in their memory-mapped files, not on the heap).
 
                 {table}
                 The producers' window, 100 B records, 1 producer (the log and the windowed FileStream, best of {Rounds}); the

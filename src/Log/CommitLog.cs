@@ -104,9 +104,31 @@ public sealed class CommitLog : IAsyncDisposable, IDisposable
             }
 
             var entry = new TopicEntry(partitions, config);
+            PartitionLog[] opened;
+            try
+            {
+                // Before the catalog names the topic: a full disk that refuses a partition's preallocated index
+                // leaves no topic behind, rather than one the catalog lists and this process cannot serve.
+                opened = OpenPartitions(name, entry, clean: true);
+            }
+            catch (IOException)
+            {
+                return LogError.StorageError;
+            }
+
             _entries[name] = entry;
-            _catalog.Save(_entries);
-            _topics[name] = OpenPartitions(name, entry, clean: true);
+            try
+            {
+                _catalog.Save(_entries);
+            }
+            catch
+            {
+                _entries.Remove(name);
+                Close(opened);
+                throw;
+            }
+
+            _topics[name] = opened;
             return LogError.None;
         }
     }
@@ -236,12 +258,29 @@ public sealed class CommitLog : IAsyncDisposable, IDisposable
     private PartitionLog[] OpenPartitions(string name, TopicEntry entry, bool clean)
     {
         var partitions = new PartitionLog[entry.Partitions];
-        for (var i = 0; i < partitions.Length; i++)
+        try
         {
-            var directory = Path.Combine(_options.DataDirectory, name + "-" + i.ToString(CultureInfo.InvariantCulture));
-            partitions[i] = PartitionLog.Open(directory, entry.Config, _options, clean);
+            for (var i = 0; i < partitions.Length; i++)
+            {
+                var directory = Path.Combine(_options.DataDirectory, name + "-" + i.ToString(CultureInfo.InvariantCulture));
+                partitions[i] = PartitionLog.Open(directory, entry.Config, _options, clean);
+            }
+        }
+        catch
+        {
+            Close(partitions);
+            throw;
         }
 
         return partitions;
+    }
+
+    /// <summary>Closes partitions of a topic that was not created (nothing was appended: it only closes their files).</summary>
+    private static void Close(PartitionLog?[] partitions)
+    {
+        foreach (var partition in partitions)
+        {
+            partition?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
     }
 }

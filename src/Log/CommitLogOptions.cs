@@ -31,6 +31,9 @@ public sealed class CommitLogOptions
     internal Action<SafeFileHandle, IReadOnlyList<ReadOnlyMemory<byte>>, long> WriteAt { get; init; } =
         Storage.GatherWriter.Write;
 
+    /// <summary>Grows a file with its blocks reserved (see <see cref="Storage.Preallocation"/>); tests replace it to fail like a full disk.</summary>
+    internal Action<SafeFileHandle, long> Preallocate { get; init; } = Storage.Preallocation.Reserve;
+
     /// <summary>Starts writeback of a written range of a segment file (see <see cref="Storage.Writeback"/>); tests replace it to fail like EIO.</summary>
     internal Action<SafeFileHandle, long, long> StartWriteback { get; init; } = Storage.Writeback.Start;
 

@@ -105,6 +105,82 @@ public class RecoveryTests : IDisposable
         Assert.Equal(8, (await reopened.AppendAsync("t", 0, TestBatches.Make(0, 1))).BaseOffset);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task UncleanStop_ActiveIndexesWithTheirPreallocatedTail_RecoverEveryEntry_AndEveryOffsetReads(bool tornLastEntry)
+    {
+        var config = new TopicConfig { IndexIntervalBytes = 1 }; // an entry for every batch but the first
+        int offsetEntries, timeEntries;
+        await using (var log = CommitLog.Open(new CommitLogOptions { DataDirectory = _dir.Path }))
+        {
+            log.CreateTopic("t", 1, config);
+            for (var b = 0; b < 20; b++)
+            {
+                await log.AppendAsync("t", 0, TestBatches.Make(b * 2, 2, timestamp: 1000 + b));
+            }
+
+            Assert.True(log.TryGet("t", 0, out var partition));
+            (offsetEntries, timeEntries) = (partition.Segments[0].Offsets.Count, partition.Segments[0].Times.Count);
+        }
+
+        // What a crash leaves: the entries, then the zeros of the preallocated file (a torn last entry: half of it).
+        File.Delete(Path.Combine(_dir.Path, ".clean-shutdown"));
+        foreach (var (name, entrySize) in new[] { ("index", 8), ("timeindex", 12) })
+        {
+            var path = Path.Combine(_dir.Path, "t-0", $"{0:D20}.{name}");
+            var entries = await File.ReadAllBytesAsync(path);
+            await File.WriteAllBytesAsync(path, [.. entries[..(tornLastEntry ? ^(entrySize / 2) : ^0)], .. new byte[entrySize * 4096]]);
+        }
+
+        await using var reopened = CommitLog.Open(new CommitLogOptions { DataDirectory = _dir.Path });
+        Assert.True(reopened.TryGet("t", 0, out var recovered));
+        var segment = recovered.Segments[0];
+        Assert.Equal(!tornLastEntry, segment.IndexesValid); // a zero tail is no damage: only the log's tail is checked
+        Assert.Equal(offsetEntries, segment.Offsets.Count);
+        Assert.Equal(timeEntries, segment.Times.Count);
+        Assert.Equal(40, reopened.GetOffsets("t", 0).HighWatermark);
+        for (var offset = 0; offset < 40; offset++)
+        {
+            var read = reopened.Read("t", 0, offset, 1).Records.ToArray();
+            Assert.InRange(offset, RecordBatch.BaseOffset(read), RecordBatch.LastOffset(read));
+            Assert.Equal(offset - (offset % 2), reopened.FindOffset("t", 0, 1000 + (offset / 2)).Offset);
+        }
+
+        Assert.Equal(40, (await reopened.AppendAsync("t", 0, TestBatches.Make(0, 1))).BaseOffset);
+    }
+
+    [Fact]
+    public async Task LostIndexesOfClosedSegments_AreRebuiltWithTheirSealingTimeEntry_AndCutToTheirEntries()
+    {
+        var options = new CommitLogOptions { DataDirectory = _dir.Path };
+        await using (var log = CommitLog.Open(options))
+        {
+            log.CreateTopic("t", 1, new TopicConfig { SegmentBytes = 2048, IndexIntervalBytes = 1000 });
+            for (var b = 0; b < 150; b++)
+            {
+                await log.AppendAsync("t", 0, TestBatches.Make(b * 2, 2));
+            }
+        }
+
+        foreach (var index in Directory.GetFiles(Path.Combine(_dir.Path, "t-0"), "*index"))
+        {
+            File.Delete(index);
+        }
+
+        await using var reopened = CommitLog.Open(options);
+        Assert.True(reopened.TryGet("t", 0, out var partition));
+        var closed = partition.Segments.Take(partition.Segments.Count - 1).ToArray();
+        Assert.True(closed.Length >= 3, "the test needs closed segments");
+        foreach (var segment in closed)
+        {
+            // The max timestamp is what time retention reads after the next start; only the sealing entry keeps it.
+            Assert.Equal(segment.MaxTimestamp, segment.Times.LastKey);
+            Assert.Equal(segment.Offsets.Count * 8L, new FileInfo(segment.Offsets.Path).Length);
+            Assert.Equal(segment.Times.Count * 12L, new FileInfo(segment.Times.Path).Length);
+        }
+    }
+
     public void Dispose()
     {
         _dir.Dispose();

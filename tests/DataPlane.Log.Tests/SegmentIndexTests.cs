@@ -55,6 +55,36 @@ public class SegmentIndexTests : IDisposable
         Assert.Equal(4096, index.Floor(Key(4096) + 1));
     }
 
+    [Fact]
+    public async Task ActiveSegmentIndexes_ArePreallocated_AndCutToTheirEntriesOnRollAndClose()
+    {
+        var log = CommitLog.Open(new CommitLogOptions { DataDirectory = _dir.Path });
+        log.CreateTopic("t", 1, new TopicConfig { SegmentBytes = 4096, IndexIntervalBytes = 100 });
+        for (var b = 0; b < 200; b++)
+        {
+            await log.AppendAsync("t", 0, TestBatches.Make(b * 2, 2));
+        }
+
+        Assert.True(log.TryGet("t", 0, out var partition));
+        var segments = partition.Segments;
+        Assert.True(segments.Count >= 3, "the test needs closed segments");
+        foreach (var closed in segments.Take(segments.Count - 1))
+        {
+            Assert.True(closed.Offsets.Count > 0);
+            Assert.Equal(closed.Offsets.Count * 8L, new FileInfo(closed.Offsets.Path).Length);
+            Assert.Equal(closed.Times.Count * 12L, new FileInfo(closed.Times.Path).Length);
+        }
+
+        var active = segments[^1];
+        Assert.True(active.Offsets.Capacity > active.Offsets.Count);
+        Assert.Equal(active.Offsets.Capacity * 8L, new FileInfo(active.Offsets.Path).Length);
+        Assert.Equal(active.Times.Capacity * 12L, new FileInfo(active.Times.Path).Length);
+
+        await log.DisposeAsync();
+        Assert.Equal(active.Offsets.Count * 8L, new FileInfo(active.Offsets.Path).Length);
+        Assert.Equal(active.Times.Count * 12L, new FileInfo(active.Times.Path).Length);
+    }
+
     public void Dispose()
     {
         _dir.Dispose();

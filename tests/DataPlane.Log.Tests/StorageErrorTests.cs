@@ -1,3 +1,4 @@
+using DataPlane.Log.Storage;
 using Microsoft.Win32.SafeHandles;
 
 namespace DataPlane.Log.Tests;
@@ -83,6 +84,73 @@ public class StorageErrorTests : IDisposable
 
         await using var reopened = CommitLog.Open(options);
         Assert.Equal(["k0", "k1", "k2", "k3", "k4", "k5"], TestBatches.ReadAll(reopened, "t", 0).Select(r => TestBatches.Text(r.Key)));
+    }
+
+    [Fact]
+    public async Task FullDisk_WhenARollCannotReserveTheNewIndexes_FailsTheAppend_LeavesNoNewSegment_AndTheLogKeepsWorking()
+    {
+        var full = false;
+        void Preallocate(SafeFileHandle file, long length)
+        {
+            if (full)
+            {
+                throw new IOException("No space left on device");
+            }
+
+            Preallocation.Reserve(file, length);
+        }
+
+        var options = new CommitLogOptions { DataDirectory = _dir.Path, Preallocate = Preallocate };
+        var folder = Path.Combine(_dir.Path, "t-0");
+        await using (var log = CommitLog.Open(options))
+        {
+            // A ~700 B batch fills most of a 1024 B segment: the next one rolls.
+            log.CreateTopic("t", 1, new TopicConfig { SegmentBytes = 1024 });
+            Assert.Equal(0, (await log.AppendAsync("t", 0, TestBatches.Make(0, 1, valueBytes: 600))).BaseOffset);
+
+            full = true;
+            var failed = await log.AppendAsync("t", 0, TestBatches.Make(1, 1, valueBytes: 600));
+            Assert.Equal(LogError.StorageError, failed.Error);
+            Assert.Equal(1, log.GetOffsets("t", 0).HighWatermark);
+            Assert.Equal(["k0"], TestBatches.ReadAll(log, "t", 0).Select(r => TestBatches.Text(r.Key)));
+            Assert.Equal([$"{0:D20}.index", $"{0:D20}.log", $"{0:D20}.timeindex"], Directory.GetFiles(folder).Select(Path.GetFileName).Order());
+
+            full = false;
+            Assert.Equal(1, (await log.AppendAsync("t", 0, TestBatches.Make(1, 1, valueBytes: 600))).BaseOffset);
+        }
+
+        await using var reopened = CommitLog.Open(options);
+        Assert.Equal(["k0", "k1"], TestBatches.ReadAll(reopened, "t", 0).Select(r => TestBatches.Text(r.Key)));
+    }
+
+    [Fact]
+    public async Task FullDisk_WhenANewTopicCannotReserveItsIndexes_FailsTheCreate_AndNoTopicIsLeft()
+    {
+        var full = true;
+        void Preallocate(SafeFileHandle file, long length)
+        {
+            if (full)
+            {
+                throw new IOException("No space left on device");
+            }
+
+            Preallocation.Reserve(file, length);
+        }
+
+        var options = new CommitLogOptions { DataDirectory = _dir.Path, Preallocate = Preallocate };
+        await using (var log = CommitLog.Open(options))
+        {
+            Assert.Equal(LogError.StorageError, log.CreateTopic("t", 2));
+            Assert.Equal(0, log.GetPartitionCount("t"));
+
+            full = false;
+            Assert.Equal(LogError.None, log.CreateTopic("t", 2));
+            Assert.Equal(0, (await log.AppendAsync("t", 1, TestBatches.Make(0, 1))).BaseOffset);
+        }
+
+        await using var reopened = CommitLog.Open(options);
+        Assert.Equal(2, reopened.GetPartitionCount("t"));
+        Assert.Equal(["k0"], TestBatches.ReadAll(reopened, "t", 1).Select(r => TestBatches.Text(r.Key)));
     }
 
     public void Dispose()

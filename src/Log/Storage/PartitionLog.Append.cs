@@ -261,7 +261,7 @@ internal sealed partial class PartitionLog
 
         var ageMs = _time.GetUtcNow().ToUnixTimeMilliseconds() - active.CreatedMs;
         return size + nextBatch > _config.SegmentBytes || ageMs >= _config.SegmentTime.TotalMilliseconds
-            || size + nextBatch > int.MaxValue;
+            || size + nextBatch > int.MaxValue || active.IndexesFull;
     }
 
     /// <summary>
@@ -315,7 +315,6 @@ internal sealed partial class PartitionLog
         }
 
         segment.Publish(start + bytes);
-        segment.PersistIndexes();
         Volatile.Write(ref _highWatermark, group.Batch(to - 1).LastOffset + 1);
     }
 
@@ -324,7 +323,8 @@ internal sealed partial class PartitionLog
         var old = Volatile.Read(ref _segments)[^1];
         old.SealTimeIndex();
         old.SyncAll();
-        var next = Segment.Open(_directory, baseOffset, _config.IndexIntervalBytes, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        var next = Segment.Open(_directory, baseOffset, _config.IndexIntervalBytes, _time.GetUtcNow().ToUnixTimeMilliseconds(),
+            _config.SegmentBytes, _options.Preallocate);
         try
         {
             DurableFile.SyncDirectory(_directory); // the fsyncs that acknowledge appends to it cover its bytes, not its name
@@ -338,6 +338,8 @@ internal sealed partial class PartitionLog
         {
             Volatile.Write(ref _segments, [.. _segments, next]);
         }
+
+        old.TrimIndexes(); // only now: had the roll failed, the old segment would have taken the next group's entries
     }
 
     /// <summary>

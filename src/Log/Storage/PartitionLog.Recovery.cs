@@ -25,11 +25,31 @@ internal sealed partial class PartitionLog
         }
 
         var segments = new Segment[bases.Count];
+        try
+        {
+            Recover(segments, bases, directory, config, options, clean, now);
+        }
+        catch
+        {
+            foreach (var segment in segments)
+            {
+                segment?.Dispose();
+            }
+
+            throw;
+        }
+
+        return segments;
+    }
+
+    private static void Recover(Segment[] segments, List<long> bases, string directory, TopicConfig config, CommitLogOptions options,
+        bool clean, long now)
+    {
         for (var i = 0; i < segments.Length; i++)
         {
-            var segment = Segment.Open(directory, bases[i], config.IndexIntervalBytes, now);
-            segments[i] = segment;
             var last = i == segments.Length - 1;
+            var segment = Segment.Open(directory, bases[i], config.IndexIntervalBytes, now, last ? config.SegmentBytes : 0, options.Preallocate);
+            segments[i] = segment;
             var sane = segment.IndexesValid
                 && (segment.Offsets.Count == 0 || segment.Offsets.ValueAt(segment.Offsets.Count - 1) < segment.Size)
                 && (last || segment.Size == 0 || segment.Times.Count > 0);
@@ -46,10 +66,14 @@ internal sealed partial class PartitionLog
                 segment.SetRecovered(bases[i + 1], segment.Times.Count == 0 ? -1 : segment.Times.LastKey, -1, 0);
             }
 
-            segment.PersistIndexes();
+            if (!last)
+            {
+                // A rebuilt index gets the entry a roll seals with; then the file is cut to its entries (a rebuilt
+                // one, or one a crash during a roll left preallocated), and the segment takes no more.
+                segment.SealTimeIndex();
+                segment.TrimIndexes();
+            }
         }
-
-        return segments;
     }
 
     /// <summary>
@@ -60,6 +84,7 @@ internal sealed partial class PartitionLog
     /// </summary>
     private static void Scan(Segment segment, TopicConfig config, bool fromIndexEntry, bool verifyCrc)
     {
+        segment.ReserveIndexes();
         long position = 0;
         var expected = segment.BaseOffset;
         if (fromIndexEntry && segment.Offsets.Count > 0)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using DataPlane.Log.Records;
 using Microsoft.Win32.SafeHandles;
 
 namespace DataPlane.Log.Storage;
@@ -16,7 +17,8 @@ internal sealed class Segment : IDisposable
     private long _lastBatchBase = -1;
     private int _bytesSinceIndex;
 
-    private Segment(string directory, long baseOffset, int indexInterval, long createdMs)
+    private Segment(string directory, long baseOffset, int indexInterval, long createdMs, long maxBytes,
+        Action<SafeFileHandle, long> preallocate)
     {
         BaseOffset = baseOffset;
         _indexInterval = indexInterval;
@@ -24,12 +26,33 @@ internal sealed class Segment : IDisposable
         CreatedMs = createdMs;
         var stem = Path.Combine(directory, baseOffset.ToString("D20", CultureInfo.InvariantCulture));
         LogPath = stem + ".log";
+        var existed = File.Exists(LogPath);
         Log = File.OpenHandle(LogPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-        Offsets = SegmentIndex.Open(stem + ".index", isTime: false, out var offsetsValid);
-        Times = SegmentIndex.Open(stem + ".timeindex", isTime: true, out var timesValid);
-        IndexesValid = offsetsValid && timesValid;
         _size = RandomAccess.GetLength(Log);
         WritebackFrom = _size;
+        SegmentIndex? offsets = null;
+        try
+        {
+            var growTo = Math.Max(maxBytes, _size);
+            offsets = SegmentIndex.Open(stem + ".index", isTime: false, out var offsetsValid, maxBytes == 0 ? 0 : IndexCapacity(growTo, 8), preallocate);
+            Times = SegmentIndex.Open(stem + ".timeindex", isTime: true, out var timesValid, maxBytes == 0 ? 0 : IndexCapacity(growTo, 12), preallocate);
+            Offsets = offsets;
+            IndexesValid = offsetsValid && timesValid;
+        }
+        catch
+        {
+            // A full disk refused the indexes' room: a segment that was not there before leaves no file behind.
+            offsets?.Dispose();
+            Log.Dispose();
+            if (!existed)
+            {
+                File.Delete(LogPath);
+                File.Delete(stem + ".index");
+                File.Delete(stem + ".timeindex");
+            }
+
+            throw;
+        }
     }
 
     public long BaseOffset { get; }
@@ -60,8 +83,17 @@ internal sealed class Segment : IDisposable
     /// <summary>The largest batch max-timestamp in the segment; -1 while it is empty.</summary>
     public long MaxTimestamp => Volatile.Read(ref _maxTimestamp);
 
-    public static Segment Open(string directory, long baseOffset, int indexInterval, long createdMs) =>
-        new(directory, baseOffset, indexInterval, createdMs);
+    /// <summary>Whether an index has no room for another entry (the time index keeps one for the entry sealing the segment).</summary>
+    public bool IndexesFull => Offsets.Count >= Offsets.Capacity || Times.Count >= Times.Capacity - 1;
+
+    /// <summary>
+    /// Opens (or creates) a segment. One that takes appends (<paramref name="maxBytes"/> above 0, the most bytes it
+    /// may grow to) gets its indexes preallocated for that many bytes; a closed one maps its indexes as they are.
+    /// </summary>
+    /// <exception cref="IOException">A file could not be opened or the indexes' room not reserved (a full disk).</exception>
+    public static Segment Open(string directory, long baseOffset, int indexInterval, long createdMs, long maxBytes,
+        Action<SafeFileHandle, long> preallocate) =>
+        new(directory, baseOffset, indexInterval, createdMs, maxBytes, preallocate);
 
     public static bool TryParseBaseOffset(string logPath, out long baseOffset) =>
         long.TryParse(Path.GetFileNameWithoutExtension(logPath), NumberStyles.None, CultureInfo.InvariantCulture, out baseOffset)
@@ -70,7 +102,9 @@ internal sealed class Segment : IDisposable
     /// <summary>Records a batch the flusher wrote at <paramref name="position"/>, adding sparse index entries as Kafka does.</summary>
     public void OnBatchWritten(long baseOffset, long lastOffset, long maxTimestamp, long position, int size)
     {
-        if (_bytesSinceIndex > _indexInterval)
+        // A full index (only under the 10 MiB cap: a tiny index.interval.bytes) skips entries until the segment rolls;
+        // a sparser index finds the same batches, scanning further from its entries.
+        if (_bytesSinceIndex > _indexInterval && !IndexesFull)
         {
             Offsets.Add(baseOffset - BaseOffset, (int)position);
             var maxSoFar = Math.Max(_maxTimestamp, maxTimestamp);
@@ -129,25 +163,31 @@ internal sealed class Segment : IDisposable
     /// <summary>Adds the closing time-index entry Kafka writes on roll, so the max timestamp survives a restart.</summary>
     public void SealTimeIndex()
     {
-        if (_lastBatchBase >= 0 && _maxTimestamp > Times.LastKey)
+        if (_lastBatchBase >= 0 && _maxTimestamp > Times.LastKey && Times.Count < Times.Capacity)
         {
             Times.Add(_maxTimestamp, (int)(_lastBatchBase - BaseOffset));
         }
     }
 
-    public void PersistIndexes()
+    /// <summary>Makes room in the indexes for every entry of the log file as it is (recovery's rebuild, before any reader).</summary>
+    public void ReserveIndexes()
     {
-        Offsets.Persist();
-        Times.Persist();
+        var bytes = RandomAccess.GetLength(Log);
+        Offsets.Reserve(IndexCapacity(bytes, 8));
+        Times.Reserve(IndexCapacity(bytes, 12));
     }
 
-    /// <summary>fsync of the log file (indexes are rebuilt from it after a crash, so they are only written).</summary>
-    public void Sync() => RandomAccess.FlushToDisk(Log);
+    /// <summary>Cuts the indexes' files to their entries: the segment is closed and takes no more.</summary>
+    public void TrimIndexes()
+    {
+        Offsets.Trim();
+        Times.Trim();
+    }
 
+    /// <summary>fsync of the log file and the indexes (the indexes' pages are otherwise written back by the kernel when it likes).</summary>
     public void SyncAll()
     {
-        PersistIndexes();
-        Sync();
+        RandomAccess.FlushToDisk(Log);
         Offsets.Sync();
         Times.Sync();
     }
@@ -158,6 +198,14 @@ internal sealed class Segment : IDisposable
         File.Delete(Offsets.Path);
         File.Delete(Times.Path);
     }
+
+    /// <summary>
+    /// The most entries an index of a segment of <paramref name="bytes"/> can get: one per more than
+    /// index.interval.bytes, and a batch is at least its header; one more for the sealing time entry. At most
+    /// <see cref="SegmentIndex.MaxBytes"/>. A 1 GiB segment at the default 4096 takes 2 MiB and 3 MiB.
+    /// </summary>
+    private int IndexCapacity(long bytes, int entrySize) =>
+        (int)Math.Min((bytes / Math.Max(_indexInterval + 1L, RecordBatch.HeaderSize)) + 2, SegmentIndex.MaxBytes / entrySize);
 
     public void Dispose()
     {

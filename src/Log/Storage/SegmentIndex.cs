@@ -1,168 +1,165 @@
 using System.Buffers.Binary;
+using System.IO.MemoryMappedFiles;
 using Microsoft.Win32.SafeHandles;
 
 namespace DataPlane.Log.Storage;
 
 /// <summary>
-/// A sparse index of a segment in memory and in its file, in Kafka's layouts: <c>.index</c> entries are
+/// A sparse index of a segment, kept in its memory-mapped file as Kafka keeps it: <c>.index</c> entries are
 /// (relative offset int32, file position int32), <c>.timeindex</c> entries (timestamp int64, relative offset int32),
-/// big-endian. Keys only grow. One writer (the partition's flusher) and lock-free readers: the writer publishes
-/// a grown array before it raises the count, so a reader that reads the count first sees enough entries.
-/// Entries live in fixed chunks that are never copied or replaced: an index that grew by doubling one array
-/// allocated about twice its size over its life (24 B per entry, one entry per append of a 16 KiB batch).
+/// big-endian. Keys only grow. The file is preallocated to <see cref="Capacity"/> entries, so adding one is two
+/// stores into the mapping and nothing on the managed heap (the in-memory entries this replaced cost 12 B each,
+/// one per 16 KiB batch, kept for the segment's life); it is trimmed to its entries when the segment is sealed or
+/// closed. After a crash the file holds its entries, then zeros (or a torn entry: see <see cref="Open"/>).
+/// One writer (the partition's flusher) and lock-free readers: the writer stores an entry before it raises the
+/// count, so a reader that reads the count first sees whole entries. Readers hold the mapping for the length of
+/// a lookup, so a segment closed under them fails the lookup rather than unmapping what it reads.
 /// </summary>
-internal sealed class SegmentIndex : IDisposable
+internal sealed unsafe class SegmentIndex : IDisposable
 {
+    /// <summary>The most bytes an index takes, Kafka's <c>segment.index.bytes</c> default; a full index rolls the segment.</summary>
+    public const int MaxBytes = 10 << 20;
+
     private readonly bool _isTime;
+    private readonly int _entrySize;
     private readonly SafeFileHandle _file;
-    /// <summary>Entries per chunk: a chunk's arrays (32 KiB and 16 KiB) stay below the large object heap.</summary>
-    private const int ChunkShift = 12;
-    private const int ChunkMask = (1 << ChunkShift) - 1;
-
-    /// <summary>The first chunk is small, so the many indexes of small or idle segments stay small.</summary>
-    private const int FirstChunkEntries = 64;
-
-    /// <summary>
-    /// Entries per write when persisting (3 KiB on the stack): a 4 MiB group of 16 KiB batches adds 256, which so
-    /// take one write, where 32 a write took several per group on the writer's path.
-    /// </summary>
-    private const int PersistEntries = 256;
-
-    private Chunk[] _chunks = new Chunk[4];
+    private readonly Action<SafeFileHandle, long> _preallocate;
+    private MemoryMappedFile? _map;
+    private MemoryMappedViewAccessor? _view;
+    private byte* _base;
+    private int _capacity;
     private int _count;
-    private int _persisted;
 
-    private SegmentIndex(string path, bool isTime, SafeFileHandle file)
+    private SegmentIndex(string path, bool isTime, SafeFileHandle file, Action<SafeFileHandle, long> preallocate)
     {
         Path = path;
         _isTime = isTime;
+        _entrySize = isTime ? 12 : 8;
         _file = file;
+        _preallocate = preallocate;
     }
 
     public string Path { get; }
 
     public int Count => Volatile.Read(ref _count);
 
-    private int EntrySize => _isTime ? 12 : 8;
+    /// <summary>How many entries the mapping holds; the writer adds none past it.</summary>
+    public int Capacity => _capacity;
 
-    /// <summary>Opens (or creates) an index file; false if it was missing or is not a whole number of ordered entries.</summary>
-    public static SegmentIndex Open(string path, bool isTime, out bool valid)
+    public long LastKey => _count == 0 ? long.MinValue : KeyAt(_count - 1);
+
+    /// <summary>
+    /// Opens (or creates) an index file and maps it with room for at least <paramref name="capacity"/> entries
+    /// (preallocated). <paramref name="valid"/> is false if the file was missing or is not whole, ordered entries
+    /// followed by nothing but zeros (the preallocated tail an unclean stop leaves); a torn or damaged entry makes
+    /// it false too, and the index starts empty, for recovery to rebuild.
+    /// </summary>
+    /// <exception cref="IOException">The preallocation failed (a full disk); the file is left as it was.</exception>
+    public static SegmentIndex Open(string path, bool isTime, out bool valid, int capacity = MaxBytes / 12,
+        Action<SafeFileHandle, long>? preallocate = null)
     {
         var existed = File.Exists(path);
         var file = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-        var index = new SegmentIndex(path, isTime, file);
-        valid = existed && index.Load();
-        if (!valid)
+        var index = new SegmentIndex(path, isTime, file, preallocate ?? Preallocation.Reserve);
+        try
         {
-            index.Clear();
-        }
+            var length = RandomAccess.GetLength(file);
+            var whole = length % index._entrySize == 0 && length <= MaxBytes;
+            if (!whole)
+            {
+                RandomAccess.SetLength(file, 0); // not entries: nothing in it is worth keeping, recovery rebuilds it
+                length = 0;
+            }
 
-        return index;
+            index.Map(Math.Max(capacity, (int)(length / index._entrySize)));
+            valid = existed && whole && index.Load(length);
+            if (!valid)
+            {
+                index.Wipe(length);
+            }
+
+            return index;
+        }
+        catch
+        {
+            index.Unmap();
+            file.Dispose();
+            throw;
+        }
     }
 
-    public long KeyAt(int i) => Volatile.Read(ref _chunks)[i >> ChunkShift].Keys[i & ChunkMask];
+    public long KeyAt(int i)
+    {
+        var view = Acquire(i);
+        try
+        {
+            return Key(Entry(i));
+        }
+        finally
+        {
+            view.DangerousRelease();
+        }
+    }
 
-    public int ValueAt(int i) => Volatile.Read(ref _chunks)[i >> ChunkShift].Values[i & ChunkMask];
-
-    public long LastKey => _count == 0 ? long.MinValue : KeyAt(_count - 1);
+    public int ValueAt(int i)
+    {
+        var view = Acquire(i);
+        try
+        {
+            return Value(Entry(i));
+        }
+        finally
+        {
+            view.DangerousRelease();
+        }
+    }
 
     /// <summary>The last entry whose key is at most <paramref name="key"/> (or below it, if <paramref name="strictlyBelow"/>); -1 if none.</summary>
     public int Floor(long key, bool strictlyBelow = false)
     {
         var count = Volatile.Read(ref _count);
-        var chunks = Volatile.Read(ref _chunks);
-        int lo = 0, hi = count - 1, found = -1;
-        while (lo <= hi)
+        if (count == 0)
         {
-            var mid = (lo + hi) >>> 1;
-            var midKey = chunks[mid >> ChunkShift].Keys[mid & ChunkMask];
-            if (midKey < key || (!strictlyBelow && midKey == key))
-            {
-                found = mid;
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid - 1;
-            }
+            return -1;
         }
 
-        return found;
+        var view = Acquire(count - 1);
+        try
+        {
+            int lo = 0, hi = count - 1, found = -1;
+            while (lo <= hi)
+            {
+                var mid = (lo + hi) >>> 1;
+                var midKey = Key(Entry(mid));
+                if (midKey < key || (!strictlyBelow && midKey == key))
+                {
+                    found = mid;
+                    lo = mid + 1;
+                }
+                else
+                {
+                    hi = mid - 1;
+                }
+            }
+
+            return found;
+        }
+        finally
+        {
+            view.DangerousRelease();
+        }
     }
 
+    /// <summary>Adds an entry (the writer's alone); the caller checks <see cref="Capacity"/> first.</summary>
     public void Add(long key, int value)
     {
         var count = _count;
-        var chunks = _chunks;
-        var c = count >> ChunkShift;
-        var slot = count & ChunkMask;
-        if (c == chunks.Length)
+        if (count >= _capacity)
         {
-            Array.Resize(ref chunks, c * 2);
-            Volatile.Write(ref _chunks, chunks);
+            throw new InvalidOperationException($"{Path} is full at {_capacity} entries.");
         }
 
-        ref var chunk = ref chunks[c];
-        if (chunk.Keys is null || slot == chunk.Keys.Length)
-        {
-            // Readers index the published arrays by the count, which is raised only after the entry is in place.
-            var entries = c == 0 && slot < FirstChunkEntries ? FirstChunkEntries : 1 << ChunkShift;
-            var grown = new Chunk(new long[entries], new int[entries]);
-            chunk.Keys?.AsSpan().CopyTo(grown.Keys);
-            chunk.Values?.AsSpan().CopyTo(grown.Values);
-            chunk = grown;
-        }
-
-        chunk.Keys[slot] = key;
-        chunk.Values[slot] = value;
-        Volatile.Write(ref _count, count + 1);
-    }
-
-    /// <summary>Drops entries from <paramref name="count"/> on, in memory and in the file.</summary>
-    public void TruncateTo(int count)
-    {
-        if (count >= _count)
-        {
-            return;
-        }
-
-        Volatile.Write(ref _count, count);
-        _persisted = Math.Min(_persisted, count);
-        RandomAccess.SetLength(_file, (long)_persisted * EntrySize);
-    }
-
-    public void Clear() => TruncateTo(0);
-
-    /// <summary>Appends the entries added since the last call to the file (no fsync: recovery checks indexes).</summary>
-    public void Persist()
-    {
-        var pending = _count - _persisted;
-        if (pending == 0)
-        {
-            return;
-        }
-
-        var entry = EntrySize;
-        Span<byte> buffer = stackalloc byte[12 * PersistEntries];
-        while (_persisted < _count)
-        {
-            var n = Math.Min(_count - _persisted, PersistEntries);
-            for (var i = 0; i < n; i++)
-            {
-                Encode(buffer.Slice(i * entry, entry), KeyAt(_persisted + i), ValueAt(_persisted + i));
-            }
-
-            RandomAccess.Write(_file, buffer[..(n * entry)], (long)_persisted * entry);
-            _persisted += n;
-        }
-    }
-
-    public void Sync() => RandomAccess.FlushToDisk(_file);
-
-    public void Dispose() => _file.Dispose();
-
-    private void Encode(Span<byte> entry, long key, int value)
-    {
+        var entry = Entry(count);
         if (_isTime)
         {
             BinaryPrimitives.WriteInt64BigEndian(entry, key);
@@ -173,39 +170,164 @@ internal sealed class SegmentIndex : IDisposable
             BinaryPrimitives.WriteInt32BigEndian(entry, (int)key);
             BinaryPrimitives.WriteInt32BigEndian(entry[4..], value);
         }
+
+        Volatile.Write(ref _count, count + 1);
     }
 
-    private bool Load()
+    /// <summary>Drops entries from <paramref name="count"/> on, zeroing them, so a crash does not bring them back.</summary>
+    public void TruncateTo(int count)
     {
-        var length = RandomAccess.GetLength(_file);
-        if (length % EntrySize != 0 || length > int.MaxValue)
+        var old = _count;
+        if (count >= old)
         {
-            return false;
+            return;
         }
 
-        var bytes = new byte[length];
-        if (length > 0 && RandomAccess.Read(_file, bytes, 0) != length)
+        Volatile.Write(ref _count, count);
+        new Span<byte>(_base + ((long)count * _entrySize), (old - count) * _entrySize).Clear();
+    }
+
+    public void Clear() => TruncateTo(0);
+
+    /// <summary>Zeros the first <paramref name="length"/> bytes of the file, whatever they held, and empties the index.</summary>
+    private void Wipe(long length)
+    {
+        _count = 0;
+        new Span<byte>(_base, (int)length).Clear();
+    }
+
+    /// <summary>
+    /// Makes room for at least <paramref name="capacity"/> entries, remapping. Only while no reader can hold the
+    /// mapping: recovery, before the partition is open.
+    /// </summary>
+    public void Reserve(int capacity)
+    {
+        if (capacity > _capacity)
         {
-            return false;
+            Map(capacity);
+        }
+    }
+
+    /// <summary>
+    /// Cuts the file to its entries (a sealed segment's index takes no more): no entry is added after this. The
+    /// mapping stays for readers, who read only below the count; Linux allows a mapping past the end of its file,
+    /// elsewhere the file is cut when it is closed.
+    /// </summary>
+    public void Trim()
+    {
+        _capacity = _count;
+        if (OperatingSystem.IsLinux())
+        {
+            RandomAccess.SetLength(_file, (long)_count * _entrySize);
+        }
+    }
+
+    /// <summary>Writes the mapping's dirty pages to the file (msync; recovery checks indexes, so appends never wait for this).</summary>
+    public void Persist() => _view?.Flush();
+
+    /// <summary>Makes the entries durable: the pages, then the file's metadata.</summary>
+    public void Sync()
+    {
+        Persist();
+        RandomAccess.FlushToDisk(_file);
+    }
+
+    /// <summary>Unmaps and closes the file, cut to its entries (a clean close leaves no preallocated tail).</summary>
+    public void Dispose()
+    {
+        if (_view is null || _file.IsClosed)
+        {
+            _file.Dispose();
+            return;
         }
 
-        for (var p = 0; p < bytes.Length; p += EntrySize)
+        Unmap();
+        try
         {
-            var e = bytes.AsSpan(p, EntrySize);
-            var key = _isTime ? BinaryPrimitives.ReadInt64BigEndian(e) : BinaryPrimitives.ReadInt32BigEndian(e);
-            var value = BinaryPrimitives.ReadInt32BigEndian(e[(_isTime ? 8 : 4)..]);
-            if ((_count > 0 && (key <= LastKey || (!_isTime && value <= ValueAt(_count - 1)))) || value < 0)
+            RandomAccess.SetLength(_file, (long)_count * _entrySize);
+        }
+        finally
+        {
+            _file.Dispose();
+        }
+    }
+
+    private static long ReadKey(ReadOnlySpan<byte> entry, bool isTime) =>
+        isTime ? BinaryPrimitives.ReadInt64BigEndian(entry) : BinaryPrimitives.ReadInt32BigEndian(entry);
+
+    private long Key(Span<byte> entry) => ReadKey(entry, _isTime);
+
+    private int Value(Span<byte> entry) => BinaryPrimitives.ReadInt32BigEndian(entry[(_isTime ? 8 : 4)..]);
+
+    private Span<byte> Entry(int i) => new(_base + ((long)i * _entrySize), _entrySize);
+
+    /// <summary>Holds the mapping for a lookup of entries up to <paramref name="last"/>, which must be below the count.</summary>
+    private SafeMemoryMappedViewHandle Acquire(int last)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)last, (uint)Volatile.Read(ref _count), nameof(last));
+        var view = _view!.SafeMemoryMappedViewHandle;
+        var added = false;
+        view.DangerousAddRef(ref added);
+        return view;
+    }
+
+    /// <summary>Maps the file with room for <paramref name="capacity"/> entries, preallocating what it lacks.</summary>
+    private void Map(int capacity)
+    {
+        var bytes = Math.Max((long)capacity * _entrySize, RandomAccess.GetLength(_file));
+        _preallocate(_file, bytes);
+        Unmap();
+        _capacity = (int)(bytes / _entrySize);
+        if (bytes == 0)
+        {
+            return; // nothing to map (an empty closed segment's index); the count stays 0
+        }
+
+        _map = MemoryMappedFile.CreateFromFile(_file, null, bytes, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
+        _view = _map.CreateViewAccessor(0, bytes, MemoryMappedFileAccess.ReadWrite);
+        byte* pointer = null;
+        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+        _base = pointer + _view.PointerOffset;
+    }
+
+    private void Unmap()
+    {
+        if (_view is null)
+        {
+            return;
+        }
+
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
+        _map!.Dispose();
+        _base = null;
+    }
+
+    /// <summary>
+    /// Counts the entries at the start of the first <paramref name="length"/> bytes: whole, ordered, not all zeros.
+    /// False if anything but zeros follows them (a torn or damaged entry).
+    /// </summary>
+    private bool Load(long length)
+    {
+        var end = (int)(length / _entrySize);
+        var count = 0;
+        long lastKey = 0;
+        var lastValue = 0;
+        for (; count < end; count++)
+        {
+            var entry = Entry(count);
+            var key = Key(entry);
+            var value = Value(entry);
+            var ordered = count == 0 || (key > lastKey && (_isTime ? value >= lastValue : value > lastValue));
+            if (!ordered || value < 0 || !entry.ContainsAnyExcept((byte)0))
             {
-                return false;
+                break;
             }
 
-            Add(key, value);
+            (lastKey, lastValue) = (key, value);
         }
 
-        _persisted = _count;
-        return true;
+        _count = count;
+        return !new ReadOnlySpan<byte>(_base + ((long)count * _entrySize), (int)length - (count * _entrySize)).ContainsAnyExcept((byte)0);
     }
-
-    /// <summary>One chunk's entries: keys and values in two arrays (12 B an entry, where a struct array would pad to 16).</summary>
-    private readonly record struct Chunk(long[] Keys, int[] Values);
 }
