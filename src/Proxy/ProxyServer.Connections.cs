@@ -18,6 +18,7 @@ public sealed partial class ProxyServer
             return;
         }
 
+        KeepHeadroom();
         var connection = Rent(options, Interlocked.Increment(ref _nextLoop));
         _connections.Add(connection, _time.GetTimestamp());
         connection.Start(socket, options);
@@ -31,6 +32,8 @@ public sealed partial class ProxyServer
             Refuse(fd, options);
             return;
         }
+
+        KeepHeadroom();
 
         // A connection whose pair runs on the accepting loop (connect and copy with no thread hop), unless
         // that loop has clearly more connections than another.
@@ -112,6 +115,19 @@ public sealed partial class ProxyServer
         if (_stopping && _connections.Count == 0)
         {
             _drained.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// An admitted client is served, but when it leaves too few descriptors free besides the reserve, the
+    /// reserve goes to the runtime and accepting pauses until it is back (as after a failed accept).
+    /// </summary>
+    private void KeepHeadroom()
+    {
+        var errno = DescriptorReserve.KeepHeadroom();
+        if (errno != 0)
+        {
+            ReportOutOfResources("descriptor headroom", errno);
         }
     }
 

@@ -24,7 +24,7 @@ public sealed partial class ProxyServer
         Interlocked.Increment(ref _open);
         var connection = Rent(Options, Interlocked.Increment(ref _nextLoop));
         _connections.Add(connection, _time.GetTimestamp());
-        _ = connection.RunAdoptedAsync(client, upstreamSocket, upstream, clientEnded, upstreamEnded, age);
+        connection.StartAdopted(client, upstreamSocket, upstream, clientEnded, upstreamEnded, age);
     }
 
     /// <summary>The upstream's address for display (never connected to); a socket reset meanwhile has none.</summary>

@@ -16,13 +16,21 @@ public sealed partial class AcceptErrorTests
     // Proxied connections the child has descriptors for (two each: the client's and the upstream's).
     private const int Capacity = 8;
 
+    /// <summary>
+    /// The child's pool workers end after 1 ms idle (the runtime's default is 20 s), so the pool starts
+    /// workers all through the test, as it does on a loaded machine: each start needs descriptors, and a
+    /// worker that cannot start aborts the process with "Out of memory." Before the descriptor reserve kept
+    /// headroom: 1 of 8 runs so (2026-12-06, under a CPU load), 3 of 6 with 20 ms, and once with the default.
+    /// </summary>
+    private static readonly Dictionary<string, string> ThreadsComeAndGo = new() { ["DOTNET_ThreadPool_ThreadTimeoutMs"] = "1" };
+
     [Theory]
     [InlineData("epoll")]
     [InlineData("sockets")]
     public async Task DataplaneProxy_OutOfDescriptors_PausesAcceptingAndServesTheQueueOnceSomeAreFree(string transport)
     {
         await using var upstream = TestUpstream.Echo();
-        await using var proxy = new DataplaneProcess("--listen", "127.0.0.1:0", "--upstream", upstream.Address, "--transport", transport, "--admin", "127.0.0.1:0");
+        await using var proxy = new DataplaneProcess(ThreadsComeAndGo, "--listen", "127.0.0.1:0", "--upstream", upstream.Address, "--transport", transport, "--admin", "127.0.0.1:0");
         var admin = await proxy.Admin;
         var listen = await WarmedUpAsync(proxy);
         await LimitDescriptorsAsync(proxy.Id, 2 * Capacity);

@@ -1,19 +1,32 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace DataPlane.Net.Epoll;
 
 /// <summary>
 /// Descriptors the process holds back for the runtime. Out of descriptors, the runtime itself fails:
-/// CoreCLR opens a pipe for every thread it starts (the thread pool adds workers under load), and an
-/// assembly or a stack trace opens files; a thread that cannot start is an OutOfMemoryException that
-/// aborts the process. So the transport never accepts into the last descriptors: these are let go the
-/// moment an accept or a socket() says EMFILE/ENFILE, and accepting resumes only once all of them can
-/// be taken back (the same idea as the spare descriptor libuv and nginx users keep for EMFILE).
+/// CoreCLR opens a pipe for every thread it starts (the thread pool adds workers under load, and starts
+/// them again after they idled out), and an assembly or a stack trace opens files. A worker that cannot
+/// start is fatal: .NET 10's pool calls <c>CreateWorkerThread</c> with no catch, so the
+/// OutOfMemoryException is unhandled on the pool's gate thread, and the runtime prints "Out of memory."
+/// and aborts (reproduced: 3 of 6 out-of-descriptor runs with workers idling out after 20 ms).
+/// So the transport never accepts into the last descriptors: these are let go the moment an accept or
+/// a socket() says EMFILE/ENFILE, or a new connection leaves fewer than <see cref="Headroom"/> free
+/// besides them, and accepting resumes only once all of them and that headroom can be taken (the same
+/// idea as the spare descriptor libuv and nginx users keep for EMFILE).
 /// </summary>
 internal static class DescriptorReserve
 {
     /// <summary>How many are held: a few thread starts (two each) and an assembly or two.</summary>
     public const int Size = 16;
+
+    /// <summary>
+    /// Descriptors that must stay free besides the reserve while it is whole: the upstream socket of the
+    /// connection just accepted, a thread start's pipe (two), and one to spare. Without it the reserve sat
+    /// whole with none free after the last accept or upstream socket took the last descriptor, until the
+    /// next client's accept failed; a thread start meanwhile aborted the process.
+    /// </summary>
+    public const int Headroom = 4;
 
     private static readonly Lock Gate = new();
     private static readonly int[] Held = new int[Size];
@@ -23,8 +36,8 @@ internal static class DescriptorReserve
     public static bool IsWhole => Volatile.Read(ref _count) == Size;
 
     /// <summary>
-    /// Takes all of them back (eventfds: cheap, no path); false, holding none, when the process cannot spare them
-    /// yet. Does nothing off Linux, as <see cref="Release"/>.
+    /// Takes all of them back (eventfds: cheap, no path), when <see cref="Headroom"/> more are free too; false,
+    /// holding none, when the process cannot spare them yet. Does nothing off Linux, as <see cref="Release"/>.
     /// </summary>
     public static bool TryRestore()
     {
@@ -48,7 +61,38 @@ internal static class DescriptorReserve
                 Volatile.Write(ref _count, _count + 1);
             }
 
+            if (HeadroomErrno() != 0)
+            {
+                ReleaseHeld();
+                return false;
+            }
+
             return true;
+        }
+    }
+
+    /// <summary>
+    /// After a connection was accepted (before its upstream socket): 0 when the reserve is whole and
+    /// <see cref="Headroom"/> descriptors are free besides it, or it is not whole already (accepting is paused
+    /// then). Otherwise lets the reserve go, so the runtime has room while accepting pauses, and returns the
+    /// errno that said so (EMFILE, ENFILE). Costs an fcntl(F_DUPFD_CLOEXEC) and a close(2) per headroom descriptor. Off Linux, 0.
+    /// </summary>
+    public static int KeepHeadroom()
+    {
+        if (!OperatingSystem.IsLinux() || !IsWhole)
+        {
+            return 0;
+        }
+
+        lock (Gate)
+        {
+            var errno = IsWhole ? HeadroomErrno() : 0;
+            if (errno != 0)
+            {
+                ReleaseHeld();
+            }
+
+            return errno;
         }
     }
 
@@ -74,6 +118,35 @@ internal static class DescriptorReserve
         {
             ReleaseHeld();
         }
+    }
+
+    /// <summary>
+    /// Under <see cref="Gate"/>, with the reserve whole: 0 when <see cref="Headroom"/> more descriptors can be
+    /// opened (duplicates of a held one, closed at once), else the errno that said they cannot.
+    /// </summary>
+    private static int HeadroomErrno()
+    {
+        Span<int> probes = stackalloc int[Headroom];
+        var opened = 0;
+        var errno = 0;
+        while (opened < Headroom)
+        {
+            var fd = EpollNative.Control(Held[0], EpollNative.FDupFdCloexec, 0);
+            if (fd < 0)
+            {
+                errno = Marshal.GetLastPInvokeError();
+                break;
+            }
+
+            probes[opened++] = fd;
+        }
+
+        while (opened > 0)
+        {
+            EpollNative.Close(probes[--opened]);
+        }
+
+        return EpollNative.IsOutOfResources(errno) ? errno : 0;
     }
 
     private static void ReleaseHeld()

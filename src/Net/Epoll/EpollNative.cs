@@ -28,6 +28,7 @@ internal static unsafe partial class EpollNative
     public const int SoLinger = 13;
     public const int EpollCloexec = 0x80000;
     public const int EfdCloexec = 0x80000;
+    public const int FDupFdCloexec = 1030;
     public const int EfdNonblock = 0x800;
     public const int MsgDontWait = 0x40;
     public const int MsgNoSignal = 0x4000;
@@ -78,6 +79,10 @@ internal static unsafe partial class EpollNative
 
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     public static partial nint Write(int fd, byte* buffer, nint count);
+
+    /// <summary>fcntl(2) with an int argument (F_DUPFD_CLOEXEC).</summary>
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int Control(int fd, int command, int argument);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);

@@ -65,9 +65,10 @@ internal sealed partial class ProxyConnection
 
     /// <summary>
     /// Runs a pair another process stopped at its quiet point, from there: bytes that arrived meanwhile
-    /// wait in the kernel and are read first. The upstream already counts it as active.
+    /// wait in the kernel and are read first. The upstream already counts it as active. It runs to its
+    /// end, then the instance goes back to the host, as a new connection's does. Never throws.
     /// </summary>
-    public async Task RunAdoptedAsync(Socket client, Socket upstreamSocket, Upstream upstream, bool clientEnded, bool upstreamEnded, TimeSpan age)
+    public void StartAdopted(Socket client, Socket upstreamSocket, Upstream upstream, bool clientEnded, bool upstreamEnded, TimeSpan age)
     {
         _client = client;
         _upstreamSocket = upstreamSocket;
@@ -85,8 +86,14 @@ internal sealed partial class ProxyConnection
             _upstreamFd = (int)upstreamSocket.Handle;
         }
 
+        Run(RunAdoptedAsync());
+    }
+
+    [AsyncMethodBuilder(typeof(ConnectionTaskBuilder))]
+    private async ValueTask RunAdoptedAsync()
+    {
         _pair?.Begin();
-        if (_pair is not null && !_pair.Adopt(_upstreamFd, clientEnded, upstreamEnded))
+        if (_pair is not null && !_pair.Adopt(_upstreamFd, _clientEnded, _upstreamEnded))
         {
             // The descriptor could not join the loop: the connection cannot go on here.
             Abort(reset: true);
@@ -105,7 +112,6 @@ internal sealed partial class ProxyConnection
         finally
         {
             Release();
-            _host.Return(this);
         }
     }
 

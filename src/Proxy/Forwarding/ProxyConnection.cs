@@ -105,7 +105,7 @@ internal sealed partial class ProxyConnection : IDisposable
             _clientFd = (int)client.Handle;
         }
 
-        Run(options.Policy == BalancingPolicy.RingHash ? HashOf(client.RemoteEndPoint) : 0, options);
+        Run(RunAsync(options.Policy == BalancingPolicy.RingHash ? HashOf(client.RemoteEndPoint) : 0, options));
     }
 
     /// <summary>
@@ -116,7 +116,7 @@ internal sealed partial class ProxyConnection : IDisposable
     public void Start(int clientFd, ulong clientHash, ProxyOptions options)
     {
         _clientFd = clientFd;
-        Run(clientHash, options);
+        Run(RunAsync(clientHash, options));
     }
 
     /// <summary>The ring hash of a client address in sockaddr form, as <see cref="HashOf(EndPoint)"/> hashes its IPAddress.</summary>
@@ -126,16 +126,15 @@ internal sealed partial class ProxyConnection : IDisposable
         : 0;
 
     /// <summary>
-    /// Runs the connection and awaits its end here, not in the caller, which has nothing to wait for:
-    /// taking the result gives the pooled state machine back, and only after that is this instance
-    /// pooled for its next connection (whose run then stores its own). A Task per connection was an
-    /// allocation per connection, a gen0 collection every few seconds with a new connection per request.
+    /// Awaits the connection's run (a new one's or an adopted one's) here, not in the caller, which has
+    /// nothing to wait for: taking the result gives the pooled state machine back, and only after that
+    /// is this instance pooled for its next connection (whose run then stores its own). A Task per
+    /// connection was an allocation per connection, a gen0 collection every few seconds with a new
+    /// connection per request.
     /// </summary>
-    private void Run(ulong clientHash, ProxyOptions options)
+    private void Run(ValueTask run)
     {
-#pragma warning disable CA2012 // consumed exactly once, by OnRan (inline or as the continuation)
-        _run = RunAsync(clientHash, options).GetAwaiter();
-#pragma warning restore CA2012
+        _run = run.GetAwaiter();
         if (_run.IsCompleted)
         {
             OnRan();

@@ -13,6 +13,12 @@ internal sealed partial class DataplaneProcess : IAsyncDisposable
     private readonly List<string> _output = [];
 
     public DataplaneProcess(params string[] arguments)
+        : this(new Dictionary<string, string>(), arguments)
+    {
+    }
+
+    /// <summary>Starts it with <paramref name="environment"/> added to this process's environment.</summary>
+    public DataplaneProcess(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "dataplane"))
         {
@@ -20,6 +26,11 @@ internal sealed partial class DataplaneProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add("proxy");
         foreach (var a in arguments)
         {
