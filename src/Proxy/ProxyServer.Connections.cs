@@ -18,7 +18,7 @@ public sealed partial class ProxyServer
             return;
         }
 
-        KeepHeadroom();
+        KeepHeadroom((int)socket.SafeHandle.DangerousGetHandle());
         var connection = Rent(options, Interlocked.Increment(ref _nextLoop));
         _connections.Add(connection, _time.GetTimestamp());
         connection.Start(socket, options);
@@ -33,7 +33,7 @@ public sealed partial class ProxyServer
             return;
         }
 
-        KeepHeadroom();
+        KeepHeadroom(fd);
 
         // A connection whose pair runs on the accepting loop (connect and copy with no thread hop), unless
         // that loop has clearly more connections than another.
@@ -122,9 +122,9 @@ public sealed partial class ProxyServer
     /// An admitted client is served, but when it leaves too few descriptors free besides the reserve, the
     /// reserve goes to the runtime and accepting pauses until it is back (as after a failed accept).
     /// </summary>
-    private void KeepHeadroom()
+    private void KeepHeadroom(int accepted)
     {
-        var errno = DescriptorReserve.KeepHeadroom();
+        var errno = DescriptorReserve.KeepHeadroom(accepted);
         if (errno != 0)
         {
             ReportOutOfResources("descriptor headroom", errno);

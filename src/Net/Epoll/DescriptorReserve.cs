@@ -72,14 +72,40 @@ internal static class DescriptorReserve
     }
 
     /// <summary>
+    /// How close to RLIMIT_NOFILE the highest accepted descriptor must come before accepts probe for
+    /// <see cref="Headroom"/>. Linux hands out the lowest free descriptor, so the descriptors in use above
+    /// the highest an accept ever got are ones opened after every lower one was taken (an upstream socket
+    /// or two, the runtime's few): far from the limit there is room, and an accept costs no probe. The
+    /// mark never comes down, so once connections reached near the limit, the holes their closes leave
+    /// below it are probed too.
+    /// </summary>
+    private const int ProbeDistance = 1024;
+
+    private static int _highestAccepted;
+
+    /// <summary>
     /// After a connection was accepted (before its upstream socket): 0 when the reserve is whole and
     /// <see cref="Headroom"/> descriptors are free besides it, or it is not whole already (accepting is paused
     /// then). Otherwise lets the reserve go, so the runtime has room while accepting pauses, and returns the
-    /// errno that said so (EMFILE, ENFILE). Costs an fcntl(F_DUPFD_CLOEXEC) and a close(2) per headroom descriptor. Off Linux, 0.
+    /// errno that said so (EMFILE, ENFILE). Far from the limit (<see cref="ProbeDistance"/>) it costs a
+    /// getrlimit(2); near it, an fcntl(F_DUPFD_CLOEXEC) and a close(2) per headroom descriptor. Off Linux, 0.
     /// </summary>
-    public static int KeepHeadroom()
+    /// <param name="accepted">The accepted connection's descriptor.</param>
+    public static int KeepHeadroom(int accepted)
     {
         if (!OperatingSystem.IsLinux() || !IsWhole)
+        {
+            return 0;
+        }
+
+        var highest = Volatile.Read(ref _highestAccepted);
+        while (accepted > highest)
+        {
+            var seen = Interlocked.CompareExchange(ref _highestAccepted, accepted, highest);
+            highest = seen == highest ? accepted : seen;
+        }
+
+        if (highest < EpollNative.DescriptorLimit() - ProbeDistance)
         {
             return 0;
         }

@@ -84,6 +84,19 @@ internal static unsafe partial class EpollNative
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     public static partial int Control(int fd, int command, int argument);
 
+    [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
+    private static partial int GetLimit(int resource, ulong* limit);
+
+    /// <summary>The process's soft RLIMIT_NOFILE (read each time: another process may change it with prlimit); int.MaxValue when unknown or unlimited.</summary>
+    public static int DescriptorLimit()
+    {
+        const int RlimitNofile = 7;
+
+        // struct rlimit { rlim_t rlim_cur; rlim_t rlim_max; }, rlim_t 64-bit on the 64-bit targets.
+        var limit = stackalloc ulong[2];
+        return GetLimit(RlimitNofile, limit) == 0 && limit[0] < int.MaxValue ? (int)limit[0] : int.MaxValue;
+    }
+
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
