@@ -72,6 +72,64 @@ public sealed class FrameOutboxTests : IDisposable
         Assert.Equal([7], await ReceiveFramesAsync(1));
     }
 
+    [Fact]
+    public async Task AnotherLoopsOpenRound_DoesNotHoldBackTheFramesOfARoundThatEnds()
+    {
+        var outbox = new FrameOutbox(_sender);
+        var first = new List<FrameOutbox>();
+        FrameOutbox.BeginRound(first);
+        try
+        {
+            Assert.True(outbox.Write(FrameType.Ack, 1, [1]));
+
+            // A second loop's round (its own thread) writes and ends while the first is still open (waiting for a log write, say).
+            await Task.Factory.StartNew(
+                () =>
+                {
+                    var second = new List<FrameOutbox>();
+                    FrameOutbox.BeginRound(second);
+                    Assert.True(outbox.Write(FrameType.Ack, 2, [2]));
+                    FrameOutbox.SendRound(second);
+                },
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default).WaitAsync(Patience);
+
+            // On loopback a send is in the peer's receive queue when the call returns: both frames left with the second round.
+            Assert.NotEqual(0, _receiver.Available);
+            Assert.Equal([1, 2], await ReceiveFramesAsync(2));
+        }
+        finally
+        {
+            FrameOutbox.SendRound(first);
+        }
+
+        Assert.Empty(first);
+        Assert.Equal(0, _receiver.Available);
+    }
+
+    [Fact]
+    public async Task AFailedSendOfTheOutboxesOwnSender_ClosesItAndDropsTheConnectionOnce()
+    {
+        var drops = 0;
+        var outbox = new FrameOutbox(_sender, () => Interlocked.Increment(ref drops));
+        using var stop = new CancellationTokenSource();
+        var sending = outbox.RunAsync(stop.Token);
+
+        // The peer resets the connection: the next sends fail.
+        _receiver.LingerState = new LingerOption(true, 0);
+        _receiver.Close();
+        await Testing.Eventually.True(
+            () => !outbox.Write(FrameType.Ack, 3, [3]),
+            "a write (sent outside any round, by the outbox's own sender) finds the outbox closed after its send failed",
+            Patience);
+
+        Assert.Equal(1, Volatile.Read(ref drops));
+
+        // The sender ended by itself, not waiting for its stop.
+        await sending.WaitAsync(Patience);
+    }
+
     public void Dispose()
     {
         _sender.Dispose();

@@ -17,7 +17,11 @@ internal sealed partial class FrameOutbox
     [ThreadStatic]
     private static List<FrameOutbox>? t_round;
 
-    private bool _inRound;
+    // How many rounds (of any loops) hold this outbox, and the last round it joined: each loop's round
+    // sends what it wrote without waiting for another loop's round to end (a round may wait for a log
+    // write); only the outbox's own sender holds back while any round will send.
+    private int _rounds;
+    private List<FrameOutbox>? _lastRound;
 
     /// <summary>Starts a round on the calling loop thread: outboxes written to from this thread gather in <paramref name="round"/> until <see cref="SendRound"/>.</summary>
     public static void BeginRound(List<FrameOutbox> round) => t_round = round;
@@ -26,12 +30,17 @@ internal sealed partial class FrameOutbox
     public static void SendRound(List<FrameOutbox> round)
     {
         t_round = null;
-        foreach (var outbox in round)
+        try
         {
-            outbox.SendFromRound();
+            foreach (var outbox in round)
+            {
+                outbox.SendFromRound(round);
+            }
         }
-
-        round.Clear();
+        finally
+        {
+            round.Clear();
+        }
     }
 
     /// <summary>
@@ -44,7 +53,7 @@ internal sealed partial class FrameOutbox
         lock (_lock)
         {
             _corked--;
-            if (!TryTake())
+            if (!TryTake(fromRound: false))
             {
                 return;
             }
@@ -56,19 +65,26 @@ internal sealed partial class FrameOutbox
     /// <summary>Called under the lock by a frame written during a round: the round sends it, nobody else needs waking.</summary>
     private void JoinRound(List<FrameOutbox> round)
     {
-        if (!_inRound)
+        // Another loop's round in between makes this one join again: each entry ends one count.
+        if (_lastRound != round)
         {
-            _inRound = true;
+            _lastRound = round;
+            _rounds++;
             round.Add(this);
         }
     }
 
-    private void SendFromRound()
+    private void SendFromRound(List<FrameOutbox> round)
     {
         lock (_lock)
         {
-            _inRound = false;
-            if (!TryTake())
+            _rounds--;
+            if (_lastRound == round)
+            {
+                _lastRound = null;
+            }
+
+            if (!TryTake(fromRound: true))
             {
                 return;
             }
@@ -77,10 +93,18 @@ internal sealed partial class FrameOutbox
         SendTaken();
     }
 
-    /// <summary>Under the lock: takes the written frames for sending if nobody else may send now; otherwise leaves them to whoever may.</summary>
-    private bool TryTake()
+    /// <summary>
+    /// Under the lock: takes the written frames for sending if nobody else may send now; otherwise leaves them
+    /// to whoever may. A round's end sends whatever other loops' rounds still hold (the frames are whole).
+    /// </summary>
+    private bool TryTake(bool fromRound)
     {
-        if (_busy || _closed || _corked > 0 || _inRound || _filling.WrittenCount == 0)
+        if (_closed)
+        {
+            return false;
+        }
+
+        if (_busy || _corked > 0 || (!fromRound && _rounds > 0) || _filling.WrittenCount == 0)
         {
             WakeIfPending();
             return false;

@@ -12,7 +12,7 @@ namespace DataPlane.Store.Protocol.Internode;
 /// loop sends from its own thread instead (see FrameOutbox.Loop.cs).
 /// </summary>
 /// <param name="socket">The connection's socket.</param>
-/// <param name="onSendFailed">Called when a send from an event loop fails (any thread): the connection is to be dropped.</param>
+/// <param name="onSendFailed">Called once when a send fails (any thread): the connection is to be dropped.</param>
 internal sealed partial class FrameOutbox(Socket socket, Action? onSendFailed = null)
 {
     private readonly Lock _lock = new();
@@ -113,7 +113,12 @@ internal sealed partial class FrameOutbox(Socket socket, Action? onSendFailed = 
                 lock (_lock)
                 {
                     _signalled = false;
-                    if (_busy || _corked > 0 || _inRound || _filling.WrittenCount == 0)
+                    if (_closed)
+                    {
+                        return;
+                    }
+
+                    if (_busy || _corked > 0 || _rounds > 0 || _filling.WrittenCount == 0)
                     {
                         // Another sender has it (or a cork holds it back): it wakes this loop again if more comes meanwhile.
                         continue;
@@ -123,7 +128,10 @@ internal sealed partial class FrameOutbox(Socket socket, Action? onSendFailed = 
                     _busy = true;
                 }
 
-                await SendAsync(cancellationToken).ConfigureAwait(false);
+                if (!await SendAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
             }
         }
         finally
@@ -135,22 +143,30 @@ internal sealed partial class FrameOutbox(Socket socket, Action? onSendFailed = 
         }
     }
 
-    /// <summary>Sends the batch taken into <c>_sending</c> (by whoever set <c>_busy</c>), then hands on what was written meanwhile.</summary>
-    private async ValueTask SendAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends the batch taken into <c>_sending</c> (by whoever set <c>_busy</c>), then hands on what was written
+    /// meanwhile; a failed or cancelled send (part of a frame may be on the wire) closes the outbox and drops
+    /// the connection: false then.
+    /// </summary>
+    private async ValueTask<bool> SendAsync(CancellationToken cancellationToken)
     {
+        var failed = true;
         try
         {
             await socket.SendAsync(_sending.WrittenMemory, SocketFlags.None, cancellationToken).ConfigureAwait(false);
             RecycleSent();
+            failed = false;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // EndSend reports it.
         }
         finally
         {
-            lock (_lock)
-            {
-                _busy = false;
-                WakeIfPending();
-            }
+            EndSend(failed);
         }
+
+        return !failed;
     }
 
     /// <summary>Empties the sent batch's buffer for reuse (by whoever holds <c>_busy</c>); a large one is let go.</summary>
@@ -168,7 +184,7 @@ internal sealed partial class FrameOutbox(Socket socket, Action? onSendFailed = 
 
     private void WakeIfPending()
     {
-        if (_corked == 0 && !_signalled && !_busy && !_inRound && _filling.WrittenCount > 0)
+        if (_corked == 0 && !_signalled && !_busy && !_closed && _rounds == 0 && _filling.WrittenCount > 0)
         {
             _signalled = true;
             _signal.Set();

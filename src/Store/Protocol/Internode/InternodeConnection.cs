@@ -95,7 +95,7 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
 
     private async Task ServeFramesAsync(PipeReader input, CancellationToken cancellationToken)
     {
-        var outbox = new FrameOutbox(socket);
+        var outbox = new FrameOutbox(socket, socket.Dispose);
         using var session = replica.NewSession();
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var sending = outbox.RunAsync(ending.Token);

@@ -31,7 +31,7 @@ internal sealed partial class PeerClient
                 return false;
             }
 
-            var outbox = new FrameOutbox(socket);
+            var outbox = new FrameOutbox(socket, socket.Dispose);
             using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var connection = new Connection(socket, outbox, ending.Token);
             Volatile.Write(ref _connection, connection);
