@@ -85,6 +85,38 @@ public class SegmentIndexTests : IDisposable
         Assert.Equal(active.Times.Count * 12L, new FileInfo(active.Times.Path).Length);
     }
 
+    [Fact]
+    public async Task Lookups_WhileTheIndexIsClosed_FailWithObjectDisposed_AndNeverReadAnUnmappedEntry()
+    {
+        // Each round closes the index under readers in the middle of their lookups (a segment closed by retention
+        // or shutdown); a lookup that read the address after the close dereferenced null plus an offset.
+        for (var round = 0; round < 200; round++)
+        {
+            var index = SegmentIndex.Open(Path.Combine(_dir.Path, $"r{round}.index"), isTime: false, out _, capacity: 4096);
+            for (var i = 0; i < 4096; i++)
+            {
+                index.Add(Key(i), Value(i));
+            }
+
+            var reading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var reader = Task.Factory.StartNew(() =>
+            {
+                for (var n = 0; ; n++)
+                {
+                    var found = index.Floor(Key(n % 4096));
+                    Assert.Equal(n % 4096, found);
+                    Assert.Equal(Value(found), index.ValueAt(found));
+                    reading.TrySetResult();
+                }
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+            await reading.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            index.Dispose();
+            var failure = await Assert.ThrowsAnyAsync<Exception>(() => reader.WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.IsType<ObjectDisposedException>(failure);
+        }
+    }
+
     public void Dispose()
     {
         _dir.Dispose();
