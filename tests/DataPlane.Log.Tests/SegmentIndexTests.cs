@@ -22,7 +22,7 @@ public class SegmentIndexTests : IDisposable
                 index.Add(Key(i), Value(i));
             }
 
-            index.Persist();
+            index.Sync();
             AssertEveryEntry(index, Entries);
         }
 
@@ -42,6 +42,7 @@ public class SegmentIndexTests : IDisposable
 
         index.TruncateTo(4096);
         Assert.Equal(4096, index.Count);
+        Assert.Equal(Key(4095), index.LastKey);
         Assert.Equal(4095, index.Floor(Key(Entries - 1)));
         for (var i = 4096; i < 8200; i++)
         {
@@ -53,6 +54,10 @@ public class SegmentIndexTests : IDisposable
         Assert.Equal(Value(8199) + 1, index.ValueAt(8199));
         Assert.Equal(4095, index.Floor(Key(4096)));
         Assert.Equal(4096, index.Floor(Key(4096) + 1));
+        Assert.Equal(Key(8199) + 1, index.LastKey);
+
+        index.Clear();
+        Assert.Equal(long.MinValue, index.LastKey);
     }
 
     [Fact]

@@ -29,6 +29,7 @@ internal sealed unsafe class SegmentIndex : IDisposable
     private byte* _base;
     private int _capacity;
     private int _count;
+    private long _lastKey = long.MinValue;
 
     private SegmentIndex(string path, bool isTime, SafeFileHandle file, Action<SafeFileHandle, long> preallocate)
     {
@@ -46,7 +47,8 @@ internal sealed unsafe class SegmentIndex : IDisposable
     /// <summary>How many entries the mapping holds; the writer adds none past it.</summary>
     public int Capacity => _capacity;
 
-    public long LastKey => _count == 0 ? long.MinValue : KeyAt(_count - 1);
+    /// <summary>The last entry's key, <see cref="long.MinValue"/> if none: the writer's, kept so that adding a time entry reads no mapping.</summary>
+    public long LastKey => _lastKey;
 
     /// <summary>
     /// Opens (or creates) an index file and maps it with room for at least <paramref name="capacity"/> entries
@@ -175,6 +177,7 @@ internal sealed unsafe class SegmentIndex : IDisposable
             BinaryPrimitives.WriteInt32BigEndian(entry[4..], value);
         }
 
+        _lastKey = key;
         Volatile.Write(ref _count, count + 1);
     }
 
@@ -188,6 +191,7 @@ internal sealed unsafe class SegmentIndex : IDisposable
         }
 
         Volatile.Write(ref _count, count);
+        _lastKey = count == 0 ? long.MinValue : Key(Entry(_base, count - 1));
         new Span<byte>(_base + ((long)count * _entrySize), (old - count) * _entrySize).Clear();
     }
 
@@ -197,6 +201,7 @@ internal sealed unsafe class SegmentIndex : IDisposable
     private void Wipe(long length)
     {
         _count = 0;
+        _lastKey = long.MinValue;
         new Span<byte>(_base, (int)length).Clear();
     }
 
@@ -231,13 +236,10 @@ internal sealed unsafe class SegmentIndex : IDisposable
         }
     }
 
-    /// <summary>Writes the mapping's dirty pages to the file (msync; recovery checks indexes, so appends never wait for this).</summary>
-    public void Persist() => _view?.Flush();
-
-    /// <summary>Makes the entries durable: the pages, then the file's metadata.</summary>
+    /// <summary>Makes the entries durable: the mapping's dirty pages (msync), then the file's metadata.</summary>
     public void Sync()
     {
-        Persist();
+        _view?.Flush();
         RandomAccess.FlushToDisk(_file);
     }
 
@@ -368,6 +370,7 @@ internal sealed unsafe class SegmentIndex : IDisposable
         }
 
         _count = count;
+        _lastKey = count == 0 ? long.MinValue : lastKey;
         return !new ReadOnlySpan<byte>(_base + ((long)count * _entrySize), (int)length - (count * _entrySize)).ContainsAnyExcept((byte)0);
     }
 }
