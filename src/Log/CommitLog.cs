@@ -27,9 +27,23 @@ public sealed class CommitLog : IAsyncDisposable, IDisposable
         _options = options;
         _catalog = new TopicCatalog(options.DataDirectory);
         _entries = _catalog.Load();
-        foreach (var (name, entry) in _entries)
+        try
         {
-            _topics[name] = OpenPartitions(name, entry, clean);
+            foreach (var (name, entry) in _entries)
+            {
+                _topics[name] = OpenPartitions(name, entry, clean);
+            }
+        }
+        catch
+        {
+            // The topics opened before the one that failed have their flusher threads and files: a failed open
+            // must not leave them running in a process that goes on (and may open this directory again).
+            foreach (var partitions in _topics.Values)
+            {
+                Close(partitions);
+            }
+
+            throw;
         }
 
         _retentionTimer = options.TimeProvider.CreateTimer(

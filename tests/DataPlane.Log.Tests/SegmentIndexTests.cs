@@ -22,7 +22,7 @@ public class SegmentIndexTests : IDisposable
                 index.Add(Key(i), Value(i));
             }
 
-            index.Persist();
+            index.Sync();
             AssertEveryEntry(index, Entries);
         }
 
@@ -42,6 +42,7 @@ public class SegmentIndexTests : IDisposable
 
         index.TruncateTo(4096);
         Assert.Equal(4096, index.Count);
+        Assert.Equal(Key(4095), index.LastKey);
         Assert.Equal(4095, index.Floor(Key(Entries - 1)));
         for (var i = 4096; i < 8200; i++)
         {
@@ -53,6 +54,10 @@ public class SegmentIndexTests : IDisposable
         Assert.Equal(Value(8199) + 1, index.ValueAt(8199));
         Assert.Equal(4095, index.Floor(Key(4096)));
         Assert.Equal(4096, index.Floor(Key(4096) + 1));
+        Assert.Equal(Key(8199) + 1, index.LastKey);
+
+        index.Clear();
+        Assert.Equal(long.MinValue, index.LastKey);
     }
 
     [Fact]
@@ -83,6 +88,38 @@ public class SegmentIndexTests : IDisposable
         await log.DisposeAsync();
         Assert.Equal(active.Offsets.Count * 8L, new FileInfo(active.Offsets.Path).Length);
         Assert.Equal(active.Times.Count * 12L, new FileInfo(active.Times.Path).Length);
+    }
+
+    [Fact]
+    public async Task Lookups_WhileTheIndexIsClosed_FailWithObjectDisposed_AndNeverReadAnUnmappedEntry()
+    {
+        // Each round closes the index under readers in the middle of their lookups (a segment closed by retention
+        // or shutdown); a lookup that read the address after the close dereferenced null plus an offset.
+        for (var round = 0; round < 200; round++)
+        {
+            var index = SegmentIndex.Open(Path.Combine(_dir.Path, $"r{round}.index"), isTime: false, out _, capacity: 4096);
+            for (var i = 0; i < 4096; i++)
+            {
+                index.Add(Key(i), Value(i));
+            }
+
+            var reading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var reader = Task.Factory.StartNew(() =>
+            {
+                for (var n = 0; ; n++)
+                {
+                    var found = index.Floor(Key(n % 4096));
+                    Assert.Equal(n % 4096, found);
+                    Assert.Equal(Value(found), index.ValueAt(found));
+                    reading.TrySetResult();
+                }
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+            await reading.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            index.Dispose();
+            var failure = await Assert.ThrowsAnyAsync<Exception>(() => reader.WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.IsType<ObjectDisposedException>(failure);
+        }
     }
 
     public void Dispose()

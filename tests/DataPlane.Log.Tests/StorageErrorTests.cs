@@ -153,6 +153,97 @@ public class StorageErrorTests : IDisposable
         Assert.Equal(["k0"], TestBatches.ReadAll(reopened, "t", 1).Select(r => TestBatches.Text(r.Key)));
     }
 
+    [Fact]
+    public async Task FullDisk_AtStart_TheLogOpens_ReadsEverything_AndAppendsFailUntilThereIsRoom()
+    {
+        var full = false;
+        void Preallocate(SafeFileHandle file, long length)
+        {
+            if (full)
+            {
+                throw new IOException("No space left on device");
+            }
+
+            Preallocation.Reserve(file, length);
+        }
+
+        var options = new CommitLogOptions { DataDirectory = _dir.Path, Preallocate = Preallocate };
+        await using (var log = CommitLog.Open(options))
+        {
+            log.CreateTopic("t", 1, new TopicConfig { IndexIntervalBytes = 64 });
+            for (var i = 0; i < 4; i++)
+            {
+                Assert.Equal(i, (await log.AppendAsync("t", 0, TestBatches.Make(i, 1, valueBytes: 100))).BaseOffset);
+            }
+        }
+
+        // The clean close cut the indexes to their entries: this start cannot give them room again.
+        full = true;
+        await using (var log = CommitLog.Open(options))
+        {
+            Assert.Equal(["k0", "k1", "k2", "k3"], TestBatches.ReadAll(log, "t", 0).Select(r => TestBatches.Text(r.Key)));
+            Assert.Equal(LogError.StorageError, (await log.AppendAsync("t", 0, TestBatches.Make(4, 1, valueBytes: 100))).Error);
+            Assert.Equal(4, log.GetOffsets("t", 0).HighWatermark);
+
+            full = false;
+            Assert.Equal(4, (await log.AppendAsync("t", 0, TestBatches.Make(4, 1, valueBytes: 100))).BaseOffset);
+        }
+
+        full = true;
+        await using var reopened = CommitLog.Open(options);
+        Assert.Equal(["k0", "k1", "k2", "k3", "k4"], TestBatches.ReadAll(reopened, "t", 0).Select(r => TestBatches.Text(r.Key)));
+    }
+
+    [Fact]
+    public async Task Open_WhenATopicFailsToOpen_ClosesTheTopicsItAlreadyOpened()
+    {
+        await using (var log = CommitLog.Open(new CommitLogOptions { DataDirectory = _dir.Path }))
+        {
+            log.CreateTopic("a", 1);
+            log.CreateTopic("b", 1);
+        }
+
+        var openedA = false;
+        void Preallocate(SafeFileHandle file, long length)
+        {
+            var path = File.ResolveLinkTarget($"/proc/self/fd/{file.DangerousGetHandle()}", returnFinalTarget: false)!.FullName;
+            if (path.Contains("b-0", StringComparison.Ordinal))
+            {
+                throw new UnauthorizedAccessException($"{path}: permission denied");
+            }
+
+            openedA |= path.Contains("a-0", StringComparison.Ordinal);
+            Preallocation.Reserve(file, length);
+        }
+
+        var options = new CommitLogOptions { DataDirectory = _dir.Path, Preallocate = Preallocate };
+        Assert.Throws<UnauthorizedAccessException>(() => CommitLog.Open(options));
+        Assert.True(openedA); // "a" was opened first, so there was something to close
+        Assert.Empty(OpenFiles());
+    }
+
+    /// <summary>The files under the test's directory this process holds open (Linux: /proc/self/fd).</summary>
+    private List<string> OpenFiles()
+    {
+        var open = new List<string>();
+        foreach (var fd in Directory.GetFiles("/proc/self/fd"))
+        {
+            try
+            {
+                if (File.ResolveLinkTarget(fd, returnFinalTarget: false)?.FullName is { } target && target.StartsWith(_dir.Path, StringComparison.Ordinal))
+                {
+                    open.Add(target);
+                }
+            }
+            catch (IOException)
+            {
+                // the descriptor closed while the directory was listed
+            }
+        }
+
+        return open;
+    }
+
     public void Dispose()
     {
         _dir.Dispose();

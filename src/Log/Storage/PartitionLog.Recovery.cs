@@ -71,6 +71,8 @@ internal sealed partial class PartitionLog
                 // A rebuilt index gets the entry a roll seals with; then the file is cut to its entries (a rebuilt
                 // one, or one a crash during a roll left preallocated), and the segment takes no more.
                 segment.SealTimeIndex();
+                segment.Offsets.Sync(); // a rebuilt index is otherwise only in the page cache: a crash would lose it
+                segment.Times.Sync();
                 segment.TrimIndexes();
             }
         }

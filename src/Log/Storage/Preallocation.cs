@@ -17,7 +17,8 @@ internal static partial class Preallocation
 
     /// <summary>
     /// Makes <paramref name="file"/> at least <paramref name="length"/> bytes long, the new bytes zeros with their
-    /// blocks reserved. A file system without fallocate (or a system other than Linux) gets a plain length change.
+    /// blocks reserved. A file system without fallocate (or a system other than Linux) gets the zeros written, as
+    /// glibc's posix_fallocate does: a plain length change would leave a sparse file, and the SIGBUS with it.
     /// </summary>
     /// <exception cref="IOException">No space (ENOSPC, EDQUOT) or another I/O error; the file's length is unchanged.</exception>
     public static void Reserve(SafeFileHandle file, long length)
@@ -30,7 +31,7 @@ internal static partial class Preallocation
 
         if (!OperatingSystem.IsLinux())
         {
-            RandomAccess.SetLength(file, length);
+            WriteZeros(file, before, length);
             return;
         }
 
@@ -44,13 +45,32 @@ internal static partial class Preallocation
 
             if (errno is Enosys or Eopnotsupp)
             {
-                RandomAccess.SetLength(file, length);
+                WriteZeros(file, before, length);
                 return;
             }
 
             // fallocate may have reserved part of the range before it failed; the length says what the file holds.
             RandomAccess.SetLength(file, before);
             throw new IOException($"fallocate of {length} bytes: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+        }
+    }
+
+    /// <summary>Writes zeros over [<paramref name="from"/>, <paramref name="to"/>); on failure the file is cut back to <paramref name="from"/>.</summary>
+    private static void WriteZeros(SafeFileHandle file, long from, long to)
+    {
+        // Rare (a file system without fallocate) and at most an index's 10 MiB: a 64 KiB buffer for the call is fine.
+        var zeros = new byte[(int)Math.Min(to - from, 64 * 1024)];
+        try
+        {
+            for (var at = from; at < to; at += zeros.Length)
+            {
+                RandomAccess.Write(file, zeros.AsSpan(0, (int)Math.Min(zeros.Length, to - at)), at);
+            }
+        }
+        catch
+        {
+            RandomAccess.SetLength(file, from);
+            throw;
         }
     }
 

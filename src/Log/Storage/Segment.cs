@@ -34,8 +34,8 @@ internal sealed class Segment : IDisposable
         try
         {
             var growTo = Math.Max(maxBytes, _size);
-            offsets = SegmentIndex.Open(stem + ".index", isTime: false, out var offsetsValid, maxBytes == 0 ? 0 : IndexCapacity(growTo, 8), preallocate);
-            Times = SegmentIndex.Open(stem + ".timeindex", isTime: true, out var timesValid, maxBytes == 0 ? 0 : IndexCapacity(growTo, 12), preallocate);
+            offsets = SegmentIndex.Open(stem + ".index", isTime: false, out var offsetsValid, maxBytes == 0 ? 0 : IndexCapacity(growTo, 8), preallocate, reopen: existed);
+            Times = SegmentIndex.Open(stem + ".timeindex", isTime: true, out var timesValid, maxBytes == 0 ? 0 : IndexCapacity(growTo, 12), preallocate, reopen: existed);
             Offsets = offsets;
             IndexesValid = offsetsValid && timesValid;
         }
@@ -88,9 +88,10 @@ internal sealed class Segment : IDisposable
 
     /// <summary>
     /// Opens (or creates) a segment. One that takes appends (<paramref name="maxBytes"/> above 0, the most bytes it
-    /// may grow to) gets its indexes preallocated for that many bytes; a closed one maps its indexes as they are.
+    /// may grow to) gets its indexes preallocated for that many bytes; a closed one maps its indexes as they are,
+    /// and so does an existing one whose room a full disk refuses (it rolls at its next append).
     /// </summary>
-    /// <exception cref="IOException">A file could not be opened or the indexes' room not reserved (a full disk).</exception>
+    /// <exception cref="IOException">A file could not be opened, or a new segment's indexes' room not reserved (a full disk).</exception>
     public static Segment Open(string directory, long baseOffset, int indexInterval, long createdMs, long maxBytes,
         Action<SafeFileHandle, long> preallocate) =>
         new(directory, baseOffset, indexInterval, createdMs, maxBytes, preallocate);
@@ -210,7 +211,13 @@ internal sealed class Segment : IDisposable
     public void Dispose()
     {
         Log.Dispose();
-        Offsets.Dispose();
-        Times.Dispose();
+        try
+        {
+            Offsets.Dispose();
+        }
+        finally
+        {
+            Times.Dispose(); // its mapping and file too, even if cutting the offset index failed
+        }
     }
 }

@@ -29,6 +29,7 @@ internal sealed unsafe class SegmentIndex : IDisposable
     private byte* _base;
     private int _capacity;
     private int _count;
+    private long _lastKey = long.MinValue;
 
     private SegmentIndex(string path, bool isTime, SafeFileHandle file, Action<SafeFileHandle, long> preallocate)
     {
@@ -46,17 +47,22 @@ internal sealed unsafe class SegmentIndex : IDisposable
     /// <summary>How many entries the mapping holds; the writer adds none past it.</summary>
     public int Capacity => _capacity;
 
-    public long LastKey => _count == 0 ? long.MinValue : KeyAt(_count - 1);
+    /// <summary>The last entry's key, <see cref="long.MinValue"/> if none: the writer's, kept so that adding a time entry reads no mapping.</summary>
+    public long LastKey => _lastKey;
 
     /// <summary>
     /// Opens (or creates) an index file and maps it with room for at least <paramref name="capacity"/> entries
     /// (preallocated). <paramref name="valid"/> is false if the file was missing or is not whole, ordered entries
     /// followed by nothing but zeros (the preallocated tail an unclean stop leaves); a torn or damaged entry makes
     /// it false too, and the index starts empty, for recovery to rebuild.
+    /// If <c>reopen</c> (the segment existed before) and the preallocation fails (a full disk), the index is mapped
+    /// as the file is, with no room past it, rather than failing the start: a full index rolls the segment, and that
+    /// roll fails the append cleanly with <see cref="LogError.StorageError"/>. A clean close cuts the active
+    /// segment's indexes to their entries, so without this every start on a full disk would fail.
     /// </summary>
-    /// <exception cref="IOException">The preallocation failed (a full disk); the file is left as it was.</exception>
+    /// <exception cref="IOException">The preallocation failed (a full disk) for an index that is not <paramref name="reopen"/>ed; the file is left as it was.</exception>
     public static SegmentIndex Open(string path, bool isTime, out bool valid, int capacity = MaxBytes / 12,
-        Action<SafeFileHandle, long>? preallocate = null)
+        Action<SafeFileHandle, long>? preallocate = null, bool reopen = false)
     {
         var existed = File.Exists(path);
         var file = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
@@ -71,7 +77,7 @@ internal sealed unsafe class SegmentIndex : IDisposable
                 length = 0;
             }
 
-            index.Map(Math.Max(capacity, (int)(length / index._entrySize)));
+            index.Map(index.Grow(Math.Max(capacity, (int)(length / index._entrySize)), orAsItIs: reopen));
             valid = existed && whole && index.Load(length);
             if (!valid)
             {
@@ -90,27 +96,27 @@ internal sealed unsafe class SegmentIndex : IDisposable
 
     public long KeyAt(int i)
     {
-        var view = Acquire(i);
+        var view = Acquire(i, out var entries);
         try
         {
-            return Key(Entry(i));
+            return Key(Entry(entries, i));
         }
         finally
         {
-            view.DangerousRelease();
+            view.ReleasePointer();
         }
     }
 
     public int ValueAt(int i)
     {
-        var view = Acquire(i);
+        var view = Acquire(i, out var entries);
         try
         {
-            return Value(Entry(i));
+            return Value(Entry(entries, i));
         }
         finally
         {
-            view.DangerousRelease();
+            view.ReleasePointer();
         }
     }
 
@@ -123,14 +129,14 @@ internal sealed unsafe class SegmentIndex : IDisposable
             return -1;
         }
 
-        var view = Acquire(count - 1);
+        var view = Acquire(count - 1, out var entries);
         try
         {
             int lo = 0, hi = count - 1, found = -1;
             while (lo <= hi)
             {
                 var mid = (lo + hi) >>> 1;
-                var midKey = Key(Entry(mid));
+                var midKey = Key(Entry(entries, mid));
                 if (midKey < key || (!strictlyBelow && midKey == key))
                 {
                     found = mid;
@@ -146,7 +152,7 @@ internal sealed unsafe class SegmentIndex : IDisposable
         }
         finally
         {
-            view.DangerousRelease();
+            view.ReleasePointer();
         }
     }
 
@@ -159,7 +165,7 @@ internal sealed unsafe class SegmentIndex : IDisposable
             throw new InvalidOperationException($"{Path} is full at {_capacity} entries.");
         }
 
-        var entry = Entry(count);
+        var entry = Entry(_base, count);
         if (_isTime)
         {
             BinaryPrimitives.WriteInt64BigEndian(entry, key);
@@ -171,6 +177,7 @@ internal sealed unsafe class SegmentIndex : IDisposable
             BinaryPrimitives.WriteInt32BigEndian(entry[4..], value);
         }
 
+        _lastKey = key;
         Volatile.Write(ref _count, count + 1);
     }
 
@@ -184,6 +191,7 @@ internal sealed unsafe class SegmentIndex : IDisposable
         }
 
         Volatile.Write(ref _count, count);
+        _lastKey = count == 0 ? long.MinValue : Key(Entry(_base, count - 1));
         new Span<byte>(_base + ((long)count * _entrySize), (old - count) * _entrySize).Clear();
     }
 
@@ -193,18 +201,24 @@ internal sealed unsafe class SegmentIndex : IDisposable
     private void Wipe(long length)
     {
         _count = 0;
+        _lastKey = long.MinValue;
         new Span<byte>(_base, (int)length).Clear();
     }
 
     /// <summary>
     /// Makes room for at least <paramref name="capacity"/> entries, remapping. Only while no reader can hold the
-    /// mapping: recovery, before the partition is open.
+    /// mapping: recovery, before the partition is open. On a full disk the index keeps the room it has: recovery's
+    /// rebuild skips entries past it (a sparser index finds the same batches).
     /// </summary>
     public void Reserve(int capacity)
     {
         if (capacity > _capacity)
         {
-            Map(capacity);
+            var bytes = Grow(capacity, orAsItIs: true);
+            if (bytes / _entrySize > _capacity)
+            {
+                Map(bytes);
+            }
         }
     }
 
@@ -222,13 +236,10 @@ internal sealed unsafe class SegmentIndex : IDisposable
         }
     }
 
-    /// <summary>Writes the mapping's dirty pages to the file (msync; recovery checks indexes, so appends never wait for this).</summary>
-    public void Persist() => _view?.Flush();
-
-    /// <summary>Makes the entries durable: the pages, then the file's metadata.</summary>
+    /// <summary>Makes the entries durable: the mapping's dirty pages (msync), then the file's metadata.</summary>
     public void Sync()
     {
-        Persist();
+        _view?.Flush();
         RandomAccess.FlushToDisk(_file);
     }
 
@@ -259,23 +270,48 @@ internal sealed unsafe class SegmentIndex : IDisposable
 
     private int Value(Span<byte> entry) => BinaryPrimitives.ReadInt32BigEndian(entry[(_isTime ? 8 : 4)..]);
 
-    private Span<byte> Entry(int i) => new(_base + ((long)i * _entrySize), _entrySize);
+    private Span<byte> Entry(byte* entries, int i) => new(entries + ((long)i * _entrySize), _entrySize);
 
-    /// <summary>Holds the mapping for a lookup of entries up to <paramref name="last"/>, which must be below the count.</summary>
-    private SafeMemoryMappedViewHandle Acquire(int last)
+    /// <summary>
+    /// Holds the mapping for a lookup of entries up to <paramref name="last"/>, which must be below the count, and
+    /// gives the address of its entries. The address comes from the held handle, never from <c>_base</c>: a segment
+    /// closed under a reader nulls that and unmaps once the last holder lets go, so a reader that read it after the
+    /// close would dereference null plus an offset. A lookup on a closed index fails with
+    /// <see cref="ObjectDisposedException"/>, as a read of its closed log file does.
+    /// </summary>
+    private SafeMemoryMappedViewHandle Acquire(int last, out byte* entries)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)last, (uint)Volatile.Read(ref _count), nameof(last));
-        var view = _view!.SafeMemoryMappedViewHandle;
-        var added = false;
-        view.DangerousAddRef(ref added);
-        return view;
+        var view = Volatile.Read(ref _view) ?? throw new ObjectDisposedException(Path);
+        var handle = view.SafeMemoryMappedViewHandle;
+        byte* pointer = null;
+        handle.AcquirePointer(ref pointer); // ObjectDisposedException if the close got there first
+        entries = pointer + view.PointerOffset;
+        return handle;
     }
 
-    /// <summary>Maps the file with room for <paramref name="capacity"/> entries, preallocating what it lacks.</summary>
-    private void Map(int capacity)
+    /// <summary>
+    /// Preallocates the file for <paramref name="capacity"/> entries and returns its length; if that fails and
+    /// <paramref name="orAsItIs"/>, the length it has (the preallocation leaves it as it was).
+    /// </summary>
+    private long Grow(int capacity, bool orAsItIs)
     {
-        var bytes = Math.Max((long)capacity * _entrySize, RandomAccess.GetLength(_file));
-        _preallocate(_file, bytes);
+        var length = RandomAccess.GetLength(_file);
+        var bytes = Math.Max((long)capacity * _entrySize, length);
+        try
+        {
+            _preallocate(_file, bytes);
+            return bytes;
+        }
+        catch (IOException) when (orAsItIs)
+        {
+            return length;
+        }
+    }
+
+    /// <summary>Maps the first <paramref name="bytes"/> of the file, already that long.</summary>
+    private void Map(long bytes)
+    {
         Unmap();
         _capacity = (int)(bytes / _entrySize);
         if (bytes == 0)
@@ -297,10 +333,16 @@ internal sealed unsafe class SegmentIndex : IDisposable
             return;
         }
 
-        _view.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view.Dispose();
-        _map!.Dispose();
+        // Forgotten before they are released: a throw later in Map (whose Unmap this is) must not make the caller's
+        // cleanup release them again, which would throw and hide the first error.
+        var view = _view;
+        var map = _map;
         _base = null;
+        Volatile.Write(ref _view, null);
+        _map = null;
+        view.SafeMemoryMappedViewHandle.ReleasePointer();
+        view.Dispose();
+        map!.Dispose();
     }
 
     /// <summary>
@@ -315,7 +357,7 @@ internal sealed unsafe class SegmentIndex : IDisposable
         var lastValue = 0;
         for (; count < end; count++)
         {
-            var entry = Entry(count);
+            var entry = Entry(_base, count);
             var key = Key(entry);
             var value = Value(entry);
             var ordered = count == 0 || (key > lastKey && (_isTime ? value >= lastValue : value > lastValue));
@@ -328,6 +370,7 @@ internal sealed unsafe class SegmentIndex : IDisposable
         }
 
         _count = count;
+        _lastKey = count == 0 ? long.MinValue : lastKey;
         return !new ReadOnlySpan<byte>(_base + ((long)count * _entrySize), (int)length - (count * _entrySize)).ContainsAnyExcept((byte)0);
     }
 }
