@@ -89,18 +89,8 @@ public class StorageErrorTests : IDisposable
     [Fact]
     public async Task FullDisk_WhenARollCannotReserveTheNewIndexes_FailsTheAppend_LeavesNoNewSegment_AndTheLogKeepsWorking()
     {
-        var full = false;
-        void Preallocate(SafeFileHandle file, long length)
-        {
-            if (full)
-            {
-                throw new IOException("No space left on device");
-            }
-
-            Preallocation.Reserve(file, length);
-        }
-
-        var options = new CommitLogOptions { DataDirectory = _dir.Path, Preallocate = Preallocate };
+        var disk = new Disk { Full = false };
+        var options = new CommitLogOptions { DataDirectory = _dir.Path, Preallocate = disk.Preallocate };
         var folder = Path.Combine(_dir.Path, "t-0");
         await using (var log = CommitLog.Open(options))
         {
@@ -108,14 +98,14 @@ public class StorageErrorTests : IDisposable
             log.CreateTopic("t", 1, new TopicConfig { SegmentBytes = 1024 });
             Assert.Equal(0, (await log.AppendAsync("t", 0, TestBatches.Make(0, 1, valueBytes: 600))).BaseOffset);
 
-            full = true;
+            disk.Full = true;
             var failed = await log.AppendAsync("t", 0, TestBatches.Make(1, 1, valueBytes: 600));
             Assert.Equal(LogError.StorageError, failed.Error);
             Assert.Equal(1, log.GetOffsets("t", 0).HighWatermark);
             Assert.Equal(["k0"], TestBatches.ReadAll(log, "t", 0).Select(r => TestBatches.Text(r.Key)));
             Assert.Equal([$"{0:D20}.index", $"{0:D20}.log", $"{0:D20}.timeindex"], Directory.GetFiles(folder).Select(Path.GetFileName).Order());
 
-            full = false;
+            disk.Full = false;
             Assert.Equal(1, (await log.AppendAsync("t", 0, TestBatches.Make(1, 1, valueBytes: 600))).BaseOffset);
         }
 
@@ -126,24 +116,14 @@ public class StorageErrorTests : IDisposable
     [Fact]
     public async Task FullDisk_WhenANewTopicCannotReserveItsIndexes_FailsTheCreate_AndNoTopicIsLeft()
     {
-        var full = true;
-        void Preallocate(SafeFileHandle file, long length)
-        {
-            if (full)
-            {
-                throw new IOException("No space left on device");
-            }
-
-            Preallocation.Reserve(file, length);
-        }
-
-        var options = new CommitLogOptions { DataDirectory = _dir.Path, Preallocate = Preallocate };
+        var disk = new Disk { Full = true };
+        var options = new CommitLogOptions { DataDirectory = _dir.Path, Preallocate = disk.Preallocate };
         await using (var log = CommitLog.Open(options))
         {
             Assert.Equal(LogError.StorageError, log.CreateTopic("t", 2));
             Assert.Equal(0, log.GetPartitionCount("t"));
 
-            full = false;
+            disk.Full = false;
             Assert.Equal(LogError.None, log.CreateTopic("t", 2));
             Assert.Equal(0, (await log.AppendAsync("t", 1, TestBatches.Make(0, 1))).BaseOffset);
         }
@@ -156,18 +136,8 @@ public class StorageErrorTests : IDisposable
     [Fact]
     public async Task FullDisk_AtStart_TheLogOpens_ReadsEverything_AndAppendsFailUntilThereIsRoom()
     {
-        var full = false;
-        void Preallocate(SafeFileHandle file, long length)
-        {
-            if (full)
-            {
-                throw new IOException("No space left on device");
-            }
-
-            Preallocation.Reserve(file, length);
-        }
-
-        var options = new CommitLogOptions { DataDirectory = _dir.Path, Preallocate = Preallocate };
+        var disk = new Disk { Full = false };
+        var options = new CommitLogOptions { DataDirectory = _dir.Path, Preallocate = disk.Preallocate };
         await using (var log = CommitLog.Open(options))
         {
             log.CreateTopic("t", 1, new TopicConfig { IndexIntervalBytes = 64 });
@@ -178,18 +148,18 @@ public class StorageErrorTests : IDisposable
         }
 
         // The clean close cut the indexes to their entries: this start cannot give them room again.
-        full = true;
+        disk.Full = true;
         await using (var log = CommitLog.Open(options))
         {
             Assert.Equal(["k0", "k1", "k2", "k3"], TestBatches.ReadAll(log, "t", 0).Select(r => TestBatches.Text(r.Key)));
             Assert.Equal(LogError.StorageError, (await log.AppendAsync("t", 0, TestBatches.Make(4, 1, valueBytes: 100))).Error);
             Assert.Equal(4, log.GetOffsets("t", 0).HighWatermark);
 
-            full = false;
+            disk.Full = false;
             Assert.Equal(4, (await log.AppendAsync("t", 0, TestBatches.Make(4, 1, valueBytes: 100))).BaseOffset);
         }
 
-        full = true;
+        disk.Full = true;
         await using var reopened = CommitLog.Open(options);
         Assert.Equal(["k0", "k1", "k2", "k3", "k4"], TestBatches.ReadAll(reopened, "t", 0).Select(r => TestBatches.Text(r.Key)));
     }
@@ -220,6 +190,22 @@ public class StorageErrorTests : IDisposable
         Assert.Throws<UnauthorizedAccessException>(() => CommitLog.Open(options));
         Assert.True(openedA); // "a" was opened first, so there was something to close
         Assert.Empty(OpenFiles());
+    }
+
+    /// <summary>The preallocation hook of a disk that can be made full and given room again.</summary>
+    private sealed class Disk
+    {
+        public bool Full { get; set; }
+
+        public void Preallocate(SafeFileHandle file, long length)
+        {
+            if (Full)
+            {
+                throw new IOException("No space left on device");
+            }
+
+            Preallocation.Reserve(file, length);
+        }
     }
 
     /// <summary>The files under the test's directory this process holds open (Linux: /proc/self/fd).</summary>
