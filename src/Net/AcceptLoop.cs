@@ -93,6 +93,13 @@ internal sealed class AcceptLoop : IAcceptor
                 return;
             }
 
+            if (DescriptorReserve.KeepHeadroom((int)accepted.SafeHandle.DangerousGetHandle()) != 0)
+            {
+                // Served, but too few descriptors are left besides the reserve: it went to the runtime, and
+                // the next round pauses until it is back (PauseWhileShortAsync).
+                _dispatcher.OnAcceptError(new SocketException((int)SocketError.TooManyOpenSockets));
+            }
+
             _dispatcher.OnAccepted(accepted);
         }
     }

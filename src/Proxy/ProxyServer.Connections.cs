@@ -18,7 +18,6 @@ public sealed partial class ProxyServer
             return;
         }
 
-        KeepHeadroom((int)socket.SafeHandle.DangerousGetHandle());
         var connection = Rent(options, Interlocked.Increment(ref _nextLoop));
         _connections.Add(connection, _time.GetTimestamp());
         connection.Start(socket, options);
@@ -32,8 +31,6 @@ public sealed partial class ProxyServer
             Refuse(fd, options);
             return;
         }
-
-        KeepHeadroom(fd);
 
         // A connection whose pair runs on the accepting loop (connect and copy with no thread hop), unless
         // that loop has clearly more connections than another.
@@ -115,19 +112,6 @@ public sealed partial class ProxyServer
         if (_stopping && _connections.Count == 0)
         {
             _drained.TrySetResult();
-        }
-    }
-
-    /// <summary>
-    /// An admitted client is served, but when it leaves too few descriptors free besides the reserve, the
-    /// reserve goes to the runtime and accepting pauses until it is back (as after a failed accept).
-    /// </summary>
-    private void KeepHeadroom(int accepted)
-    {
-        var errno = DescriptorReserve.KeepHeadroom(accepted);
-        if (errno != 0)
-        {
-            ReportOutOfResources("descriptor headroom", errno);
         }
     }
 

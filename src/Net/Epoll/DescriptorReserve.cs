@@ -84,7 +84,8 @@ internal static class DescriptorReserve
     private static int _highestAccepted;
 
     /// <summary>
-    /// After a connection was accepted (before its upstream socket): 0 when the reserve is whole and
+    /// After a connection was accepted (by either transport's accept loop, before its handler opens an upstream
+    /// socket or anything else for it): 0 when the reserve is whole and
     /// <see cref="Headroom"/> descriptors are free besides it, or it is not whole already (accepting is paused
     /// then). Otherwise lets the reserve go, so the runtime has room while accepting pauses, and returns the
     /// errno that said so (EMFILE, ENFILE). Far from the limit (<see cref="ProbeDistance"/>) it costs a

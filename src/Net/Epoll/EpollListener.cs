@@ -152,6 +152,14 @@ internal sealed class EpollListener : IAcceptor
                 var fd = EpollNative.Accept(_fd, address, &length, EpollNative.SockNonblock | EpollNative.SockCloexec);
                 if (fd >= 0)
                 {
+                    var headroom = DescriptorReserve.KeepHeadroom(fd);
+                    if (headroom != 0)
+                    {
+                        // Served, but too few descriptors are left besides the reserve: it went to the runtime,
+                        // and the check at the top of the loop pauses accepting until it is back.
+                        _handler.OnAcceptError(headroom);
+                    }
+
                     Hand(fd, new ReadOnlySpan<byte>(address, Math.Min(length, AddressCapacity)), loop.Index);
                     continue;
                 }

@@ -81,20 +81,13 @@ internal sealed partial class FrameOutbox(Socket socket, Action? onSendFailed = 
     /// </summary>
     public async ValueTask UncorkAndSendAsync(CancellationToken cancellationToken)
     {
-        ArrayBufferWriter<byte> batch;
         lock (_lock)
         {
             _corked--;
-            if (_busy || _closed || _filling.WrittenCount == 0)
+            if (!TryTake(fromRound: false))
             {
-                WakeIfPending();
                 return;
             }
-
-            batch = _filling;
-            _filling = _sending;
-            _sending = batch;
-            _busy = true;
         }
 
         await SendAsync(cancellationToken).ConfigureAwait(false);
@@ -118,14 +111,11 @@ internal sealed partial class FrameOutbox(Socket socket, Action? onSendFailed = 
                         return;
                     }
 
-                    if (_busy || _corked > 0 || _rounds > 0 || _filling.WrittenCount == 0)
+                    if (!TryTake(fromRound: false))
                     {
-                        // Another sender has it (or a cork holds it back): it wakes this loop again if more comes meanwhile.
+                        // Another sender has it (or a cork or a round holds it back): it wakes this loop again if more comes meanwhile.
                         continue;
                     }
-
-                    (_filling, _sending) = (_sending, _filling);
-                    _busy = true;
                 }
 
                 if (!await SendAsync(cancellationToken).ConfigureAwait(false))
