@@ -1,4 +1,5 @@
 using DataPlane.Store.Durability;
+using FASTER.core;
 
 namespace DataPlane.Store.Replica;
 
@@ -8,9 +9,8 @@ internal sealed partial class Replica
     private WriteAheadLog Recover()
     {
         var firstSegment = 0L;
-        if (System.IO.Directory.Exists(CheckpointDirectory) && System.IO.Directory.EnumerateFileSystemEntries(CheckpointDirectory).Any())
+        if (RecoverCheckpoint())
         {
-            Store.Recover();
             var cookie = CheckpointCookie.Parse(Store.RecoveredCommitCookie);
             firstSegment = cookie.FirstSegment;
             Clock.Observe(cookie.ClockHighWater);
@@ -26,6 +26,31 @@ internal sealed partial class Replica
             }
         });
         return new WriteAheadLog(Settings.Directory, next, Settings.Fsync);
+    }
+
+    /// <summary>
+    /// Recovers the newest whole checkpoint; false when there is none. A process killed during its first
+    /// checkpoint leaves the checkpoint's files with no whole checkpoint among them: FASTER then finds no valid
+    /// token. The write-ahead log alone holds every write then, since a checkpoint deletes the segments it
+    /// covers only once it is whole, so the log's first segment is still 0. With older segments gone, a whole
+    /// checkpoint existed and is lost: that stays an error.
+    /// </summary>
+    private bool RecoverCheckpoint()
+    {
+        if (!System.IO.Directory.Exists(CheckpointDirectory) || !System.IO.Directory.EnumerateFileSystemEntries(CheckpointDirectory).Any())
+        {
+            return false;
+        }
+
+        try
+        {
+            Store.Recover();
+            return true;
+        }
+        catch (FasterException) when (WalSegments.List(Settings.Directory) is [] or [0, ..])
+        {
+            return false;
+        }
     }
 
     private void CountRecoveredKeys()
