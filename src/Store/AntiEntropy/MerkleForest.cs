@@ -45,7 +45,7 @@ internal sealed class MerkleForest
 
         Partitions = partitions;
         _partitionBits = BitOperations.Log2((uint)partitions);
-        // Pinned so that a merge can prefetch its leaf by address (<see cref="Prefetch"/>).
+        // Pinned: a merge prefetches its leaf by address (Prefetch).
         _leaves = GC.AllocateArray<long>(partitions * LeavesPerPartition, pinned: true);
     }
 
