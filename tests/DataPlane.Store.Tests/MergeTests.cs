@@ -90,7 +90,7 @@ public sealed class MergeTests : IDisposable
         bool Judge(ReadOnlySpan<byte> key, bool drop)
         {
             // The lock every write of the key takes: a write cannot land between this answer and the delete.
-            underLock += _replica.StripeFor(key).IsHeldByCurrentThread ? 1 : 0;
+            underLock += _replica.Stripes.IsHeld(DataPlane.Ring.RingHash.Hash(key)) ? 1 : 0;
             return drop;
         }
 

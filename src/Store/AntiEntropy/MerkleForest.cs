@@ -1,5 +1,7 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using DataPlane.Ring;
 using DataPlane.Store.Replica;
 
@@ -43,7 +45,8 @@ internal sealed class MerkleForest
 
         Partitions = partitions;
         _partitionBits = BitOperations.Log2((uint)partitions);
-        _leaves = new long[(long)partitions * LeavesPerPartition];
+        // Pinned: a merge prefetches its leaf by address (Prefetch).
+        _leaves = GC.AllocateArray<long>(partitions * LeavesPerPartition, pinned: true);
     }
 
     public int Partitions { get; }
@@ -71,6 +74,19 @@ internal sealed class MerkleForest
     {
         var delta = EntryHash(keyHash, version) - (replaced is { } old ? EntryHash(keyHash, old) : 0);
         Interlocked.Add(ref _leaves[LeafIndexOf(keyHash)], (long)delta);
+    }
+
+    /// <summary>
+    /// Starts loading the leaf of a key hash. The leaves (2 MB at Q = 4096) are written at random, one
+    /// cache (and TLB) miss per merge: issued before the merge's FASTER operation, the miss overlaps
+    /// FASTER's own (hash bucket, record) instead of following them.
+    /// </summary>
+    public unsafe void Prefetch(ulong keyHash)
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(Unsafe.AsPointer(ref _leaves[LeafIndexOf(keyHash)]));
+        }
     }
 
     /// <summary>Records that a key's record (at <paramref name="version"/>) was removed from the store.</summary>

@@ -19,10 +19,7 @@ internal sealed partial class Replica : IDisposable
     /// <summary>The largest payload a value may have (a page less room for the key and headers).</summary>
     public const int MaxValueLength = (1 << PageSizeBits) - (64 * 1024);
 
-    private const int StripeCount = 4096;
-
     private readonly IDevice _device;
-    private readonly Lock[] _stripes = new Lock[StripeCount];
     private readonly SemaphoreSlim _checkpointGate = new(1, 1);
     private readonly WriteAheadLog _wal;
     private long _keys;
@@ -38,11 +35,6 @@ internal sealed partial class Replica : IDisposable
     {
         Settings = settings;
         Clock = new HybridLogicalClock(settings.Time);
-        for (var i = 0; i < _stripes.Length; i++)
-        {
-            _stripes[i] = new Lock();
-        }
-
         DurableFile.CreateDirectory(settings.Directory);
         _device = Devices.CreateLogDevice(Path.Combine(settings.Directory, "hlog.log"), preallocateFile: false, deleteOnClose: false, recoverDevice: true);
         var memoryBits = Math.Max(PageSizeBits + 1, 63 - BitOperations.LeadingZeroCount((ulong)Math.Max(settings.MaxMemory, 1L << 26)));
@@ -81,10 +73,8 @@ internal sealed partial class Replica : IDisposable
     /// <summary>Every live record once, newest version (FASTER skips its own deleted records).</summary>
     internal IFasterScanIterator<SpanByte, SpanByte> IterateLive() => Store.Iterate<SpanByte, ReplicaOutput, Empty, ReplicaFunctions>(Functions);
 
-    internal Lock StripeFor(ReadOnlySpan<byte> key) => StripeFor(Ring.RingHash.Hash(key));
-
-    /// <summary>The stripe of a key whose <see cref="Ring.RingHash"/> the caller has already.</summary>
-    internal Lock StripeFor(ulong keyHash) => _stripes[(int)(keyHash & (StripeCount - 1))];
+    /// <summary>The key locks every write takes (by the key's <see cref="Ring.RingHash"/>).</summary>
+    internal KeyStripes Stripes { get; } = new();
 
     internal void Count(in ReplicaOutput output, bool live, bool expiring)
     {

@@ -10,7 +10,7 @@ internal sealed partial class ReplicaSession
     {
         ThrowIfLogFailed();
         var keyHash = Ring.RingHash.Hash(key);
-        lock (_replica.StripeFor(keyHash))
+        using (_replica.Stripes.Enter(keyHash))
         {
             hadOld = false;
             old = default;
@@ -35,7 +35,7 @@ internal sealed partial class ReplicaSession
     {
         ThrowIfLogFailed();
         var keyHash = Ring.RingHash.Hash(key);
-        lock (_replica.StripeFor(keyHash))
+        using (_replica.Stripes.Enter(keyHash))
         {
             hadOld = TryGet(key, out old, out var oldExpiry);
             if ((condition == SetCondition.IfAbsent && hadOld) || (condition == SetCondition.IfPresent && !hadOld))
@@ -53,7 +53,7 @@ internal sealed partial class ReplicaSession
     {
         ThrowIfLogFailed();
         var keyHash = Ring.RingHash.Hash(key);
-        lock (_replica.StripeFor(keyHash))
+        using (_replica.Stripes.Enter(keyHash))
         {
             if (!TryGet(key, out _, out _))
             {
@@ -70,7 +70,7 @@ internal sealed partial class ReplicaSession
     {
         ThrowIfLogFailed();
         var keyHash = Ring.RingHash.Hash(key);
-        lock (_replica.StripeFor(keyHash))
+        using (_replica.Stripes.Enter(keyHash))
         {
             if (!TryGet(key, out var payload, out _))
             {
@@ -88,7 +88,7 @@ internal sealed partial class ReplicaSession
     {
         ThrowIfLogFailed();
         var keyHash = Ring.RingHash.Hash(key);
-        lock (_replica.StripeFor(keyHash))
+        using (_replica.Stripes.Enter(keyHash))
         {
             if (!TryGet(key, out var payload, out var expires) || expires == 0)
             {
@@ -105,7 +105,7 @@ internal sealed partial class ReplicaSession
     {
         ThrowIfLogFailed();
         var keyHash = Ring.RingHash.Hash(key);
-        lock (_replica.StripeFor(keyHash))
+        using (_replica.Stripes.Enter(keyHash))
         {
             result = 0;
             var current = 0L;
@@ -132,7 +132,7 @@ internal sealed partial class ReplicaSession
     {
         ThrowIfLogFailed();
         var keyHash = Ring.RingHash.Hash(key);
-        lock (_replica.StripeFor(keyHash))
+        using (_replica.Stripes.Enter(keyHash))
         {
             TryGet(key, out var payload, out var expires);
             var length = (long)payload.Length + suffix.Length;

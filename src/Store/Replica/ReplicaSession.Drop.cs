@@ -14,7 +14,7 @@ internal sealed partial class ReplicaSession
     /// </summary>
     internal bool DropIf(ReadOnlySpan<byte> key, Func<ReadOnlySpan<byte>, bool> condition)
     {
-        lock (_replica.StripeFor(key))
+        using (_replica.Stripes.Enter(Ring.RingHash.Hash(key)))
         {
             if (!TryReadStored(key, out var stored) || !condition(key))
             {

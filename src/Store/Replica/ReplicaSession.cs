@@ -41,7 +41,7 @@ internal sealed partial class ReplicaSession : IDisposable
     {
         ThrowIfLogFailed();
         _replica.Clock.Observe(StoredValue.Version(stored).Timestamp);
-        lock (_replica.StripeFor(keyHash))
+        using (_replica.Stripes.Enter(keyHash))
         {
             var output = MergeCore(key, stored, keyHash);
             var live = !StoredValue.IsTombstone(stored);
@@ -128,7 +128,7 @@ internal sealed partial class ReplicaSession : IDisposable
     /// <summary>Deletes a reclaimable record from FASTER if it is still the version the sweep saw.</summary>
     internal bool Purge(ReadOnlySpan<byte> key, ValueVersion version, long nowMs, long graceMs)
     {
-        lock (_replica.StripeFor(key))
+        using (_replica.Stripes.Enter(Ring.RingHash.Hash(key)))
         {
             if (!TryReadStored(key, out var stored) || StoredValue.Version(stored) != version || !Replica.IsReclaimable(stored, nowMs, graceMs))
             {
@@ -169,6 +169,13 @@ internal sealed partial class ReplicaSession : IDisposable
     /// <summary>Merges into FASTER and records an applied merge in the digests; <paramref name="keyHash"/> is the key's hash when the caller has it.</summary>
     private ReplicaOutput MergeCore(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored, ulong? keyHash = null)
     {
+        var digests = _replica.Digests;
+        if (digests is not null)
+        {
+            keyHash ??= Ring.RingHash.Hash(key);
+            digests.Prefetch(keyHash.Value);
+        }
+
         var output = default(ReplicaOutput);
         unsafe
         {
@@ -190,9 +197,9 @@ internal sealed partial class ReplicaSession : IDisposable
             }
         }
 
-        if (output.Outcome == MergeOutcome.Applied)
+        if (output.Outcome == MergeOutcome.Applied && digests is not null)
         {
-            _replica.Digests?.Replace(keyHash ?? Ring.RingHash.Hash(key), output.ReplacedAny ? output.ReplacedVersion : null, StoredValue.Version(stored));
+            digests.Replace(keyHash!.Value, output.ReplacedAny ? output.ReplacedVersion : null, StoredValue.Version(stored));
         }
 
         return output;
