@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using BenchmarkDotNet.Attributes;
 using DataPlane.Store;
 using DataPlane.Store.Replica;
@@ -107,8 +106,7 @@ public class MergeBenchmarks
         // The key is written into one buffer, as a server finds it in its receive buffer: a key array
         // per key would add a cache miss of the benchmark's own to every merge.
         System.Buffers.Text.Utf8Formatter.TryFormat(key, _key.AsSpan(4), out _, new System.Buffers.StandardFormat('D', 12));
-        BinaryPrimitives.WriteInt64LittleEndian(_value, ++_timestamp);
-        BinaryPrimitives.WriteInt32LittleEndian(_value.AsSpan(8), 1);
+        StoredValue.WriteHeader(_value, new ValueVersion(++_timestamp, 1), tombstone: false, expiresAtMs: 0);
         var applied = 0;
         for (var r = 0; r < replicas; r++)
         {

@@ -7,9 +7,11 @@ namespace DataPlane.Store.Replica;
 /// The replica's key locks: 4096 stripes, one int each, taken with a compare-and-swap. Every write of a
 /// key takes its stripe, so a command's read-decide-write and a purge's check-then-delete see no other
 /// write of the key in between. A <see cref="Lock"/> per stripe cost a cache miss per write on its
-/// object (4096 objects scattered on the heap) and a thread-id lookup; the 16 KB array stays in cache.
-/// A stripe is held for a read, one FASTER operation and a log append: a waiter spins, then yields
-/// (<see cref="SpinWait"/>). Not reentrant: nothing done under a stripe takes another.
+/// object (4096 objects, 160 KB) and a thread-id lookup; the 16 KB array stays in cache. A stripe is
+/// held for a read, one FASTER operation and a log append (a purge or a drop: a delete, which may wait
+/// for a disk read): a waiter spins, then yields the processor, and never sleeps, since a sleep of a
+/// millisecond or more per try would starve a hot key's waiter behind a holder that keeps taking it
+/// back. Not reentrant: nothing done under a stripe takes another.
 /// </summary>
 internal sealed class KeyStripes
 {
@@ -40,7 +42,7 @@ internal sealed class KeyStripes
         var spin = default(SpinWait);
         do
         {
-            spin.SpinOnce();
+            spin.SpinOnce(sleep1Threshold: -1);
         }
         while (Volatile.Read(ref stripe) != 0 || Interlocked.CompareExchange(ref stripe, 1, 0) != 0);
     }
