@@ -50,7 +50,8 @@ internal static class ProxyCommand
         transport.AcceptOnlyFromAmong("epoll", "sockets");
         var pinLoops = new Option<bool>("--pin-loops")
         {
-            Description = "Bind each epoll loop to one CPU (loop N to the Nth the process may use), as HAProxy's cpu-map auto. Off by default: several processes would crowd the first CPUs.",
+            Description = "Bind each epoll loop to one CPU (loop N to the Nth the process may use), as HAProxy's cpu-map auto. "
+                + "Off by default: a bound loop cannot leave a CPU that other processes keep busy.",
         };
         var config = new Option<string?>("--config") { Description = "JSON config file with several listeners; reloaded on change and on SIGHUP." };
 

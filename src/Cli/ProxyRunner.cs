@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using DataPlane.Net.Epoll;
 using DataPlane.Proxy;
 using DataPlane.Proxy.Config;
 using DataPlane.Proxy.Handoff;
@@ -139,6 +140,10 @@ internal static class ProxyRunner
 
         var inline = Environment.GetEnvironmentVariable(ProxyCommand.InlineCompletions);
         Console.WriteLine($"inline socket completions: {(inline == "1" ? "on" : "off")}");
+        if (config.Listeners.Any(l => l.Transport == ProxyTransport.Epoll))
+        {
+            Console.WriteLine($"epoll loops: {EpollTransport.Shared.LoopCount}, {(EpollTransport.PinLoops ? "each bound to one CPU (--pin-loops)" : "not bound (--pin-loops binds them)")}");
+        }
 
         // System.CommandLine ends the invocation 2 s after SIGTERM; the process then waits here until the drain is done.
         var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -3,7 +3,7 @@ using DataPlane.Testing;
 
 namespace DataPlane.Proxy.Tests;
 
-/// <summary>`dataplane proxy --pin-loops`: each epoll loop thread bound to its own CPU; without it, left as it was.</summary>
+/// <summary>`dataplane proxy --pin-loops`: each epoll loop thread bound to its own CPU; without it (or with `=false`), left as it was.</summary>
 public sealed class PinLoopsTests
 {
     [Fact]
@@ -16,16 +16,40 @@ public sealed class PinLoopsTests
         await free.Listening;
         var all = CpusAllowed($"/proc/{free.Id}/status");
 
-        // The listener joined the loops before it said it listens; a loop binds itself as its thread starts.
-        await Eventually.True(
-            () => LoopCpus(pinned.Id) is { Count: > 0 } loops && loops.Count == Environment.ProcessorCount && loops.All(cpus => cpus.Count == 1),
-            "every loop of the pinned proxy is bound to one CPU",
-            Loopback.Timeout);
-        var bound = LoopCpus(pinned.Id).Select(cpus => cpus.Single()).ToList();
+        AssertBound(pinned, all);
+        AssertFree(free, all);
+        await Eventually.True(() => pinned.Output.Contains("each bound to one CPU", StringComparison.Ordinal), "the pinned proxy says so", Loopback.Timeout);
+        await Eventually.True(() => free.Output.Contains("not bound", StringComparison.Ordinal), "the free proxy says so", Loopback.Timeout);
+    }
+
+    [Fact]
+    public async Task PinLoopsFalse_LeavesTheLoopsOnAllCpus()
+    {
+        await using var upstream = TestUpstream.Echo();
+        await using var free = new DataplaneProcess("--listen", "127.0.0.1:0", "--upstream", upstream.Address, "--pin-loops=false");
+        await free.Listening;
+
+        AssertFree(free, CpusAllowed($"/proc/{free.Id}/status"));
+    }
+
+    /// <summary>
+    /// Every loop (one per core) is bound to one CPU of <paramref name="all"/>, as many distinct
+    /// as there can be. A loop binds itself before the transport is handed out, so before the proxy says it listens.
+    /// </summary>
+    private static void AssertBound(DataplaneProcess proxy, SortedSet<int> all)
+    {
+        var cpus = LoopCpus(proxy.Id);
+        Assert.Equal(Environment.ProcessorCount, cpus.Count);
+        Assert.All(cpus, c => Assert.Single(c));
+        var bound = cpus.Select(c => c.Single()).ToList();
         Assert.Equal(Math.Min(bound.Count, all.Count), bound.Distinct().Count());
         Assert.All(bound, cpu => Assert.Contains(cpu, all));
+    }
 
-        var unbound = LoopCpus(free.Id);
+    /// <summary>Every loop (one per core) may run on all of <paramref name="all"/>.</summary>
+    private static void AssertFree(DataplaneProcess proxy, SortedSet<int> all)
+    {
+        var unbound = LoopCpus(proxy.Id);
         Assert.Equal(Environment.ProcessorCount, unbound.Count);
         Assert.All(unbound, cpus => Assert.Equal(all, cpus));
     }

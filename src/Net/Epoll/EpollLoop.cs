@@ -36,8 +36,14 @@ internal sealed class EpollLoop
         _transport = transport;
         Index = index;
         _pin = pin;
-        _thread = new Thread(Run) { IsBackground = true, Name = "epoll loop " + index };
+
+        // Back only once the thread has bound itself: the transport's first connections then start on the loop's
+        // own CPU, and whoever starts the transport can tell from the thread's CPU set what it chose. The thread's
+        // first statements are one system call, never a wait.
+        using var bound = new ManualResetEventSlim();
+        _thread = new Thread(() => Run(bound)) { IsBackground = true, Name = "epoll loop " + index };
         _thread.Start();
+        bound.Wait();
     }
 
     /// <summary>The loop's number in its transport.</summary>
@@ -101,13 +107,15 @@ internal sealed class EpollLoop
         _waiter.Wake();
     }
 
-    private void Run()
+    private void Run(ManualResetEventSlim bound)
     {
         if (_pin)
         {
             // Unbound when the CPU set cannot be changed (a container may forbid it): slower, not wrong.
             EpollNative.PinToCpu(Index);
         }
+
+        bound.Set();
 
         while (true)
         {
