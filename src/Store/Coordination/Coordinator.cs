@@ -15,8 +15,13 @@ namespace DataPlane.Store.Coordination;
 /// </summary>
 internal sealed partial class Coordinator
 {
-    /// <summary>Operations kept for reuse: enough for every request a busy node has in flight (50 clients pipelining 16 each is 800).</summary>
-    private const int PooledOperations = 4096;
+    /// <summary>
+    /// Operations kept for reuse: enough for every request a busy node has in flight (50 clients
+    /// pipelining 16 each is 800), and for the writes a lagging replica still owes an answer (up to its
+    /// in-flight limit, 4096 by default, and those waiting for a slot), without a new write and its
+    /// buffers per request: with 4096, a replica descheduled for 50 ms made the pool churn.
+    /// </summary>
+    private const int PooledOperations = 16_384;
 
     private readonly ClusterNode node;
     private readonly LocalExecutor executor;
