@@ -197,6 +197,13 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
     /// <summary>One reserved request answered (<paramref name="ack"/> 1 for an acknowledgement).</summary>
     private void Settle(int ack)
     {
+        if (Volatile.Read(ref _done))
+        {
+            // Decided already (with W=2 of 3, the usual last answer): nothing left to count, only the reference to give back.
+            Release();
+            return;
+        }
+
         bool complete;
         bool secure;
         lock (_lock)
