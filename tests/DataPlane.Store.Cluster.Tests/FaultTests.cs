@@ -35,6 +35,34 @@ public sealed class FaultTests
     }
 
     [Fact]
+    public async Task HungPeerBeyondItsInFlightLimit_WritesSucceed_AndEachWaitingOneLeavesAHintAtItsTimeout()
+    {
+        var name = TestCluster.UniqueName();
+        await using var hung = new FakePeer("b", garbage: false, name);
+        await using var cluster = await TestCluster.StartAsync(
+            ["a", "c"],
+            o =>
+            {
+                // Two requests in flight to b; every other one waits for a slot that never comes free.
+                o.MaxInFlightPerPeer = 2;
+                o.RequestTimeout = TimeSpan.FromSeconds(1);
+                o.SuspectAfter = TimeSpan.FromMinutes(5);
+                o.DeliverHints = false;
+            },
+            new() { ["b"] = hung.EndPoint },
+            name);
+        var a = cluster.Server("a").ClusterNode!;
+        await Testing.Eventually.True(() => !a.Peers.First(p => p.Name == "b").Suspected, "a connected to the hung peer");
+
+        // W=2: a and c acknowledge every write, whatever waits for b.
+        var writes = Enumerable.Range(0, 40).Select(i => cluster.Db("a").StringSetAsync($"k{i}", "v")).ToArray();
+        Assert.All(await Task.WhenAll(writes), Assert.True);
+
+        // Each write b never confirmed, in flight or still waiting for a slot, fails at its timeout and is kept for b.
+        await Testing.Eventually.True(() => a.Hints.PendingFor("b") == writes.Length, "every write left a hint for b", TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
     public async Task HungReplica_ReadsAskAnotherReplicaInsteadOfWaitingForIt()
     {
         var name = TestCluster.UniqueName();

@@ -15,8 +15,13 @@ namespace DataPlane.Store.Coordination;
 /// </summary>
 internal sealed partial class Coordinator
 {
-    /// <summary>Operations kept for reuse: enough for every request a busy node has in flight (50 clients pipelining 16 each is 800).</summary>
-    private const int PooledOperations = 4096;
+    /// <summary>
+    /// Operations kept for reuse: enough for every request a busy node has in flight (50 clients
+    /// pipelining 16 each is 800), and for the writes a lagging replica still owes an answer (up to its
+    /// in-flight limit, 4096 by default, and those waiting for a slot), without a new write and its
+    /// buffers per request: with 4096, a replica descheduled for 50 ms made the pool churn.
+    /// </summary>
+    private const int PooledOperations = 16_384;
 
     private readonly ClusterNode node;
     private readonly LocalExecutor executor;
@@ -77,18 +82,25 @@ internal sealed partial class Coordinator
         // still one acknowledgement. Counting its hints too let one node alone acknowledge a W=2 write
         // while its peers were still connecting, and a read through another node then saw nil.
         var selfCounted = replicas.Contains(node.Self);
+        var localAcks = 0;
+        var localSequence = 0L;
+        var unsent = 0;
+        long? now = null;
+        quorum.Reserve(replicas.Length);
         foreach (var target in replicas)
         {
             if (target == node.Self)
             {
+                unsent++;
                 if (appliedHere)
                 {
                     // The local executor's reply came once its log held the write.
-                    quorum.Ack(expected: false);
+                    localAcks++;
                 }
                 else if (TryMergeHere(key, stored, keyHash))
                 {
-                    quorum.AckLocal(node.Replica.Wal.Appended);
+                    localAcks++;
+                    localSequence = node.Replica.Wal.Appended;
                 }
 
                 continue;
@@ -96,7 +108,8 @@ internal sealed partial class Coordinator
 
             if (node.IsHealthy(target))
             {
-                quorum.Send(target);
+                now ??= node.Time.GetTimestamp();
+                quorum.Send(target, now.Value);
                 continue;
             }
 
@@ -109,22 +122,22 @@ internal sealed partial class Coordinator
             var holder = substitute < order.Length ? order[substitute++] : node.Self;
             if (holder == node.Self)
             {
+                unsent++;
                 node.Hints.Add(placement.Nodes[target], key, stored);
                 if (!selfCounted)
                 {
                     selfCounted = true;
-                    quorum.Ack(expected: false);
+                    localAcks++;
                 }
             }
             else
             {
-                quorum.Expect();
                 _ = SendHintAsync(quorum, holder, target, key.ToArray(), stored.ToArray());
             }
         }
 
         StartExtraWrites(view, partition, replicas, key, stored);
-        quorum.Sealed();
+        quorum.Sealed(localAcks, localSequence, unsent);
     }
 
     private bool TryMergeHere(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored) => TryMergeHere(key, stored, Ring.RingHash.Hash(key));
@@ -155,7 +168,7 @@ internal sealed partial class Coordinator
             var reply = await node.Peer(holder)!.Client.CallAsync(FrameType.Hint, -1, head, key, stored, Options.RequestTimeout).ConfigureAwait(false);
             if (reply.Type == FrameType.Ack)
             {
-                quorum.Ack(expected: true);
+                quorum.Ack();
                 return;
             }
         }
@@ -165,6 +178,6 @@ internal sealed partial class Coordinator
         }
 
         node.Hints.Add(node.Placement.Nodes[target], key, stored);
-        quorum.Fail(expected: true);
+        quorum.Fail();
     }
 }

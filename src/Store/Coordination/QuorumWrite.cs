@@ -12,20 +12,25 @@ namespace DataPlane.Store.Coordination;
 /// timeout). Its reply waits until this node's log holds its local copy, as a peer's acknowledgement
 /// waits for the peer's log. It is the handler of its own peer requests and its own completion, so a
 /// write allocates no task, continuation or copy (but for the wait for an fsync, with fsync always); it goes back to the pool once its caller took the result and every
-/// replica sent to has answered (a late failure still leaves a hint, which needs the bytes).
+/// replica sent to has answered (a late failure still leaves a hint, which needs the bytes). The
+/// lock is taken once for the coordinator's own steps (<see cref="Sealed"/>) and once per answer; the
+/// watch, the completion's hand-over and the caller's taking of the result take none.
 /// </summary>
 internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>, IValueTaskSource<string?>, IWatchedOperation
 {
+    /// <summary>Stands in for the watcher once the reply is decided: a watch then says so.</summary>
+    private static readonly Action Decided = static () => { };
+
     private readonly ClusterNode _node;
     private readonly Action<QuorumWrite> _return;
     private readonly Lock _lock = new();
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
     private Action? _watcher;
-    private bool _completed;
     private byte[] _bytes = new byte[256];
     private int _keyLength;
     private int _storedLength;
     private int _acks;
+    private int _acksDecided;
     private int _outstanding;
     private int _refs;
     private long _localSequence;
@@ -60,20 +65,23 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
     /// <summary>Takes the key and a whole stored value.</summary>
     public void Prepare(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored) => stored.CopyTo(Reset(key, stored.Length));
 
-    public void Expect()
+    /// <summary>
+    /// Before the write starts (nothing answers yet): expects <paramref name="requests"/> answers at once
+    /// rather than taking the lock for each send; <see cref="Sealed"/> gives back those never sent.
+    /// </summary>
+    public void Reserve(int requests)
     {
-        lock (_lock)
-        {
-            _outstanding++;
-            _refs++;
-        }
+        _outstanding = requests;
+        _refs = 1 + requests;
     }
 
-    /// <summary>Sends the write to a replica, counted as expected; on no confirmation the replica gets a hint.</summary>
-    public void Send(int target)
+    /// <summary>
+    /// Sends the write to a replica, one of the <see cref="Reserve">reserved</see> requests, as sent at
+    /// <paramref name="now"/> (one clock read for all the replicas); on no confirmation the replica gets a hint.
+    /// </summary>
+    public void Send(int target, long now)
     {
-        Expect();
-        if (!_node.Peer(target)!.Client.TrySend(FrameType.Write, _keyLength, Key, Stored, default, _node.Options.RequestTimeout, TimeSpan.Zero, this, target))
+        if (!_node.Peer(target)!.Client.TrySend(FrameType.Write, _keyLength, Key, Stored, default, _node.Options.RequestTimeout, TimeSpan.Zero, this, target, now))
         {
             Missed(target);
         }
@@ -82,49 +90,61 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
     /// <summary>Watches for the reply, not the quorum: with the local copy to secure in the log, it comes later.</summary>
     public bool TryWatch(Action onDecided)
     {
-        lock (_lock)
+        while (true)
         {
-            if (_completed)
+            var watcher = Volatile.Read(ref _watcher);
+            if (ReferenceEquals(watcher, Decided))
             {
                 return false;
             }
 
-            _watcher = onDecided;
-            return true;
+            if (Interlocked.CompareExchange(ref _watcher, onDecided, watcher) == watcher)
+            {
+                return true;
+            }
         }
     }
 
-    public void Ack(bool expected) => Settle(expected, 1);
+    /// <summary>A reserved request was answered with an acknowledgement (a hint kept elsewhere).</summary>
+    public void Ack() => Settle(1);
+
+    /// <summary>A reserved request failed.</summary>
+    public void Fail() => Settle(0);
 
     /// <summary>
-    /// This node applied the write as log record <paramref name="sequence"/>: it counts now, and the
-    /// reply waits until the log holds the record (<see cref="Durability.WriteAheadLog.SecureAsync"/>),
-    /// so a write acknowledged to the client survives this process being killed.
+    /// Called once every replica has been sent to (only then can the replicas left be too few), with
+    /// what this node did itself: <paramref name="localAcks"/> acknowledgements (its copy, or a hint it
+    /// keeps), the log record of its copy (0: none) and the <see cref="Reserve">reserved</see> requests
+    /// never sent. With a local copy the reply waits until this node's log holds the record
+    /// (<see cref="Durability.WriteAheadLog.SecureAsync"/>), so a write acknowledged to the client
+    /// survives this process being killed.
     /// </summary>
-    public void AckLocal(long sequence)
+    public void Sealed(int localAcks, long localSequence, int unsent)
     {
-        _localSequence = sequence;
-        Settle(false, 1);
-    }
-
-    public void Fail(bool expected) => Settle(expected, 0);
-
-    /// <summary>Called once every replica has been sent to: only then can the replicas left be too few.</summary>
-    public void Sealed()
-    {
+        bool complete;
+        bool secure;
         lock (_lock)
         {
             _sealed = true;
+            _acks += localAcks;
+            _localSequence = localSequence;
+            _outstanding -= unsent;
+            complete = Decide(out secure);
         }
 
-        Settle(false, 0);
+        // The caller's reference stays (it does not have the write yet): this cannot be the last one.
+        Interlocked.Add(ref _refs, -unsent);
+        if (complete)
+        {
+            Complete(secure);
+        }
     }
 
     public void OnReply(int token, FrameType type, ReadOnlySpan<byte> payload)
     {
         if (type == FrameType.Ack)
         {
-            Ack(expected: true);
+            Ack();
         }
         else
         {
@@ -150,9 +170,9 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
         _keyLength = key.Length;
         _storedLength = storedLength;
         Needed = _node.Options.WriteQuorum;
-        _acks = _outstanding = 0;
+        _acks = _acksDecided = _outstanding = 0;
         _localSequence = 0;
-        _sealed = _done = _logFailed = _completed = false;
+        _sealed = _done = _logFailed = false;
         _watcher = null;
         _refs = 1;
         _core.Reset();
@@ -171,39 +191,56 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
             // The hint file refused it: the replica catches up through read repair instead.
         }
 
-        Fail(expected: true);
+        Fail();
     }
 
-    private void Settle(bool expected, int ack)
+    /// <summary>One reserved request answered (<paramref name="ack"/> 1 for an acknowledgement).</summary>
+    private void Settle(int ack)
     {
-        bool release;
-        var complete = false;
-        var secure = false;
+        if (Volatile.Read(ref _done))
+        {
+            // Decided already (with W=2 of 3, the usual last answer): nothing left to count, only the reference to give back.
+            Release();
+            return;
+        }
+
+        bool complete;
+        bool secure;
         lock (_lock)
         {
             _acks += ack;
-            if (expected)
-            {
-                _outstanding--;
-            }
-
-            if (!_done && (_acks >= Needed || (_sealed && _acks + _outstanding < Needed)))
-            {
-                _done = complete = true;
-                secure = _acks >= Needed && _localSequence > 0;
-            }
-
-            release = expected && --_refs == 0;
+            _outstanding--;
+            complete = Decide(out secure);
         }
 
-        // The caller's reference keeps the write out of the pool until it took the result, so a
-        // completion and a release never happen in the same call.
+        // The request's reference goes only after the completion: until then the caller, which may take
+        // the result as soon as it is set, cannot be the last to let go, so the write is not reused under it.
         if (complete)
         {
             Complete(secure);
         }
 
-        if (release)
+        Release();
+    }
+
+    /// <summary>Under the lock: true the first time enough replicas acknowledged, or too few still can.</summary>
+    private bool Decide(out bool secure)
+    {
+        secure = false;
+        if (_done || !(_acks >= Needed || (_sealed && _acks + _outstanding < Needed)))
+        {
+            return false;
+        }
+
+        _done = true;
+        _acksDecided = _acks;
+        secure = _acks >= Needed && _localSequence > 0;
+        return true;
+    }
+
+    private void Release()
+    {
+        if (Interlocked.Decrement(ref _refs) == 0)
         {
             _return(this);
         }
@@ -221,14 +258,27 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
         if (secured.IsCompletedSuccessfully)
         {
             Finish(secured.Result);
+            return;
         }
-        else
-        {
-            _ = FinishAsync(secured);
-        }
+
+        // Completed later, on another thread: a reference of its own keeps the write until then.
+        Interlocked.Increment(ref _refs);
+        _ = FinishAsync(secured);
     }
 
-    private async Task FinishAsync(ValueTask<bool> secured) => Finish(await secured.ConfigureAwait(false));
+    private async Task FinishAsync(ValueTask<bool> secured)
+    {
+        var result = false;
+        try
+        {
+            result = await secured.ConfigureAwait(false);
+        }
+        finally
+        {
+            Finish(result);
+            Release();
+        }
+    }
 
     private void Finish(bool secured)
     {
@@ -237,41 +287,24 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
     }
 
     /// <summary>
-    /// Completes the reply and calls the watcher, if any. Under the lock, so that a watcher is either
-    /// taken here or sees the reply complete; the call itself after it, touching nothing of this write,
-    /// which a caller that awaited may already have given back to the pool.
+    /// Completes the reply, then takes the watcher, if any, leaving <see cref="Decided"/> in its place,
+    /// so that a watch from then on sees the reply complete. Whoever calls this holds a reference, so
+    /// the write is not back in the pool (and watched for another client) before the watcher is taken.
     /// </summary>
     private void SetCompleted()
     {
-        Action? decided;
-        lock (_lock)
-        {
-            _core.SetResult(true);
-            _completed = true;
-            decided = _watcher;
-            _watcher = null;
-        }
-
-        decided?.Invoke();
+        _core.SetResult(true);
+        Interlocked.Exchange(ref _watcher, Decided)?.Invoke();
     }
 
+    /// <summary>The caller takes the result, once: the figures of the decision, which late answers do not change.</summary>
     private string? TakeError()
     {
-        string? error;
-        bool release;
-        lock (_lock)
-        {
-            error = _acks < Needed ? $"ERR quorum not reached: {_acks} of {Needed} replicas acknowledged"
-                : _logFailed ? "ERR the write-ahead log refused the write; it is not acknowledged"
-                : null;
-            release = --_refs == 0;
-        }
-
-        if (release)
-        {
-            _return(this);
-        }
-
+        var acks = _acksDecided;
+        var error = acks < Needed ? $"ERR quorum not reached: {acks} of {Needed} replicas acknowledged"
+            : _logFailed ? "ERR the write-ahead log refused the write; it is not acknowledged"
+            : null;
+        Release();
         return error;
     }
 

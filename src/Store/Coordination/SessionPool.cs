@@ -12,16 +12,30 @@ internal sealed class SessionPool(Replica.Replica replica) : IDisposable
     private const int Keep = 64;
     private readonly ConcurrentBag<ReplicaSession> _idle = [];
 
-    public ReplicaSession Rent() => _idle.TryTake(out var session) ? session : replica.NewSession();
+    // Counted here: ConcurrentBag.Count takes every thread's list lock, which cost a coordinator's loop
+    // more than the rent and return themselves, once per local merge.
+    private int _idleCount;
+
+    public ReplicaSession Rent()
+    {
+        if (_idle.TryTake(out var session))
+        {
+            Interlocked.Decrement(ref _idleCount);
+            return session;
+        }
+
+        return replica.NewSession();
+    }
 
     public void Return(ReplicaSession session)
     {
-        if (_idle.Count < Keep)
+        if (Interlocked.Increment(ref _idleCount) <= Keep)
         {
             _idle.Add(session);
         }
         else
         {
+            Interlocked.Decrement(ref _idleCount);
             session.Dispose();
         }
     }

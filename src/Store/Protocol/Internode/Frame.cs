@@ -27,8 +27,19 @@ internal static class Frame
             return false;
         }
 
-        Span<byte> header = stackalloc byte[HeaderSize];
-        buffer.Slice(0, HeaderSize).CopyTo(header);
+        Span<byte> copy = stackalloc byte[HeaderSize];
+        scoped ReadOnlySpan<byte> header;
+        if (buffer.FirstSpan.Length >= HeaderSize)
+        {
+            // The usual case (a loop receives into one array): the header is read where it is.
+            header = buffer.FirstSpan[..HeaderSize];
+        }
+        else
+        {
+            buffer.Slice(0, HeaderSize).CopyTo(copy);
+            header = copy;
+        }
+
         var length = BinaryPrimitives.ReadUInt32LittleEndian(header);
         if (length > MaxPayload)
         {

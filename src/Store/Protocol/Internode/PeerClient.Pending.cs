@@ -22,7 +22,7 @@ internal sealed partial class PeerClient
     private readonly Slot[] _slots;
     private readonly int[] _free;
     private readonly Lock _slotLock = new();
-    private readonly Queue<TaskCompletionSource<int>> _slotWaiters = new();
+    private readonly WaitingQueue _waiting = new();
     private int _freeCount;
     private int _used;
     private long _latency;
@@ -30,82 +30,124 @@ internal sealed partial class PeerClient
     /// <summary>A smoothed round-trip time of this peer's replies (an EWMA with weight 1/8, as TCP's SRTT).</summary>
     public TimeSpan Latency => _time.GetElapsedTime(0, Volatile.Read(ref _latency));
 
-    private bool TryRentSlot(out int index)
+    /// <summary>
+    /// Takes a free slot, or, when every slot is taken, queues the request to be sent from the first
+    /// slot that comes free (<see cref="ReturnSlot"/>) or failed at its deadline by the sweep; one lock,
+    /// so that a slot freed meanwhile cannot be missed. The queue is bounded by time, not length: a
+    /// bound on its length failed writes to a replica that was only descheduled for a moment, and
+    /// the hints they left cost more than waiting.
+    /// </summary>
+    private bool TryRentSlot(FrameType type, int keyLength, ReadOnlySpan<byte> part1, ReadOnlySpan<byte> part2, ReadOnlySpan<byte> part3, TimeSpan timeout, TimeSpan slowAfter, IPeerReplyHandler handler, int token, out int index)
     {
-        lock (_slotLock)
-        {
-            if (_freeCount == 0)
-            {
-                index = -1;
-                return false;
-            }
-
-            index = _free[--_freeCount];
-            _used = Math.Max(_used, index + 1);
-            return true;
-        }
-    }
-
-    /// <summary>Back-pressure: waits for a slot to come free, at most <paramref name="timeout"/>; -1 when none did.</summary>
-    private async Task<int> WaitForSlotAsync(TimeSpan timeout)
-    {
-        var waiter = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_slotLock)
         {
             if (_freeCount > 0)
             {
-                var index = _free[--_freeCount];
+                index = _free[--_freeCount];
                 _used = Math.Max(_used, index + 1);
-                return index;
+                return true;
             }
 
-            _slotWaiters.Enqueue(waiter);
-        }
-
-        try
-        {
-            return await waiter.Task.WaitAsync(timeout, _time).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // A slot handed over just as the wait timed out is used all the same.
-            return waiter.TrySetCanceled() ? -1 : waiter.Task.Result;
+            var now = _time.GetTimestamp();
+            _waiting.Enqueue(new WaitingRequest(type, keyLength, part1, part2, part3, now + Ticks(timeout), slowAfter > TimeSpan.Zero ? now + Ticks(slowAfter) : 0, handler, token));
+            index = -1;
+            return false;
         }
     }
 
+    /// <summary>
+    /// A slot came free: it carries the oldest waiting request, if any, sent from this thread (a loop's
+    /// reply joins the loop's round). No handler is called here (the caller may hold an operation's
+    /// lock): while the connection is down, or when it no longer takes the request, the request stays
+    /// queued, and the connection's end fails every waiting request (<see cref="FailPending"/>).
+    /// </summary>
     private void ReturnSlot(int index)
     {
+        WaitingRequest next;
+        Connection? connection;
         lock (_slotLock)
         {
-            while (_slotWaiters.TryDequeue(out var waiter))
+            connection = Volatile.Read(ref _connection);
+            if (connection is null || !_waiting.TryDequeue(out next))
             {
-                if (waiter.TrySetResult(index))
-                {
-                    return;
-                }
+                _free[_freeCount++] = index;
+                return;
+            }
+        }
+
+        var id = Arm(index, next.Handler, next.Token, _time.GetTimestamp(), next.Deadline, next.SlowAt);
+        if (connection.Outbox.Write(next.Type, id, next.KeyLength, next.Payload, default, default))
+        {
+            next.Release();
+            return;
+        }
+
+        if (TryClaimSlot(id, out _, out _, out _))
+        {
+            lock (_slotLock)
+            {
+                _waiting.PushFront(next);
+                _free[_freeCount++] = index;
             }
 
-            _free[_freeCount++] = index;
+            return;
+        }
+
+        // Claimed meanwhile by the connection's loss or the sweep, whose handler call saw it fail.
+        next.Release();
+    }
+
+    /// <summary>Fails the waiting requests whose deadline passed (or all of them); their handlers are called outside the lock.</summary>
+    private void ExpireWaiting(long now, bool all)
+    {
+        List<WaitingRequest>? expired = null;
+        lock (_slotLock)
+        {
+            _waiting.RemoveWhere(now, all, ref expired);
+        }
+
+        if (expired is null)
+        {
+            return;
+        }
+
+        foreach (var request in expired)
+        {
+            request.Release();
+            request.Handler.OnFailure(request.Token, all ? PeerFailure.Unavailable : PeerFailure.Timeout);
         }
     }
 
+    private void FailWaiting() => ExpireWaiting(0, all: true);
+
     /// <summary>Fills a rented slot and marks it in flight; returns the request id.</summary>
-    private ulong Arm(int index, IPeerReplyHandler handler, int token, TimeSpan timeout, TimeSpan slowAfter)
+    private ulong Arm(int index, IPeerReplyHandler handler, int token, long sentAt, long deadline, long slowAt)
     {
         ref var slot = ref _slots[index];
-        var now = _time.GetTimestamp();
         slot.Handler = handler;
         slot.Token = token;
-        slot.SentAt = now;
-        slot.Deadline = now + Ticks(timeout);
-        slot.SlowAt = slowAfter > TimeSpan.Zero ? now + Ticks(slowAfter) : 0;
+        slot.SentAt = sentAt;
+        slot.Deadline = deadline;
+        slot.SlowAt = slowAt;
         var generation = (uint)(Volatile.Read(ref slot.State) >> 1);
         Volatile.Write(ref slot.State, ((long)generation << 1) | 1);
         return ((ulong)generation << 32) | (uint)index;
     }
 
-    /// <summary>Claims the slot of request <paramref name="id"/> if it is still in flight; the slot is free again on return.</summary>
+    /// <summary>Claims the slot of request <paramref name="id"/> if it is still in flight; the slot is free again on return (or carries a waiting request).</summary>
     private bool TryClaim(ulong id, out IPeerReplyHandler handler, out int token, out long sentAt)
+    {
+        if (!TryClaimSlot(id, out handler, out token, out sentAt))
+        {
+            return false;
+        }
+
+        ReturnSlot((int)(uint)id);
+        return true;
+    }
+
+    /// <summary>As <see cref="TryClaim"/>, with the slot left to the caller to return.</summary>
+    private bool TryClaimSlot(ulong id, out IPeerReplyHandler handler, out int token, out long sentAt)
     {
         var index = (int)(uint)id;
         handler = null!;
@@ -129,7 +171,6 @@ internal sealed partial class PeerClient
         token = slot.Token;
         sentAt = slot.SentAt;
         slot.Handler = null;
-        ReturnSlot(index);
         return true;
     }
 
@@ -137,9 +178,15 @@ internal sealed partial class PeerClient
     {
         if (TryClaim(id, out var handler, out var token, out var sentAt))
         {
-            var rtt = _time.GetTimestamp() - sentAt;
-            var smoothed = Volatile.Read(ref _latency);
-            Volatile.Write(ref _latency, smoothed + ((rtt - smoothed) / 8));
+            // One reply in eight (by slot; slot 0, the one a quiet client uses, always) is timed: a clock
+            // read cost a coordinator's loop about as much as the rest of the reply.
+            if (((uint)id & 7) == 0)
+            {
+                var rtt = _time.GetTimestamp() - sentAt;
+                var smoothed = Volatile.Read(ref _latency);
+                Volatile.Write(ref _latency, smoothed + ((rtt - smoothed) / 8));
+            }
+
             handler.OnReply(token, type, payload);
         }
     }
@@ -148,6 +195,7 @@ internal sealed partial class PeerClient
     private void Sweep()
     {
         var now = _time.GetTimestamp();
+        ExpireWaiting(now, all: false);
         var used = Volatile.Read(ref _used);
         for (var i = 0; i < used; i++)
         {
@@ -180,9 +228,10 @@ internal sealed partial class PeerClient
         }
     }
 
-    /// <summary>Fails every request in flight: the connection that carried them is gone.</summary>
+    /// <summary>Fails every request in flight, and every one waiting for a slot: the connection that carried them is gone.</summary>
     private void FailPending()
     {
+        FailWaiting();
         var used = Volatile.Read(ref _used);
         for (var i = 0; i < used; i++)
         {

@@ -66,11 +66,14 @@ internal sealed partial class PeerClient : IAsyncDisposable
     /// its reply, its loss with the connection, or its timeout (checked every 20 ms by one timer per
     /// peer, not a timer per request); <see cref="IPeerReplyHandler.OnSlow"/> once it has waited
     /// <paramref name="slowAfter"/> (never when zero). With a non-negative <paramref name="keyLength"/>
-    /// the payload starts with it as a u32. No allocation unless every in-flight slot is taken, when
-    /// the request waits for one (back-pressure) up to its timeout.
+    /// the payload starts with it as a u32. Nothing is allocated: when every in-flight slot is taken the
+    /// request waits in a queue for one (back-pressure), up to its timeout, its payload copied into a
+    /// pooled buffer meanwhile. <paramref name="now"/>, when given, is this client's
+    /// <see cref="TimeProvider.GetTimestamp"/> read by the caller for several sends (a clock read costs
+    /// about as much as the rest of a send on this machine kind).
     /// </summary>
     /// <returns>False when there is no connection: the handler is then never called. True means it is called exactly once, possibly before this returns.</returns>
-    public bool TrySend(FrameType type, int keyLength, ReadOnlySpan<byte> part1, ReadOnlySpan<byte> part2, ReadOnlySpan<byte> part3, TimeSpan timeout, TimeSpan slowAfter, IPeerReplyHandler handler, int token)
+    public bool TrySend(FrameType type, int keyLength, ReadOnlySpan<byte> part1, ReadOnlySpan<byte> part2, ReadOnlySpan<byte> part3, TimeSpan timeout, TimeSpan slowAfter, IPeerReplyHandler handler, int token, long? now = null)
     {
         var connection = Volatile.Read(ref _connection);
         if (connection is null)
@@ -78,17 +81,14 @@ internal sealed partial class PeerClient : IAsyncDisposable
             return false;
         }
 
-        if (!TryRentSlot(out var index))
+        if (!TryRentSlot(type, keyLength, part1, part2, part3, timeout, slowAfter, handler, token, out var index))
         {
-            var payload = new byte[part1.Length + part2.Length + part3.Length];
-            part1.CopyTo(payload);
-            part2.CopyTo(payload.AsSpan(part1.Length));
-            part3.CopyTo(payload.AsSpan(part1.Length + part2.Length));
-            _ = SendWhenFreeAsync(type, keyLength, payload, timeout, slowAfter, handler, token);
+            // Every slot is taken: the request waits in the queue for one (back-pressure), up to its timeout.
             return true;
         }
 
-        var id = Arm(index, handler, token, timeout, slowAfter);
+        var sentAt = now ?? _time.GetTimestamp();
+        var id = Arm(index, handler, token, sentAt, sentAt + Ticks(timeout), slowAfter > TimeSpan.Zero ? sentAt + Ticks(slowAfter) : 0);
         if (connection.Outbox.Write(type, id, keyLength, part1, part2, part3))
         {
             return true;
@@ -150,23 +150,6 @@ internal sealed partial class PeerClient : IAsyncDisposable
             {
                 return;
             }
-        }
-    }
-
-    private async Task SendWhenFreeAsync(FrameType type, int keyLength, byte[] payload, TimeSpan timeout, TimeSpan slowAfter, IPeerReplyHandler handler, int token)
-    {
-        var index = await WaitForSlotAsync(timeout).ConfigureAwait(false);
-        if (index < 0)
-        {
-            handler.OnFailure(token, PeerFailure.Timeout);
-            return;
-        }
-
-        var id = Arm(index, handler, token, timeout, slowAfter);
-        var connection = Volatile.Read(ref _connection);
-        if ((connection is null || !connection.Outbox.Write(type, id, keyLength, payload, default, default)) && TryClaim(id, out _, out _, out _))
-        {
-            handler.OnFailure(token, PeerFailure.Unavailable);
         }
     }
 

@@ -1,0 +1,89 @@
+namespace DataPlane.Store.Protocol.Internode;
+
+/// <summary>
+/// The requests waiting for an in-flight slot of a peer, oldest first: a ring of structs that grows
+/// when full and is reused afterwards, so a saturated peer costs no allocation per request. Not
+/// thread-safe: <see cref="PeerClient"/> holds its slot lock around every call.
+/// </summary>
+internal sealed class WaitingQueue
+{
+    private WaitingRequest[] _items = new WaitingRequest[16];
+    private int _head;
+    private int _count;
+
+    public int Count => _count;
+
+    public void Enqueue(in WaitingRequest request)
+    {
+        Grow();
+        _items[(_head + _count) % _items.Length] = request;
+        _count++;
+    }
+
+    /// <summary>Puts back the request just taken, so that it stays the oldest.</summary>
+    public void PushFront(in WaitingRequest request)
+    {
+        Grow();
+        _head = (_head + _items.Length - 1) % _items.Length;
+        _items[_head] = request;
+        _count++;
+    }
+
+    public bool TryDequeue(out WaitingRequest request)
+    {
+        if (_count == 0)
+        {
+            request = default;
+            return false;
+        }
+
+        request = _items[_head];
+        _items[_head] = default;
+        _head = (_head + 1) % _items.Length;
+        _count--;
+        return true;
+    }
+
+    /// <summary>
+    /// Moves every request whose deadline is at or before <paramref name="now"/> (all of them with
+    /// <paramref name="all"/>) into <paramref name="removed"/>, created when there is one; the rest
+    /// keep their order. Deadlines differ between request kinds, so the whole queue is looked at.
+    /// </summary>
+    public void RemoveWhere(long now, bool all, ref List<WaitingRequest>? removed)
+    {
+        var kept = 0;
+        for (var i = 0; i < _count; i++)
+        {
+            var at = (_head + i) % _items.Length;
+            var request = _items[at];
+            _items[at] = default;
+            if (all || request.Deadline <= now)
+            {
+                (removed ??= []).Add(request);
+                continue;
+            }
+
+            _items[(_head + kept) % _items.Length] = request;
+            kept++;
+        }
+
+        _count = kept;
+    }
+
+    private void Grow()
+    {
+        if (_count < _items.Length)
+        {
+            return;
+        }
+
+        var larger = new WaitingRequest[_items.Length * 2];
+        for (var i = 0; i < _count; i++)
+        {
+            larger[i] = _items[(_head + i) % _items.Length];
+        }
+
+        _items = larger;
+        _head = 0;
+    }
+}
