@@ -177,14 +177,17 @@ public sealed partial class AcceptErrorTests
 
     private static bool IsSocket(string path) => Vanishing(() => new FileInfo(path).LinkTarget)?.StartsWith("socket:", StringComparison.Ordinal) == true;
 
-    /// <summary>Reads a /proc entry that may be gone by now (a thread that ended, a descriptor closed): null then.</summary>
+    /// <summary>
+    /// Reads a /proc entry that may be gone by now (a thread that ended, a descriptor closed): null then. A
+    /// thread that is exiting still has its directory, and reading its files fails with ESRCH ("No such process").
+    /// </summary>
     private static string? Vanishing(Func<string?> read)
     {
         try
         {
             return read();
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (IOException)
         {
             return null;
         }
