@@ -3,7 +3,7 @@ using StackExchange.Redis;
 
 namespace DataPlane.Store.Tests;
 
-/// <summary>Acknowledged writes survive kill -9 of the real executable, and a clean stop checkpoints.</summary>
+/// <summary>Acknowledged writes survive kill -9 of the real executable (under load, during a checkpoint), and a clean stop checkpoints.</summary>
 public sealed class DurabilityTests
 {
     [Fact]
@@ -139,22 +139,69 @@ public sealed class DurabilityTests
                 await child.WaitForExitAsync();
             }
 
-            // What a kill during the first checkpoint leaves: its token's folder, its metadata not written whole.
-            var token = Directory.CreateDirectory(Path.Combine(directory, "checkpoints", "cpr-checkpoints", Guid.NewGuid().ToString()));
-            await File.WriteAllBytesAsync(Path.Combine(token.FullName, "info.dat"), new byte[16]);
-            var (again, endPoint2) = await StoreProcess.StartAsync(directory);
-            using (again)
-            {
-                await using var redis = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { endPoint2 } });
-                Assert.Equal("yes", await redis.GetDatabase().StringGetAsync("kept"));
-                Assert.Equal(0, await again.TerminateAsync());
-            }
+            await PlantTornCheckpointAsync(directory);
+            await RestartAndReadAsync(directory, ("kept", "yes"));
         }
         finally
         {
             Directory.Delete(directory, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task KilledDuringALaterCheckpoint_StartsFromTheOlderCheckpointAndTheLog()
+    {
+        var directory = TestStore.NewDirectory();
+        try
+        {
+            var (child, endPoint) = await StoreProcess.StartAsync(directory, "--fsync", "always", "--checkpoint-interval", "200ms");
+            using (child)
+            {
+                await using var redis = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { endPoint } });
+                var db = redis.GetDatabase();
+                Assert.True(await db.StringSetAsync("before", "checkpointed"));
+                // A checkpoint deletes the log segments it covers only once it is whole.
+                await DataPlane.Testing.Eventually.True(() => WalSegments(directory) is [> 0, ..], "a whole checkpoint that deleted the first log segment", TimeSpan.FromSeconds(30));
+                Assert.True(await db.StringSetAsync("after", "logged"));
+                await child.KillAsync();
+                await child.WaitForExitAsync();
+            }
+
+            await PlantTornCheckpointAsync(directory);
+            await RestartAndReadAsync(directory, ("before", "checkpointed"), ("after", "logged"));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>What a kill during a checkpoint leaves: its token's folder, newer than any other, its metadata not written whole.</summary>
+    private static async Task PlantTornCheckpointAsync(string directory)
+    {
+        var token = Directory.CreateDirectory(Path.Combine(directory, "checkpoints", "cpr-checkpoints", Guid.NewGuid().ToString()));
+        await File.WriteAllBytesAsync(Path.Combine(token.FullName, "info.dat"), new byte[16]);
+    }
+
+    /// <summary>Starts the store on <paramref name="directory"/> again, reads every key back, and stops it cleanly.</summary>
+    private static async Task RestartAndReadAsync(string directory, params (string Key, string Value)[] expected)
+    {
+        var (again, endPoint) = await StoreProcess.StartAsync(directory);
+        using (again)
+        {
+            await using var redis = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { endPoint } });
+            foreach (var (key, value) in expected)
+            {
+                Assert.Equal(value, await redis.GetDatabase().StringGetAsync(key));
+            }
+
+            Assert.Equal(0, await again.TerminateAsync());
+        }
+    }
+
+    /// <summary>The numbers of the write-ahead log's segments (<c>wal-NNNNNNNNNNNNNNNNNNNN.log</c>), in order.</summary>
+    private static long[] WalSegments(string directory) =>
+        [.. Directory.EnumerateFiles(directory, "wal-*.log").Select(f => long.Parse(Path.GetFileNameWithoutExtension(f)[4..], System.Globalization.CultureInfo.InvariantCulture)).Order()];
 
     private static int Order(string value) => int.Parse(value.Split('-')[2], System.Globalization.CultureInfo.InvariantCulture);
 }
