@@ -9,8 +9,9 @@ namespace DataPlane.Store.Coordination;
 /// One write, pooled and reused: holds the key and stored value, counts acknowledgements, and is done
 /// when <see cref="Needed"/> replicas applied it, or when the replicas still outstanding can no longer
 /// make up the difference (so a write that cannot reach its quorum fails at once instead of at its
-/// timeout). Its reply waits until this node's log holds its local copy, as a peer's acknowledgement
-/// waits for the peer's log. It is the handler of its own peer requests and its own completion, so a
+/// timeout). When this node's own copy counts towards the quorum, the reply waits until this node's log
+/// holds it, as a peer's acknowledgement waits for the peer's log; acknowledgements of W peers decide it
+/// without (each held in its peer's log), which can happen only before <see cref="Sealed"/>. It is the handler of its own peer requests and its own completion, so a
 /// write allocates no task, continuation or copy (but for the wait for an fsync, with fsync always); it goes back to the pool once its caller took the result and every
 /// replica sent to has answered (a late failure still leaves a hint, which needs the bytes). The
 /// lock is taken once for the coordinator's own steps (<see cref="Sealed"/>) and once per answer; the

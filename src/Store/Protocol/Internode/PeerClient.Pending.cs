@@ -37,6 +37,7 @@ internal sealed partial class PeerClient
     /// bound on its length failed writes to a replica that was only descheduled for a moment, and
     /// the hints they left cost more than waiting.
     /// </summary>
+    /// <returns>True with a slot's <paramref name="index"/>; false with -1 when the request was queued, with -2 when the connection is gone (checked under the lock that <see cref="FailPending"/> empties the queue under, after the connection is cleared, so that nothing is queued after it).</returns>
     private bool TryRentSlot(FrameType type, int keyLength, ReadOnlySpan<byte> part1, ReadOnlySpan<byte> part2, ReadOnlySpan<byte> part3, TimeSpan timeout, TimeSpan slowAfter, IPeerReplyHandler handler, int token, out int index)
     {
         lock (_slotLock)
@@ -46,6 +47,12 @@ internal sealed partial class PeerClient
                 index = _free[--_freeCount];
                 _used = Math.Max(_used, index + 1);
                 return true;
+            }
+
+            if (Volatile.Read(ref _connection) is null)
+            {
+                index = -2;
+                return false;
             }
 
             var now = _time.GetTimestamp();
@@ -97,24 +104,59 @@ internal sealed partial class PeerClient
         next.Release();
     }
 
-    /// <summary>Fails the waiting requests whose deadline passed (or all of them); their handlers are called outside the lock.</summary>
+    /// <summary>
+    /// Fails the waiting requests whose deadline passed (or all of them), and tells the handlers of those that
+    /// became slow while waiting (a read then asks another replica); handlers are called outside the lock.
+    /// </summary>
     private void ExpireWaiting(long now, bool all)
     {
         List<WaitingRequest>? expired = null;
+        List<WaitingRequest>? slow = null;
         lock (_slotLock)
         {
-            _waiting.RemoveWhere(now, all, ref expired);
+            _waiting.RemoveWhere(now, all, ref expired, ref slow);
         }
 
-        if (expired is null)
+        foreach (var request in slow ?? [])
         {
-            return;
+            request.Handler.OnSlow(request.Token);
         }
 
-        foreach (var request in expired)
+        foreach (var request in expired ?? [])
         {
             request.Release();
             request.Handler.OnFailure(request.Token, all ? PeerFailure.Unavailable : PeerFailure.Timeout);
+        }
+    }
+
+    /// <summary>
+    /// Sends waiting requests from slots that are free while the connection is up. A slot normally carries the
+    /// oldest waiting request as it comes free (<see cref="ReturnSlot"/>); one put back after a send that the
+    /// closing connection refused waits for this instead, at most a sweep's interval.
+    /// </summary>
+    private void SendWaiting()
+    {
+        int count;
+        lock (_slotLock)
+        {
+            count = Volatile.Read(ref _connection) is null ? 0 : Math.Min(_freeCount, _waiting.Count);
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            int index;
+            lock (_slotLock)
+            {
+                if (_freeCount == 0)
+                {
+                    return;
+                }
+
+                index = _free[--_freeCount];
+                _used = Math.Max(_used, index + 1);
+            }
+
+            ReturnSlot(index);
         }
     }
 
@@ -196,6 +238,7 @@ internal sealed partial class PeerClient
     {
         var now = _time.GetTimestamp();
         ExpireWaiting(now, all: false);
+        SendWaiting();
         var used = Volatile.Read(ref _used);
         for (var i = 0; i < used; i++)
         {
@@ -241,6 +284,9 @@ internal sealed partial class PeerClient
                 handler.OnFailure(token, PeerFailure.Unavailable);
             }
         }
+
+        // A slot returned meanwhile may have put its request back in the queue (its send refused by the closed connection).
+        FailWaiting();
     }
 
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);

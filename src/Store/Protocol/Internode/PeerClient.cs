@@ -66,9 +66,9 @@ internal sealed partial class PeerClient : IAsyncDisposable
     /// its reply, its loss with the connection, or its timeout (checked every 20 ms by one timer per
     /// peer, not a timer per request); <see cref="IPeerReplyHandler.OnSlow"/> once it has waited
     /// <paramref name="slowAfter"/> (never when zero). With a non-negative <paramref name="keyLength"/>
-    /// the payload starts with it as a u32. Nothing is allocated: when every in-flight slot is taken the
-    /// request waits in a queue for one (back-pressure), up to its timeout, its payload copied into a
-    /// pooled buffer meanwhile. <paramref name="now"/>, when given, is this client's
+    /// the payload starts with it as a u32. Nothing is allocated per request while a slot is free: when
+    /// every in-flight slot is taken the request waits in a queue for one (back-pressure), up to its
+    /// timeout, its payload copied into a pooled buffer meanwhile (and heard slow as in flight). <paramref name="now"/>, when given, is this client's
     /// <see cref="TimeProvider.GetTimestamp"/> read by the caller for several sends (a clock read costs
     /// about as much as the rest of a send on this machine kind).
     /// </summary>
@@ -83,8 +83,9 @@ internal sealed partial class PeerClient : IAsyncDisposable
 
         if (!TryRentSlot(type, keyLength, part1, part2, part3, timeout, slowAfter, handler, token, out var index))
         {
-            // Every slot is taken: the request waits in the queue for one (back-pressure), up to its timeout.
-            return true;
+            // Every slot is taken: the request waits in the queue for one (back-pressure), up to its timeout;
+            // or the connection went meanwhile, and nothing was queued.
+            return index == -1;
         }
 
         var sentAt = now ?? _time.GetTimestamp();

@@ -47,9 +47,11 @@ internal sealed class WaitingQueue
     /// <summary>
     /// Moves every request whose deadline is at or before <paramref name="now"/> (all of them with
     /// <paramref name="all"/>) into <paramref name="removed"/>, created when there is one; the rest
-    /// keep their order. Deadlines differ between request kinds, so the whole queue is looked at.
+    /// keep their order, and those that became slow by <paramref name="now"/> go into
+    /// <paramref name="slow"/> too, once (their <see cref="WaitingRequest.SlowAt"/> is cleared).
+    /// Deadlines differ between request kinds, so the whole queue is looked at.
     /// </summary>
-    public void RemoveWhere(long now, bool all, ref List<WaitingRequest>? removed)
+    public void RemoveWhere(long now, bool all, ref List<WaitingRequest>? removed, ref List<WaitingRequest>? slow)
     {
         var kept = 0;
         for (var i = 0; i < _count; i++)
@@ -61,6 +63,12 @@ internal sealed class WaitingQueue
             {
                 (removed ??= []).Add(request);
                 continue;
+            }
+
+            if (request.SlowAt != 0 && request.SlowAt <= now)
+            {
+                (slow ??= []).Add(request);
+                request = request with { SlowAt = 0 };
             }
 
             _items[(_head + kept) % _items.Length] = request;

@@ -11,8 +11,9 @@ internal readonly struct WaitingRequest
 {
     /// <summary>
     /// The payloads' own pool: a peer that falls behind has thousands of requests waiting, far more
-    /// buffers of one size than the shared pool keeps (which then allocated one per request). Small payloads only (writes of small values, reads), so that what it keeps stays small;
-    /// a larger one is allocated.
+    /// buffers of one size than the shared pool keeps (which then allocated one per request). Payloads
+    /// up to 4 KB only (writes of small values, reads); a larger one is allocated. What it keeps once is
+    /// kept: up to 4096 buffers per size class.
     /// </summary>
     private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(4096, 4096);
 
@@ -41,8 +42,8 @@ internal readonly struct WaitingRequest
     /// <summary>When it fails with a timeout, in <see cref="TimeProvider"/> timestamp ticks.</summary>
     public long Deadline { get; }
 
-    /// <summary>When its handler hears it is slow (0: never), in timestamp ticks.</summary>
-    public long SlowAt { get; }
+    /// <summary>When its handler hears it is slow (0: never, or heard already), in timestamp ticks.</summary>
+    public long SlowAt { get; init; }
 
     public IPeerReplyHandler Handler { get; }
 
