@@ -47,6 +47,41 @@ public sealed class PeerQueueTests
         Assert.Equal(0, cluster.Server("a").ClusterNode!.Hints.PendingFor("c"));
     }
 
+    [Fact]
+    public void Queue_TellsEachRequestDueOnceAndKeepsTheRestInOrder()
+    {
+        var queue = new WaitingQueue();
+        var handler = new Recorder();
+        queue.Enqueue(Request(handler, 1, deadline: 100, slowAt: 10));
+        queue.Enqueue(Request(handler, 2, deadline: 50, slowAt: 0));
+        queue.Enqueue(Request(handler, 3, deadline: 200, slowAt: 0));
+
+        Assert.Equal("expired: slow:", Sweep(queue, 5));
+        Assert.Equal("expired: slow:1", Sweep(queue, 10));
+        Assert.Equal("expired: slow:", Sweep(queue, 20));
+
+        // Taken for a slot and put back (its send refused): still the oldest, and still due at its deadline.
+        Assert.True(queue.TryDequeue(out var first));
+        queue.PushFront(first);
+        Assert.Equal("expired:2 slow:", Sweep(queue, 50));
+        Assert.Equal("expired:1 slow:", Sweep(queue, 100));
+        Assert.True(queue.TryDequeue(out var last));
+        Assert.Equal(3, last.Token);
+        Assert.Equal(0, queue.Count);
+    }
+
+    private static WaitingRequest Request(IPeerReplyHandler handler, int token, long deadline, long slowAt) =>
+        new(FrameType.Read, -1, "k"u8, default, default, deadline, slowAt, handler, token);
+
+    /// <summary>One sweep at <paramref name="now"/>: the tokens it expired and those it found slow.</summary>
+    private static string Sweep(WaitingQueue queue, long now)
+    {
+        List<WaitingRequest>? expired = null;
+        List<WaitingRequest>? slow = null;
+        queue.RemoveWhere(now, all: false, ref expired, ref slow);
+        return $"expired:{string.Join(',', (expired ?? []).Select(r => r.Token))} slow:{string.Join(',', (slow ?? []).Select(r => r.Token))}";
+    }
+
     private sealed class Recorder : IPeerReplyHandler
     {
         public ConcurrentDictionary<int, TaskCompletionSource> Slow { get; } = new() { [1] = new(TaskCreationOptions.RunContinuationsAsynchronously), [2] = new(TaskCreationOptions.RunContinuationsAsynchronously) };

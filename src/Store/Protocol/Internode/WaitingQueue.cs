@@ -11,10 +11,17 @@ internal sealed class WaitingQueue
     private int _head;
     private int _count;
 
+    /// <summary>
+    /// No request is due (slow or expired) before this: a sweep of a long queue (a hung peer's, at the write
+    /// rate times the timeout) that finds nothing to do returns without looking at it.
+    /// </summary>
+    private long _nextDue = long.MaxValue;
+
     public int Count => _count;
 
     public void Enqueue(in WaitingRequest request)
     {
+        _nextDue = Math.Min(_nextDue, Due(request));
         Grow();
         _items[(_head + _count) % _items.Length] = request;
         _count++;
@@ -23,6 +30,7 @@ internal sealed class WaitingQueue
     /// <summary>Puts back the request just taken, so that it stays the oldest.</summary>
     public void PushFront(in WaitingRequest request)
     {
+        _nextDue = Math.Min(_nextDue, Due(request));
         Grow();
         _head = (_head + _items.Length - 1) % _items.Length;
         _items[_head] = request;
@@ -53,6 +61,12 @@ internal sealed class WaitingQueue
     /// </summary>
     public void RemoveWhere(long now, bool all, ref List<WaitingRequest>? removed, ref List<WaitingRequest>? slow)
     {
+        if (!all && now < _nextDue)
+        {
+            return;
+        }
+
+        _nextDue = long.MaxValue;
         var kept = 0;
         for (var i = 0; i < _count; i++)
         {
@@ -72,11 +86,15 @@ internal sealed class WaitingQueue
             }
 
             _items[(_head + kept) % _items.Length] = request;
+            _nextDue = Math.Min(_nextDue, Due(request));
             kept++;
         }
 
         _count = kept;
     }
+
+    /// <summary>When a request next needs the sweep: when it becomes slow, or else at its deadline.</summary>
+    private static long Due(in WaitingRequest request) => request.SlowAt != 0 ? Math.Min(request.SlowAt, request.Deadline) : request.Deadline;
 
     private void Grow()
     {
