@@ -45,8 +45,7 @@ internal sealed class MerkleForest
 
         Partitions = partitions;
         _partitionBits = BitOperations.Log2((uint)partitions);
-        // Pinned: a merge prefetches its leaf by address (Prefetch).
-        _leaves = GC.AllocateArray<long>(partitions * LeavesPerPartition, pinned: true);
+        _leaves = new long[(long)partitions * LeavesPerPartition];
     }
 
     public int Partitions { get; }
@@ -79,7 +78,8 @@ internal sealed class MerkleForest
     /// <summary>
     /// Starts loading the leaf of a key hash. The leaves (2 MB at Q = 4096) are written at random, one
     /// cache (and TLB) miss per merge: issued before the merge's FASTER operation, the miss overlaps
-    /// FASTER's own (hash bucket, record) instead of following them.
+    /// FASTER's own (hash bucket, record) instead of following them. The array needs no pinning: a
+    /// prefetch never faults, so an address the GC has since moved only wastes the hint.
     /// </summary>
     public unsafe void Prefetch(ulong keyHash)
     {

@@ -19,6 +19,12 @@ internal sealed partial class PeerClient
         public long SlowAt;
     }
 
+    /// <summary><see cref="TryRentSlot"/>'s index when the request waits in the queue.</summary>
+    private const int Queued = -1;
+
+    /// <summary><see cref="TryRentSlot"/>'s index when there is no connection, and nothing was queued.</summary>
+    private const int Disconnected = -2;
+
     private readonly Slot[] _slots;
     private readonly int[] _free;
     private readonly Lock _slotLock = new();
@@ -37,29 +43,36 @@ internal sealed partial class PeerClient
     /// bound on its length failed writes to a replica that was only descheduled for a moment, and
     /// the hints they left cost more than waiting.
     /// </summary>
-    /// <returns>True with a slot's <paramref name="index"/>; false with -1 when the request was queued, with -2 when the connection is gone (checked under the lock that <see cref="FailPending"/> empties the queue under, after the connection is cleared, so that nothing is queued after it).</returns>
+    /// <returns>True with a slot's <paramref name="index"/>; false with <see cref="Queued"/> when the request was queued, with <see cref="Disconnected"/> when the connection is gone (checked under the lock that <see cref="FailPending"/> empties the queue under, after the connection is cleared, so that nothing is queued after it).</returns>
     private bool TryRentSlot(FrameType type, int keyLength, ReadOnlySpan<byte> part1, ReadOnlySpan<byte> part2, ReadOnlySpan<byte> part3, TimeSpan timeout, TimeSpan slowAfter, IPeerReplyHandler handler, int token, out int index)
     {
         lock (_slotLock)
         {
             if (_freeCount > 0)
             {
-                index = _free[--_freeCount];
-                _used = Math.Max(_used, index + 1);
+                index = TakeFreeSlot();
                 return true;
             }
 
             if (Volatile.Read(ref _connection) is null)
             {
-                index = -2;
+                index = Disconnected;
                 return false;
             }
 
             var now = _time.GetTimestamp();
             _waiting.Enqueue(new WaitingRequest(type, keyLength, part1, part2, part3, now + Ticks(timeout), slowAfter > TimeSpan.Zero ? now + Ticks(slowAfter) : 0, handler, token));
-            index = -1;
+            index = Queued;
             return false;
         }
+    }
+
+    /// <summary>Takes a free slot; the caller holds the slot lock and saw one free.</summary>
+    private int TakeFreeSlot()
+    {
+        var index = _free[--_freeCount];
+        _used = Math.Max(_used, index + 1);
+        return index;
     }
 
     /// <summary>
@@ -152,8 +165,7 @@ internal sealed partial class PeerClient
                     return;
                 }
 
-                index = _free[--_freeCount];
-                _used = Math.Max(_used, index + 1);
+                index = TakeFreeSlot();
             }
 
             ReturnSlot(index);

@@ -85,7 +85,7 @@ internal sealed partial class PeerClient : IAsyncDisposable
         {
             // Every slot is taken: the request waits in the queue for one (back-pressure), up to its timeout;
             // or the connection went meanwhile, and nothing was queued.
-            return index == -1;
+            return index == Queued;
         }
 
         var sentAt = now ?? _time.GetTimestamp();
