@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using DataPlane.Bench.Scenarios.Proxy;
 using DataPlane.Store;
 using DataPlane.Store.Cluster;
 
@@ -33,22 +34,18 @@ internal sealed class StoreClusterScenario : IScenario
             Environment.SetEnvironmentVariable(InlineCompletions, "1");
         }
 
-        var requests = context.Quick ? 100_000 : 1_000_000;
+        var rounds = context.Quick ? 2 : 4;
+        var requests = context.Quick ? 100_000 : 500_000;
         var root = Path.Combine(Path.GetTempPath(), "dp-bench-cluster-" + Guid.NewGuid().ToString("N"));
         try
         {
-            Dictionary<string, Measured> single;
-            await using (var server = new StoreServer(new StoreOptions { Listen = new(IPAddress.Loopback, 0), DataDirectory = Path.Combine(root, "single"), MaxMemory = 256L << 20 }))
-            {
-                await server.StartAsync(cancellationToken);
-                single = await RunBenchmarkAsync(server.EndPoint, requests, cancellationToken);
-            }
-
-            Dictionary<string, Measured> cluster;
+            await using var single = new StoreServer(new StoreOptions { Listen = new(IPAddress.Loopback, 0), DataDirectory = Path.Combine(root, "single"), MaxMemory = 256L << 20 });
+            await single.StartAsync(cancellationToken);
             var nodes = await StartClusterAsync(root, cancellationToken);
             try
             {
-                cluster = await RunBenchmarkAsync(nodes[0].EndPoint, requests, cancellationToken);
+                var runs = await RunRoundsAsync([("single", single.EndPoint), ("cluster", nodes[0].EndPoint)], rounds, requests, cancellationToken);
+                return Report(runs, rounds, requests);
             }
             finally
             {
@@ -57,31 +54,42 @@ internal sealed class StoreClusterScenario : IScenario
                     await node.DisposeAsync();
                 }
             }
-
-            var rows = new List<ClusterRow>();
-            var table = new Table("test", "cluster ops/s", "single ops/s", "cluster/single", "cluster p99 ms", "single p99 ms", "cluster CPU us/op", "single CPU us/op", "cluster B/op", "single B/op");
-            foreach (var test in (string[])["SET", "GET"])
-            {
-                var (c, s) = (cluster[test], single[test]);
-                var row = new ClusterRow(test, c.Ops, s.Ops, c.P99, s.P99, c.CpuUsPerOp, s.CpuUsPerOp, c.BytesPerOp, s.BytesPerOp);
-                rows.Add(row);
-                table.Add(test, row.ClusterOpsPerSec, row.SingleOpsPerSec, row.ClusterOpsPerSec / row.SingleOpsPerSec, row.ClusterP99Ms, row.SingleP99Ms, c.CpuUsPerOp, s.CpuUsPerOp, c.BytesPerOp, s.BytesPerOp);
-            }
-
-            var markdown = $"""
-                `redis-benchmark -t set,get -P 16 -c 50 -d 100 -r 100000 -n {requests}` against node a of a 3-node
-                cluster (N=3, W=2, R=2, all nodes in this process) and against a single node, in the same run;
-                each test after an unmeasured warm-up of a tenth of its requests; CPU and allocated bytes per operation are this process's (every server, no client) while each test ran, the
-                figures that stay comparable when other load on the machine makes the ops/s noisy; socket completions inline ({InlineCompletions}={Environment.GetEnvironmentVariable(InlineCompletions)}), as `dataplane store` runs by default.
-
-                {table}
-                """;
-            return new ScenarioReport(new { rows }, markdown);
         }
         finally
         {
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    private static ScenarioReport Report(Dictionary<(string Target, string Test), List<Measured>> runs, int rounds, int requests)
+    {
+        var rows = new List<ClusterRow>();
+        var table = new Table("test", "cluster ops/s", "single ops/s", "cluster/single", "per round", "cluster p99 ms", "single p99 ms", "cluster CPU us/op", "single CPU us/op", "cluster B/op", "single B/op");
+        foreach (var test in (string[])["SET", "GET"])
+        {
+            var (c, s) = (runs[("cluster", test)], runs[("single", test)]);
+            var row = new ClusterRow(
+                test, Rounds.Median(c.Select(m => m.Ops)), Rounds.Median(s.Select(m => m.Ops)), Rounds.Median(c.Select(m => m.P99)), Rounds.Median(s.Select(m => m.P99)),
+                Rounds.Median(c.Select(m => m.CpuUsPerOp)), Rounds.Median(s.Select(m => m.CpuUsPerOp)), Rounds.Median(c.Select(m => m.BytesPerOp)), Rounds.Median(s.Select(m => m.BytesPerOp)));
+            rows.Add(row);
+            var ratios = c.Zip(s, (cluster, one) => cluster.Ops / one.Ops).ToArray();
+            table.Add(
+                test, row.ClusterOpsPerSec, row.SingleOpsPerSec, row.ClusterOpsPerSec / row.SingleOpsPerSec, string.Create(CultureInfo.InvariantCulture, $"{ratios.Min():F2}-{ratios.Max():F2}"),
+                row.ClusterP99Ms, row.SingleP99Ms, row.ClusterCpuUsPerOp, row.SingleCpuUsPerOp, row.ClusterBytesPerOp, row.SingleBytesPerOp);
+        }
+
+        var markdown = $"""
+            `redis-benchmark -t set,get -P 16 -c 50 -d 100 -r 100000 -n {requests}` against node a of a 3-node
+            cluster (N=3, W=2, R=2, all nodes in this process) and against a single node, in {rounds} rounds that alternate
+            which of the two runs first; each figure is the median of its rounds ("per round": the lowest and highest of the
+            rounds' own ratios), after one unmeasured warm-up of a tenth of the requests per test and target; CPU and
+            allocated bytes per operation are this process's (every server, no client) while each test ran, the figures
+            that stay comparable when other load on the machine makes the ops/s noisy; socket completions inline
+            ({InlineCompletions}={Environment.GetEnvironmentVariable(InlineCompletions)}), as `dataplane store` runs by default.
+
+            {table}
+            """;
+        return new ScenarioReport(new { rows }, markdown);
     }
 
     private static async Task<StoreServer[]> StartClusterAsync(string root, CancellationToken cancellationToken)
@@ -135,32 +143,63 @@ internal sealed class StoreClusterScenario : IScenario
     }
 
     /// <summary>
-    /// Runs SET, then GET (which reads the keys SET wrote), one redis-benchmark each, so each test's CPU and allocations are its own.
-    /// Each test first runs unmeasured for a tenth of its requests: the JIT's second tier compiles the servers' hot paths
-    /// (the cluster's are new code to this process) while nothing is measured, as BenchmarkDotNet's warm-up does.
+    /// Runs <paramref name="rounds"/> rounds; in each, every target runs SET, then GET (which reads the keys SET wrote), one
+    /// redis-benchmark each, so each test's CPU and allocations are its own. The targets take turns at going first, so
+    /// that a burst of other load on the machine falls on both alike. Each target first runs every test unmeasured for a
+    /// tenth of its requests: the JIT's second tier compiles the servers' hot paths (the cluster's are new code to this
+    /// process) while nothing is measured, as BenchmarkDotNet's warm-up does.
     /// </summary>
-    private static async Task<Dictionary<string, Measured>> RunBenchmarkAsync(IPEndPoint endPoint, int requests, CancellationToken cancellationToken)
+    private static async Task<Dictionary<(string Target, string Test), List<Measured>>> RunRoundsAsync(
+        (string Name, IPEndPoint EndPoint)[] targets, int rounds, int requests, CancellationToken cancellationToken)
     {
-        var results = new Dictionary<string, Measured>(StringComparer.Ordinal);
-        foreach (var test in (string[])["set", "get"])
+        string[] tests = ["set", "get"];
+        foreach (var (_, endPoint) in targets)
         {
-            await RedisBenchmarkAsync(endPoint, test, requests / 10, cancellationToken);
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-            var allocated = GC.GetTotalAllocatedBytes(precise: true);
-            var output = await RedisBenchmarkAsync(endPoint, test, requests, cancellationToken);
-            var cpuUs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / requests;
-            var bytes = (double)(GC.GetTotalAllocatedBytes(precise: true) - allocated) / requests;
-            foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            foreach (var test in tests)
             {
-                var cells = line.Replace("\"", string.Empty, StringComparison.Ordinal).Split(',');
-                if (cells.Length >= 7 && double.TryParse(cells[1], CultureInfo.InvariantCulture, out var ops) && double.TryParse(cells[6], CultureInfo.InvariantCulture, out var p99))
+                await RedisBenchmarkAsync(endPoint, test, requests / 10, cancellationToken);
+            }
+        }
+
+        var runs = new Dictionary<(string Target, string Test), List<Measured>>();
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var (name, endPoint) in Rounds.Order(targets, round))
+            {
+                foreach (var test in tests)
                 {
-                    results[cells[0]] = new Measured(ops, p99, cpuUs, bytes);
+                    var (row, measured) = await MeasureAsync(endPoint, test, requests, cancellationToken);
+                    if (!runs.TryGetValue((name, row), out var list))
+                    {
+                        runs[(name, row)] = list = [];
+                    }
+
+                    list.Add(measured);
                 }
             }
         }
 
-        return results.Count == 2 ? results : throw new InvalidOperationException("redis-benchmark printed no SET and GET rows");
+        return runs;
+    }
+
+    /// <summary>One measured redis-benchmark run: its row's name (SET, GET) and figures.</summary>
+    private static async Task<(string Test, Measured Measured)> MeasureAsync(IPEndPoint endPoint, string test, int requests, CancellationToken cancellationToken)
+    {
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var output = await RedisBenchmarkAsync(endPoint, test, requests, cancellationToken);
+        var cpuUs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / requests;
+        var bytes = (double)(GC.GetTotalAllocatedBytes(precise: true) - allocated) / requests;
+        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var cells = line.Replace("\"", string.Empty, StringComparison.Ordinal).Split(',');
+            if (cells.Length >= 7 && double.TryParse(cells[1], CultureInfo.InvariantCulture, out var ops) && double.TryParse(cells[6], CultureInfo.InvariantCulture, out var p99))
+            {
+                return (cells[0], new Measured(ops, p99, cpuUs, bytes));
+            }
+        }
+
+        throw new InvalidOperationException($"redis-benchmark -t {test} printed no result row");
     }
 
     /// <summary>One redis-benchmark run of <paramref name="test"/>; its CSV output.</summary>
