@@ -48,7 +48,8 @@ public sealed partial class StoreServer : IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         StartCluster(validateOnly: true);
         var replica = new Replica.Replica(new ReplicaSettings(
-            _options.DataDirectory, _options.Cluster?.VersionId ?? _options.NodeId, _options.Fsync, _options.MaxMemory, _options.TombstoneGrace, _options.TimeProvider));
+            _options.DataDirectory, _options.Cluster?.VersionId ?? _options.NodeId, _options.Fsync, _options.MaxMemory, _options.TombstoneGrace, _options.TimeProvider,
+            ExpiredGrace: _options.Cluster is null ? TimeSpan.Zero : _options.TombstoneGrace));
         _replica = replica;
         LogRecovered(_logger, replica.KeyCount, _options.DataDirectory);
         _context = new StoreContext(_options, replica, new ServerStats(_options.TimeProvider));

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using DataPlane.Store.Protocol.Internode;
+using DataPlane.Store.Replica;
 using Microsoft.Extensions.Logging;
 
 namespace DataPlane.Store.Cluster;
@@ -23,35 +24,43 @@ internal sealed partial class ClusterNode
     /// Delivers every sealed hint file of a peer, a window of writes at a time, no faster than
     /// <see cref="ClusterOptions.HintsPerSecond"/>; a file is deleted only when all its hints were
     /// acknowledged. Delivery is an ordinary replicated write, so a hint delivered twice, or one older
-    /// than what the peer has, changes nothing (last writer wins).
+    /// than what the peer has, changes nothing (last writer wins). A hint older than the tombstone grace
+    /// is dropped, as Cassandra's max hint window drops it: the peer may have reclaimed the tombstone or
+    /// expired value that replaced it, and the old value would come back.
     /// </summary>
     private async Task HandOffAsync(PeerState peer, CancellationToken cancellationToken)
     {
         var delivered = 0;
+        var dropped = 0;
         var started = Time.GetTimestamp();
+        var graceMs = (long)Replica.Settings.TombstoneGrace.TotalMilliseconds;
         try
         {
             foreach (var file in Hints.Seal(peer.Name))
             {
-                var records = DataPlane.Store.Hints.HintStore.ReadFile(file);
-                for (var offset = 0; offset < records.Count; offset += HandoffWindow)
+                var (count, droppedHere) = (0, 0);
+                foreach (var window in DataPlane.Store.Hints.HintStore.ReadWindows(file, HandoffWindow))
                 {
-                    var window = records.GetRange(offset, Math.Min(HandoffWindow, records.Count - offset));
-                    await Task.WhenAll(window.Select(r => Deliver(peer, r.Key, r.Stored, Options.RequestTimeout))).ConfigureAwait(false);
-                    delivered += window.Count;
-                    var due = TimeSpan.FromSeconds((double)delivered / Options.HintsPerSecond) - Time.GetElapsedTime(started);
-                    if (due > TimeSpan.Zero)
+                    count += window.Count;
+                    var nowMs = Time.GetUtcNow().ToUnixTimeMilliseconds();
+                    var due = window.Where(r => HybridLogicalClock.PhysicalMilliseconds(StoredValue.Version(r.Stored).Timestamp) + graceMs > nowMs).ToList();
+                    droppedHere += window.Count - due.Count;
+                    await Task.WhenAll(due.Select(r => Deliver(peer, r.Key, r.Stored, Options.RequestTimeout))).ConfigureAwait(false);
+                    delivered += due.Count;
+                    var wait = TimeSpan.FromSeconds((double)delivered / Options.HintsPerSecond) - Time.GetElapsedTime(started);
+                    if (wait > TimeSpan.Zero)
                     {
-                        await Task.Delay(due, Time, cancellationToken).ConfigureAwait(false);
+                        await Task.Delay(wait, Time, cancellationToken).ConfigureAwait(false);
                     }
                 }
 
-                Hints.Complete(peer.Name, file, records.Count);
+                Hints.Complete(peer.Name, file, count, droppedHere);
+                dropped += droppedHere;
             }
 
-            if (delivered > 0)
+            if (delivered + dropped > 0)
             {
-                LogHandedOff(_logger, delivered, peer.Name);
+                LogHandedOff(_logger, delivered, peer.Name, dropped);
             }
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
@@ -73,6 +82,6 @@ internal sealed partial class ClusterNode
         }
     }
 
-    [LoggerMessage(EventId = 44, Level = LogLevel.Information, Message = "Handed {Count} hints to {Peer}")]
-    private static partial void LogHandedOff(ILogger logger, int count, string peer);
+    [LoggerMessage(EventId = 44, Level = LogLevel.Information, Message = "Handed {Count} hints to {Peer}; dropped {Dropped} older than the tombstone grace")]
+    private static partial void LogHandedOff(ILogger logger, int count, string peer, int dropped);
 }

@@ -45,8 +45,14 @@ internal sealed class HintStore : IDisposable
     /// <summary>Hints delivered and deleted since this node started.</summary>
     public long Delivered { get; private set; }
 
+    /// <exception cref="ArgumentException"><paramref name="node"/> is not a node id (it names a file).</exception>
     public void Add(string node, ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
     {
+        if (!Cluster.ClusterOptions.IsValidName(node))
+        {
+            throw new ArgumentException($"'{node}' is not a node id", nameof(node));
+        }
+
         var record = HintRecord.Encode(key, stored);
         lock (_lock)
         {
@@ -88,20 +94,44 @@ internal sealed class HintStore : IDisposable
         }
     }
 
-    /// <summary>Deletes a sealed file whose <paramref name="count"/> hints were all acknowledged.</summary>
-    public void Complete(string node, string path, int count)
+    /// <summary>Hints dropped undelivered since this node started, as older than the tombstone grace.</summary>
+    public long Dropped { get; private set; }
+
+    /// <summary>Deletes a sealed file of <paramref name="count"/> hints, each acknowledged or (<paramref name="dropped"/> of them) dropped.</summary>
+    public void Complete(string node, string path, int count, int dropped)
     {
         lock (_lock)
         {
             File.Delete(path);
             var target = TargetFor(node);
             target.Pending = Math.Max(0, target.Pending - count);
-            Delivered += count;
+            Delivered += count - dropped;
+            Dropped += dropped;
         }
     }
 
-    /// <summary>The hints of a sealed file.</summary>
-    public static List<(byte[] Key, byte[] Stored)> ReadFile(string path) => [.. HintRecord.ReadAll(path)];
+    /// <summary>
+    /// The hints of a sealed file, read as they are delivered, <paramref name="size"/> at a time: a node
+    /// down for long leaves one file of millions of hints, which must not be held in memory at once.
+    /// </summary>
+    public static IEnumerable<List<(byte[] Key, byte[] Stored)>> ReadWindows(string path, int size)
+    {
+        var window = new List<(byte[] Key, byte[] Stored)>(size);
+        foreach (var record in HintRecord.ReadAll(path))
+        {
+            window.Add(record);
+            if (window.Count == size)
+            {
+                yield return window;
+                window = new List<(byte[] Key, byte[] Stored)>(size);
+            }
+        }
+
+        if (window.Count > 0)
+        {
+            yield return window;
+        }
+    }
 
     public void Dispose()
     {

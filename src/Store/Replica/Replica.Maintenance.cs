@@ -35,7 +35,7 @@ internal sealed partial class Replica
     }
 
     /// <summary>
-    /// Reclaims expired keys and tombstones older than the grace period: FASTER deletes them, after a
+    /// Reclaims expired keys and tombstones older than their grace periods: FASTER deletes them, after a
     /// check under the key's lock that nothing newer arrived meanwhile. Returns how many went. A store
     /// without expiring keys or tombstones is not scanned again until one is written (the count of
     /// such writes is taken before the scan, so one that lands during it brings the next scan).
@@ -49,7 +49,6 @@ internal sealed partial class Replica
         }
 
         var now = Settings.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        var graceMs = (long)Settings.TombstoneGrace.TotalMilliseconds;
         var candidates = new List<(byte[] Key, ValueVersion Version)>();
         var anySweepable = false;
 
@@ -68,7 +67,7 @@ internal sealed partial class Replica
 
                 var value = iterator.GetValue().AsReadOnlySpan();
                 anySweepable |= StoredValue.IsTombstone(value) || StoredValue.ExpiresAt(value) != 0;
-                if (IsReclaimable(value, now, graceMs))
+                if (IsReclaimable(value, now))
                 {
                     candidates.Add((iterator.GetKey().AsReadOnlySpan().ToArray(), StoredValue.Version(value)));
                 }
@@ -83,21 +82,22 @@ internal sealed partial class Replica
         var reclaimed = 0;
         foreach (var (key, version) in candidates)
         {
-            reclaimed += session.Purge(key, version, now, graceMs) ? 1 : 0;
+            reclaimed += session.Purge(key, version, now) ? 1 : 0;
         }
 
         return reclaimed;
     }
 
-    internal static bool IsReclaimable(ReadOnlySpan<byte> value, long nowMs, long graceMs)
+    /// <summary>A tombstone older than the tombstone grace, or a value expired for longer than the expired grace.</summary>
+    internal bool IsReclaimable(ReadOnlySpan<byte> value, long nowMs)
     {
         if (StoredValue.IsTombstone(value))
         {
-            return HybridLogicalClock.PhysicalMilliseconds(StoredValue.Version(value).Timestamp) + graceMs <= nowMs;
+            return HybridLogicalClock.PhysicalMilliseconds(StoredValue.Version(value).Timestamp) + (long)Settings.TombstoneGrace.TotalMilliseconds <= nowMs;
         }
 
         var expires = StoredValue.ExpiresAt(value);
-        return expires != 0 && expires <= nowMs;
+        return expires != 0 && expires + (long)Settings.ExpiredGrace.TotalMilliseconds <= nowMs;
     }
 
     /// <summary>The live keys (not tombstones, not expired) at this moment, for FLUSHDB.</summary>

@@ -126,11 +126,11 @@ internal sealed partial class ReplicaSession : IDisposable
     }
 
     /// <summary>Deletes a reclaimable record from FASTER if it is still the version the sweep saw.</summary>
-    internal bool Purge(ReadOnlySpan<byte> key, ValueVersion version, long nowMs, long graceMs)
+    internal bool Purge(ReadOnlySpan<byte> key, ValueVersion version, long nowMs)
     {
         using (_replica.Stripes.Enter(Ring.RingHash.Hash(key)))
         {
-            if (!TryReadStored(key, out var stored) || StoredValue.Version(stored) != version || !Replica.IsReclaimable(stored, nowMs, graceMs))
+            if (!TryReadStored(key, out var stored) || StoredValue.Version(stored) != version || !_replica.IsReclaimable(stored, nowMs))
             {
                 return false;
             }

@@ -46,6 +46,7 @@ internal static class ClusterInfo
         }
 
         line("hints_delivered", cluster.Hints.Delivered);
+        line("hints_dropped", cluster.Hints.Dropped);
         line("read_repairs", cluster.ReadRepairs);
         line("internode_protocol_errors", cluster.ProtocolErrors);
         var ae = cluster.AntiEntropy;

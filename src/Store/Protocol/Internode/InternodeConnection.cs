@@ -230,6 +230,12 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
                         }
 
                         var target = Encoding.ASCII.GetString(scratch.Slice(1, nameLength));
+                        if (!Cluster.ClusterOptions.IsValidName(target))
+                        {
+                            // The name becomes a file name in the hints directory: "../x" would put it elsewhere.
+                            throw new InvalidDataException("internode hint frame's target is not a node id");
+                        }
+
                         Frame.SplitKeyValue(scratch[(1 + nameLength)..], out var key, out var stored);
                         hints.Add(target, key, stored);
                         outbox.Write(FrameType.Ack, id, [(byte)MergeOutcome.Applied]);

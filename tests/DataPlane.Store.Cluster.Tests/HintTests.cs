@@ -1,0 +1,174 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Text;
+using DataPlane.Store.Hints;
+using DataPlane.Store.Protocol.Internode;
+using DataPlane.Store.Replica;
+
+namespace DataPlane.Store.Cluster.Tests;
+
+/// <summary>
+/// Hints that must not do harm: a hint frame naming a path instead of a node, a file of hints larger
+/// than memory should hold, and a hint that arrives after a newer write has expired or grown older
+/// than the tombstone grace (both would bring back the older value).
+/// </summary>
+public sealed class HintTests
+{
+    private static readonly string[] Nodes = ["a", "b", "c"];
+
+    [Fact]
+    public async Task HintFrame_NamingAPathNotANode_DisconnectsThePeerAndWritesNoFile()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(cluster.PeerAddress("a"));
+        await socket.SendAsync(Handshake.Build("intruder", cluster.ClusterName), SocketFlags.None);
+        Assert.NotNull(await Task.Run(() => Handshake.ReceiveBlocking(socket, cluster.ClusterName)).WaitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.Null(await SendHintAsync(socket, "../escaped"));
+        Assert.False(File.Exists(Path.Combine(cluster.DataDirectory("a"), "escaped.0000000001.hints")));
+        Assert.Equal(0, cluster.Server("a").ClusterNode!.Hints.PendingFor("../escaped"));
+    }
+
+    [Fact]
+    public void SealedFile_IsReadAWindowAtATime_InOrder()
+    {
+        var directory = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
+        try
+        {
+            using var hints = new HintStore(directory, fsync: false);
+            var stored = new byte[StoredValue.HeaderSize + 10];
+            for (var i = 0; i < 1000; i++)
+            {
+                hints.Add("c", Encoding.ASCII.GetBytes("key:" + i), stored);
+            }
+
+            var windows = HintStore.ReadWindows(Assert.Single(hints.Seal("c")), 256).ToList();
+            Assert.Equal([256, 256, 256, 232], windows.Select(w => w.Count));
+            Assert.Equal(Enumerable.Range(0, 1000).Select(i => "key:" + i), windows.SelectMany(w => w).Select(r => Encoding.ASCII.GetString(r.Key)));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task LateHint_AfterANewerWriteExpiredAndWasSwept_DoesNotBringBackTheOlderValue()
+    {
+        await using var cluster = await TestCluster.StartAsync(configure: o => o.DeliverHints = false);
+        await cluster.StopNodeAsync("c");
+        await cluster.WaitDownAsync("c");
+        var a = cluster.Db("a");
+        Assert.True(await a.StringSetAsync("k", "old"));
+        Assert.Equal(1, cluster.Server("a").ClusterNode!.Hints.PendingFor("c"));
+
+        await cluster.StartNodeAsync("c");
+        await cluster.WaitAllUpAsync();
+        Assert.True(await a.StringSetAsync("k", "new", TimeSpan.FromMilliseconds(200)));
+        await Testing.Eventually.True(() => Nodes.All(n => Holds(cluster, n, "k", out var s) && s.Length > StoredValue.HeaderSize && !StoredValue.IsVisible(s, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())), "the newer write to reach every replica and expire", TimeSpan.FromSeconds(30));
+
+        // Every replica sweeps now: a cluster node keeps the expired version for the tombstone grace.
+        foreach (var node in Nodes)
+        {
+            Sweep(cluster, node);
+        }
+
+        cluster.Server("a").ClusterNode!.Options.DeliverHints = true;
+        await Testing.Eventually.True(() => cluster.Server("a").ClusterNode!.Hints.PendingFor("c") == 0, "the hint to be handed to c", TimeSpan.FromSeconds(30));
+        Assert.True((await cluster.Db("c").StringGetAsync("k")).IsNull);
+        Assert.True(Holds(cluster, "c", "k", out var stored) && StoredValue.ExpiresAt(stored) != 0, "c holds the expired newer version, not the hinted older one");
+    }
+
+    [Fact]
+    public async Task HintOlderThanTheTombstoneGrace_IsDroppedNotDelivered()
+    {
+        var clock = new ShiftedClock();
+        await using var cluster = await TestCluster.StartAsync(configure: o => o.DeliverHints = false, clocks: new Dictionary<string, TimeProvider> { ["a"] = clock });
+        await cluster.StopNodeAsync("c");
+        await cluster.WaitDownAsync("c");
+        Assert.True(await cluster.Db("a").StringSetAsync("k", "old"));
+        await cluster.StartNodeAsync("c");
+        await cluster.WaitAllUpAsync();
+
+        // a's hint is now older than the grace (StoreOptions.TombstoneGrace, 1 h): c may have reclaimed what replaced it.
+        clock.Offset = TimeSpan.FromHours(2);
+        cluster.Server("a").ClusterNode!.Options.DeliverHints = true;
+        await Testing.Eventually.True(() => cluster.Server("a").ClusterNode!.Hints.PendingFor("c") == 0, "the hint file to be done with", TimeSpan.FromSeconds(30));
+        Assert.False(Holds(cluster, "c", "k", out _));
+        Assert.Equal((0, 1), (cluster.Server("a").ClusterNode!.Hints.Delivered, cluster.Server("a").ClusterNode!.Hints.Dropped));
+    }
+
+    private static bool Holds(TestCluster cluster, string node, string key, out byte[] stored)
+    {
+        var sessions = cluster.Server(node).ClusterNode!.Sessions;
+        var session = sessions.Rent();
+        try
+        {
+            var found = session.TryReadStored(Encoding.ASCII.GetBytes(key), out var span);
+            stored = span.ToArray();
+            return found;
+        }
+        finally
+        {
+            sessions.Return(session);
+        }
+    }
+
+    private static void Sweep(TestCluster cluster, string node)
+    {
+        var clusterNode = cluster.Server(node).ClusterNode!;
+        var session = clusterNode.Sessions.Rent();
+        try
+        {
+            clusterNode.Replica.Sweep(session);
+        }
+        finally
+        {
+            clusterNode.Sessions.Return(session);
+        }
+    }
+
+    /// <summary>Sends a hint for <paramref name="target"/>; the reply's frame type, or null when the node closed the connection.</summary>
+    private static async Task<FrameType?> SendHintAsync(Socket socket, string target)
+    {
+        var name = Encoding.ASCII.GetBytes(target);
+        var key = "k"u8.ToArray();
+        var stored = new byte[StoredValue.HeaderSize + 1];
+        StoredValue.WriteHeader(stored, new ValueVersion(1, 1), tombstone: false, 0);
+        var payload = new byte[1 + name.Length + 4 + key.Length + stored.Length];
+        payload[0] = (byte)name.Length;
+        name.CopyTo(payload, 1);
+        BinaryPrimitives.WriteUInt32LittleEndian(payload.AsSpan(1 + name.Length), (uint)key.Length);
+        key.CopyTo(payload, 1 + name.Length + 4);
+        stored.CopyTo(payload, 1 + name.Length + 4 + key.Length);
+        var frame = new byte[Frame.HeaderSize + payload.Length];
+        Frame.WriteHeader(frame, FrameType.Hint, 1, payload.Length);
+        payload.CopyTo(frame, Frame.HeaderSize);
+        await socket.SendAsync(frame, SocketFlags.None);
+
+        var reply = new byte[Frame.HeaderSize + 1];
+        var read = 0;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (read < reply.Length)
+        {
+            var n = await socket.ReceiveAsync(reply.AsMemory(read), SocketFlags.None, timeout.Token);
+            if (n == 0)
+            {
+                return null;
+            }
+
+            read += n;
+        }
+
+        return (FrameType)reply[4];
+    }
+
+    /// <summary>The system clock with its wall time moved on by <see cref="Offset"/>; timers and timestamps are the system's.</summary>
+    private sealed class ShiftedClock : TimeProvider
+    {
+        public TimeSpan Offset { get; set; }
+
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + Offset;
+    }
+}
