@@ -40,12 +40,35 @@ public sealed class HintTests
             var stored = new byte[StoredValue.HeaderSize + 10];
             for (var i = 0; i < 1000; i++)
             {
-                hints.Add("c", Encoding.ASCII.GetBytes("key:" + i), stored);
+                Assert.True(hints.TryAdd("c", Encoding.ASCII.GetBytes("key:" + i), stored));
             }
 
             var windows = HintStore.ReadWindows(Assert.Single(hints.Seal("c")), 256).ToList();
             Assert.Equal([256, 256, 256, 232], windows.Select(w => w.Count));
             Assert.Equal(Enumerable.Range(0, 1000).Select(i => "key:" + i), windows.SelectMany(w => w).Select(r => Encoding.ASCII.GetString(r.Key)));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void HintTheDiskRefuses_IsNotCountedAsKept()
+    {
+        var directory = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
+        try
+        {
+            using var hints = new HintStore(Path.Combine(directory, "hints"), fsync: false);
+            var stored = new byte[StoredValue.HeaderSize + 10];
+            Assert.True(hints.TryAdd("c", "kept"u8, stored));
+            Assert.Single(hints.Seal("c"));
+
+            // The hints directory is gone, a file in its place: a new hint file cannot be made (running as root, permissions would not stop it).
+            Directory.Delete(Path.Combine(directory, "hints"), recursive: true);
+            File.WriteAllText(Path.Combine(directory, "hints"), "not a directory");
+            Assert.False(hints.TryAdd("c", "refused"u8, stored));
+            Assert.Equal(1, hints.PendingFor("c"));
         }
         finally
         {

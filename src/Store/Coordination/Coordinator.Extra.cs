@@ -43,7 +43,8 @@ internal sealed partial class Coordinator
     {
         if (!node.IsHealthy(target) || !await TryWriteToAsync(target, key, stored).ConfigureAwait(false))
         {
-            node.Hints.Add(node.View.Current.Nodes[target], key, stored);
+            // Refused by the disk: anti-entropy brings the replica the key instead.
+            node.Hints.TryAdd(node.View.Current.Nodes[target], key, stored);
         }
     }
 

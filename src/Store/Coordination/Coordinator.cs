@@ -123,8 +123,9 @@ internal sealed partial class Coordinator
             if (holder == node.Self)
             {
                 unsent++;
-                node.Hints.Add(placement.Nodes[target], key, stored);
-                if (!selfCounted)
+
+                // A hint the disk refused keeps nothing for the replica: it is no acknowledgement.
+                if (node.Hints.TryAdd(placement.Nodes[target], key, stored) && !selfCounted)
                 {
                     selfCounted = true;
                     localAcks++;
@@ -177,7 +178,8 @@ internal sealed partial class Coordinator
             // Falls through: the hint stays here instead.
         }
 
-        node.Hints.Add(node.Placement.Nodes[target], key, stored);
+        // Refused by the disk too: the replica catches up through read repair and anti-entropy instead.
+        node.Hints.TryAdd(node.Placement.Nodes[target], key, stored);
         quorum.Fail();
     }
 }

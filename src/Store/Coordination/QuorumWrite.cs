@@ -183,15 +183,8 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
     /// <summary>The replica did not confirm: keep the write for it here, to hand off when it answers again.</summary>
     private void Missed(int target)
     {
-        try
-        {
-            _node.Hints.Add(_node.Placement.Nodes[target], Key, Stored);
-        }
-        catch (IOException)
-        {
-            // The hint file refused it: the replica catches up through read repair instead.
-        }
-
+        // Refused by the disk: the replica catches up through read repair and anti-entropy instead.
+        _node.Hints.TryAdd(_node.Placement.Nodes[target], Key, Stored);
         Fail();
     }
 

@@ -45,8 +45,12 @@ internal sealed class HintStore : IDisposable
     /// <summary>Hints delivered and deleted since this node started.</summary>
     public long Delivered { get; private set; }
 
+    /// <summary>
+    /// Keeps a write for <paramref name="node"/>, durably; false when the file system refused it (a full
+    /// disk, a hints directory gone or not writable): the caller must not count it as kept.
+    /// </summary>
     /// <exception cref="ArgumentException"><paramref name="node"/> is not a node id (it names a file).</exception>
-    public void Add(string node, ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
+    public bool TryAdd(string node, ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
     {
         if (!Cluster.ClusterOptions.IsValidName(node))
         {
@@ -57,18 +61,30 @@ internal sealed class HintStore : IDisposable
         lock (_lock)
         {
             var target = TargetFor(node);
-            if (target.File is null)
+            try
             {
-                target.File = new FileStream(PathFor(node, ++target.Sequence), FileMode.Append, FileAccess.Write, FileShare.Read, 4096);
-                if (_fsync)
+                if (target.File is null)
                 {
-                    DurableFile.SyncDirectory(_directory); // the hint's fsync below covers the file's bytes, not its name
+                    target.File = new FileStream(PathFor(node, ++target.Sequence), FileMode.Append, FileAccess.Write, FileShare.Read, 4096);
+                    if (_fsync)
+                    {
+                        DurableFile.SyncDirectory(_directory); // the hint's fsync below covers the file's bytes, not its name
+                    }
                 }
+
+                target.File.Write(record);
+                target.File.Flush(_fsync);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The file may hold part of the record: the next hint goes to a new file, and a reader stops at the torn one.
+                target.File?.Dispose();
+                target.File = null;
+                return false;
             }
 
-            target.File.Write(record);
-            target.File.Flush(_fsync);
             target.Pending++;
+            return true;
         }
     }
 

@@ -237,8 +237,16 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
                         }
 
                         Frame.SplitKeyValue(scratch[(1 + nameLength)..], out var key, out var stored);
-                        hints.Add(target, key, stored);
-                        outbox.Write(FrameType.Ack, id, [(byte)MergeOutcome.Applied]);
+                        if (hints.TryAdd(target, key, stored))
+                        {
+                            outbox.Write(FrameType.Ack, id, [(byte)MergeOutcome.Applied]);
+                        }
+                        else
+                        {
+                            // The coordinator then keeps the hint itself (and counts no acknowledgement for it here).
+                            outbox.Write(FrameType.Error, id, "the hint could not be written"u8);
+                        }
+
                         break;
                     }
 
