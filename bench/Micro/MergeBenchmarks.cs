@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using DataPlane.Net;
 using DataPlane.Store;
 using DataPlane.Store.Replica;
 
@@ -12,8 +11,6 @@ namespace DataPlane.Bench.Micro;
 /// replica, and the cluster's case of a store-cluster SET: three replicas in one process (the bench's
 /// three nodes) merged in turn, each key into all three, so they share the caches as the nodes do. The
 /// write-ahead log is written out every 16 merges, as a receive of a -P 16 batch secures its writes.
-/// Each case runs twice: on replicas made before the process advised huge pages for its heap, and on
-/// replicas made after (<see cref="HugePages.AdviseManagedHeap"/>, as <c>dataplane store</c> does at start).
 /// </summary>
 [MemoryDiagnoser]
 [InProcess]
@@ -25,8 +22,8 @@ public class MergeBenchmarks
     private const int Merges = 4096;
     private const int Batch = 16;
     private const int ValueLength = StoredValue.HeaderSize + 100;
-    private readonly Replica[] _replicas = new Replica[6];
-    private readonly ReplicaSession[] _sessions = new ReplicaSession[6];
+    private readonly Replica[] _replicas = new Replica[3];
+    private readonly ReplicaSession[] _sessions = new ReplicaSession[3];
     private readonly byte[] _value = new byte[ValueLength];
     private readonly byte[] _key = "key:000000000000"u8.ToArray();
     private int[] _order = null!;
@@ -47,16 +44,7 @@ public class MergeBenchmarks
             _order[i] = random.Next(Keys);
         }
 
-        // The first three are filled (their memory faulted in, in small pages) before the process advises
-        // huge pages; the kernel's khugepaged may merge some of theirs meanwhile, which only narrows the gap.
-        Fill(0);
-        HugePages.AdviseManagedHeap();
-        Fill(3);
-    }
-
-    private void Fill(int first)
-    {
-        for (var r = first; r < first + 3; r++)
+        for (var r = 0; r < _replicas.Length; r++)
         {
             _replicas[r] = new Replica(new ReplicaSettings(Path.Combine(_directory, r.ToString(System.Globalization.CultureInfo.InvariantCulture)), r + 1, FsyncMode.No, 256L << 20, TimeSpan.FromMinutes(10), TimeProvider.System));
             _replicas[r].EnableDigests(4096);
@@ -65,12 +53,12 @@ public class MergeBenchmarks
 
         for (var i = 0; i < Keys; i++)
         {
-            MergeAll(i, first, 3);
+            MergeAll(i, _replicas.Length);
         }
 
-        for (var r = first; r < first + 3; r++)
+        foreach (var replica in _replicas)
         {
-            _replicas[r].Wal.WriteOut();
+            replica.Wal.WriteOut();
         }
     }
 
@@ -88,29 +76,21 @@ public class MergeBenchmarks
 
     /// <summary>One replica, one session: a merge per key.</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = Merges)]
-    public int OneReplica() => Run(0, 1);
+    public int OneReplica() => Run(1);
 
     /// <summary>Three replicas: each key merged into all three in turn; per merge.</summary>
     [Benchmark(OperationsPerInvoke = Merges * 3)]
-    public int ThreeReplicas() => Run(0, 3);
+    public int ThreeReplicas() => Run(3);
 
-    /// <summary>As <see cref="OneReplica"/>, on a replica in huge pages.</summary>
-    [Benchmark(OperationsPerInvoke = Merges)]
-    public int OneReplicaHugePages() => Run(3, 1);
-
-    /// <summary>As <see cref="ThreeReplicas"/>, on replicas in huge pages.</summary>
-    [Benchmark(OperationsPerInvoke = Merges * 3)]
-    public int ThreeReplicasHugePages() => Run(3, 3);
-
-    private int Run(int first, int replicas)
+    private int Run(int replicas)
     {
         var applied = 0;
         for (var i = 0; i < Merges; i++)
         {
-            applied += MergeAll(_order[i], first, replicas);
+            applied += MergeAll(_order[i], replicas);
             if (i % Batch == Batch - 1)
             {
-                for (var r = first; r < first + replicas; r++)
+                for (var r = 0; r < replicas; r++)
                 {
                     _replicas[r].Wal.WriteOut();
                 }
@@ -120,15 +100,15 @@ public class MergeBenchmarks
         return applied;
     }
 
-    /// <summary>A newer version of key number <paramref name="key"/> into <paramref name="replicas"/> replicas from number <paramref name="first"/>; how many applied it.</summary>
-    private int MergeAll(int key, int first, int replicas)
+    /// <summary>A newer version of key number <paramref name="key"/> into the first <paramref name="replicas"/> replicas; how many applied it.</summary>
+    private int MergeAll(int key, int replicas)
     {
         // The key is written into one buffer, as a server finds it in its receive buffer: a key array
         // per key would add a cache miss of the benchmark's own to every merge.
         System.Buffers.Text.Utf8Formatter.TryFormat(key, _key.AsSpan(4), out _, new System.Buffers.StandardFormat('D', 12));
         StoredValue.WriteHeader(_value, new ValueVersion(++_timestamp, 1), tombstone: false, expiresAtMs: 0);
         var applied = 0;
-        for (var r = first; r < first + replicas; r++)
+        for (var r = 0; r < replicas; r++)
         {
             applied += _sessions[r].Merge(_key, _value) == MergeOutcome.Applied ? 1 : 0;
         }

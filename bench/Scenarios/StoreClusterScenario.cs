@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using DataPlane.Bench.Scenarios.Proxy;
-using DataPlane.Net;
 using DataPlane.Store;
 using DataPlane.Store.Cluster;
 
@@ -35,8 +34,6 @@ internal sealed class StoreClusterScenario : IScenario
             Environment.SetEnvironmentVariable(InlineCompletions, "1");
         }
 
-        // As `dataplane store` does at start (--huge-pages): before any store of this run allocates.
-        var hugePages = HugePages.AdviseManagedHeap() > 0;
         var rounds = context.Quick ? 2 : 4;
         var requests = context.Quick ? 100_000 : 500_000;
         var root = Path.Combine(Path.GetTempPath(), "dp-bench-cluster-" + Guid.NewGuid().ToString("N"));
@@ -48,7 +45,7 @@ internal sealed class StoreClusterScenario : IScenario
             try
             {
                 var runs = await RunRoundsAsync([("single", single.EndPoint), ("cluster", nodes[0].EndPoint)], rounds, requests, cancellationToken);
-                return Report(runs, rounds, requests, hugePages);
+                return Report(runs, rounds, requests);
             }
             finally
             {
@@ -64,7 +61,7 @@ internal sealed class StoreClusterScenario : IScenario
         }
     }
 
-    private static ScenarioReport Report(Dictionary<(string Target, string Test), List<Measured>> runs, int rounds, int requests, bool hugePages)
+    private static ScenarioReport Report(Dictionary<(string Target, string Test), List<Measured>> runs, int rounds, int requests)
     {
         var rows = new List<ClusterRow>();
         var table = new Table("test", "cluster ops/s", "single ops/s", "cluster/single", "per round", "cluster p99 ms", "single p99 ms", "cluster CPU us/op", "single CPU us/op", "cluster B/op", "single B/op");
@@ -88,8 +85,7 @@ internal sealed class StoreClusterScenario : IScenario
             rounds' own ratios), after one unmeasured warm-up of a tenth of the requests per test and target; CPU and
             allocated bytes per operation are this process's (every server, no client) while each test ran, the figures
             that stay comparable when other load on the machine makes the ops/s noisy; socket completions inline
-            ({InlineCompletions}={Environment.GetEnvironmentVariable(InlineCompletions)}) and the heap in transparent huge pages
-            ({(hugePages ? "advised" : "not available")}), as `dataplane store` runs by default.
+            ({InlineCompletions}={Environment.GetEnvironmentVariable(InlineCompletions)}), as `dataplane store` runs by default.
 
             {table}
             """;

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
-using DataPlane.Net;
 using DataPlane.Store;
 using Microsoft.Extensions.Logging;
 
@@ -25,7 +24,6 @@ internal static class StoreCommand
         var transport = new Option<string>("--transport") { Description = "epoll (Linux, the default there: event loops of the store's own) | sockets (the runtime's sockets). Cluster nodes too.", DefaultValueFactory = _ => OperatingSystem.IsLinux() ? "epoll" : "sockets" };
         transport.AcceptOnlyFromAmong("epoll", "sockets");
         var inline = new Option<bool>("--inline-completions") { Description = $"Run socket completions inline ({InlineCompletions}=1) unless that variable is already set.", DefaultValueFactory = _ => true };
-        var hugePages = new Option<bool>("--huge-pages") { Description = "Ask the kernel for transparent huge pages for the process's managed heap, where the store's index and log pages live (madvise; Linux).", DefaultValueFactory = _ => true };
 
         var cluster = StoreClusterOptions.Create();
         var command = new Command("store", "Runs a durable Redis-compatible (RESP2) key-value replica on FASTER.");
@@ -37,7 +35,6 @@ internal static class StoreCommand
         command.Options.Add(metrics);
         command.Options.Add(transport);
         command.Options.Add(inline);
-        command.Options.Add(hugePages);
         cluster.AddTo(command);
         command.Subcommands.Add(StoreLeaveCommand.Create());
         command.SetAction(async (parseResult, cancellationToken) =>
@@ -69,12 +66,6 @@ internal static class StoreCommand
             {
                 // Read once, when the first socket is made: no socket exists yet in this process.
                 Environment.SetEnvironmentVariable(InlineCompletions, "1");
-            }
-
-            if (parseResult.GetValue(hugePages))
-            {
-                // Before the store allocates: memory faulted in before the advice stays in small pages.
-                HugePages.AdviseManagedHeap();
             }
 
             var options = new StoreOptions

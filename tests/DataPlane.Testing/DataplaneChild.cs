@@ -51,9 +51,6 @@ public sealed class DataplaneChild : IDisposable
     /// <summary>The address from its <c>dataplane SUBCOMMAND listening on ADDRESS</c> line, once it printed one.</summary>
     public IPEndPoint? EndPoint => _listening.Task.IsCompletedSuccessfully ? _listening.Task.Result : null;
 
-    /// <summary>The process id.</summary>
-    public int Id => _process.Id;
-
     /// <summary>The exit code, once it exited.</summary>
     public int ExitCode => _process.ExitCode;
 
