@@ -77,6 +77,31 @@ public sealed class HintTests
     }
 
     [Fact]
+    public async Task HintsForANodeNoLongerInTheCluster_AreDropped()
+    {
+        await using var cluster = await TestCluster.StartWithoutWaitingAsync(Nodes);
+        using (var planted = new HintStore(Path.Combine(cluster.DataDirectory("a"), "hints"), fsync: false))
+        {
+            var stored = new byte[StoredValue.HeaderSize + 10];
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.True(planted.TryAdd("zed", Encoding.ASCII.GetBytes("key:" + i), stored));
+            }
+        }
+
+        foreach (var node in Nodes)
+        {
+            await cluster.StartNodeAsync(node);
+        }
+
+        await cluster.WaitAllUpAsync();
+        var hints = cluster.Server("a").ClusterNode!.Hints;
+        await Testing.Eventually.True(() => hints.PendingFor("zed") == 0, "the hints for a node that is not a member to be dropped", TimeSpan.FromSeconds(30));
+        Assert.Equal(3, hints.Dropped);
+        Assert.Empty(Directory.GetFiles(Path.Combine(cluster.DataDirectory("a"), "hints"), "zed.*"));
+    }
+
+    [Fact]
     public async Task LateHint_AfterANewerWriteExpiredAndWasSwept_DoesNotBringBackTheOlderValue()
     {
         await using var cluster = await TestCluster.StartAsync(configure: o => o.DeliverHints = false);

@@ -48,11 +48,30 @@ internal sealed partial class ClusterNode
 
                     StartHandoff(peer);
                 }
+
+                DiscardHintsOfDeparted();
             }
         }
         catch (OperationCanceledException)
         {
             // Stopping.
+        }
+    }
+
+    /// <summary>
+    /// Drops the hints kept for a node that is no longer a member (it left, or was taken out of the
+    /// configuration): nobody would ever take them. Its keys reached their new owners by rebalancing
+    /// from the replicas that acknowledged them.
+    /// </summary>
+    private void DiscardHintsOfDeparted()
+    {
+        var membership = View.Membership;
+        foreach (var node in Hints.Targets())
+        {
+            if (!membership.Everyone.Any(m => m.Name == node))
+            {
+                LogHintsDiscarded(_logger, Hints.Discard(node), node);
+            }
         }
     }
 
@@ -104,6 +123,9 @@ internal sealed partial class ClusterNode
 
         throw new InvalidOperationException($"unknown peer {name}");
     }
+
+    [LoggerMessage(EventId = 52, Level = LogLevel.Warning, Message = "Dropped {Count} hints for {Node}, which is no longer in the cluster")]
+    private static partial void LogHintsDiscarded(ILogger logger, long count, string node);
 
     [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "Peer {Peer} suspected after {Silence} of silence")]
     private static partial void LogSuspected(ILogger logger, string peer, TimeSpan silence);

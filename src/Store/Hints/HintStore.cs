@@ -88,6 +88,39 @@ internal sealed class HintStore : IDisposable
         }
     }
 
+    /// <summary>The nodes this store keeps hints for.</summary>
+    public List<string> Targets()
+    {
+        lock (_lock)
+        {
+            return [.. _targets.Where(t => t.Value.Pending > 0 || t.Value.File is not null).Select(t => t.Key)];
+        }
+    }
+
+    /// <summary>Drops every hint for <paramref name="node"/>, which is no longer in the cluster; how many.</summary>
+    public long Discard(string node)
+    {
+        lock (_lock)
+        {
+            if (!_targets.Remove(node, out var target))
+            {
+                return 0;
+            }
+
+            target.File?.Dispose();
+            foreach (var path in Directory.GetFiles(_directory, node + ".*.hints"))
+            {
+                if (TryParseName(path, out var name, out _) && name == node)
+                {
+                    File.Delete(path);
+                }
+            }
+
+            Dropped += target.Pending;
+            return target.Pending;
+        }
+    }
+
     /// <summary>Closes the file being appended for <paramref name="node"/> and lists every file of its hints, oldest first.</summary>
     public List<string> Seal(string node)
     {
@@ -110,7 +143,7 @@ internal sealed class HintStore : IDisposable
         }
     }
 
-    /// <summary>Hints dropped undelivered since this node started, as older than the tombstone grace.</summary>
+    /// <summary>Hints dropped undelivered since this node started: older than the tombstone grace, or for a node that left.</summary>
     public long Dropped { get; private set; }
 
     /// <summary>Deletes a sealed file of <paramref name="count"/> hints, each acknowledged or (<paramref name="dropped"/> of them) dropped.</summary>
