@@ -49,7 +49,7 @@ public sealed partial class StoreServer : IAsyncDisposable
         StartCluster(validateOnly: true);
         var replica = new Replica.Replica(new ReplicaSettings(
             _options.DataDirectory, _options.Cluster?.VersionId ?? _options.NodeId, _options.Fsync, _options.MaxMemory, _options.TombstoneGrace, _options.TimeProvider,
-            ExpiredGrace: _options.Cluster is null ? TimeSpan.Zero : _options.TombstoneGrace));
+            BuryExpired: _options.Cluster is not null));
         _replica = replica;
         LogRecovered(_logger, replica.KeyCount, _options.DataDirectory);
         _context = new StoreContext(_options, replica, new ServerStats(_options.TimeProvider));

@@ -24,16 +24,17 @@ internal sealed partial class ClusterNode
     /// Delivers every sealed hint file of a peer, a window of writes at a time, no faster than
     /// <see cref="ClusterOptions.HintsPerSecond"/>; a file is deleted only when all its hints were
     /// acknowledged. Delivery is an ordinary replicated write, so a hint delivered twice, or one older
-    /// than what the peer has, changes nothing (last writer wins). A hint older than the tombstone grace
-    /// is dropped, as Cassandra's max hint window drops it: the peer may have reclaimed the tombstone or
-    /// expired value that replaced it, and the old value would come back.
+    /// than what the peer has, changes nothing (last writer wins). A hint older than half the tombstone
+    /// grace is dropped, as Cassandra's max hint window drops it: near the grace the peer may already
+    /// have reclaimed the tombstone (or buried expired value) that replaced it, and the old value would
+    /// come back. The half is the margin for the nodes' clocks and for deliveries in flight.
     /// </summary>
     private async Task HandOffAsync(PeerState peer, CancellationToken cancellationToken)
     {
         var delivered = 0;
         var dropped = 0;
         var started = Time.GetTimestamp();
-        var graceMs = (long)Replica.Settings.TombstoneGrace.TotalMilliseconds;
+        var windowMs = (long)Replica.Settings.TombstoneGrace.TotalMilliseconds / 2;
         try
         {
             foreach (var file in Hints.Seal(peer.Name))
@@ -43,7 +44,7 @@ internal sealed partial class ClusterNode
                 {
                     count += window.Count;
                     var nowMs = Time.GetUtcNow().ToUnixTimeMilliseconds();
-                    var due = window.Where(r => HybridLogicalClock.PhysicalMilliseconds(StoredValue.Version(r.Stored).Timestamp) + graceMs > nowMs).ToList();
+                    var due = window.Where(r => HybridLogicalClock.PhysicalMilliseconds(StoredValue.Version(r.Stored).Timestamp) + windowMs > nowMs).ToList();
                     droppedHere += window.Count - due.Count;
                     await Task.WhenAll(due.Select(r => Deliver(peer, r.Key, r.Stored, Options.RequestTimeout))).ConfigureAwait(false);
                     delivered += due.Count;
@@ -82,6 +83,6 @@ internal sealed partial class ClusterNode
         }
     }
 
-    [LoggerMessage(EventId = 44, Level = LogLevel.Information, Message = "Handed {Count} hints to {Peer}; dropped {Dropped} older than the tombstone grace")]
+    [LoggerMessage(EventId = 44, Level = LogLevel.Information, Message = "Handed {Count} hints to {Peer}; dropped {Dropped} older than half the tombstone grace")]
     private static partial void LogHandedOff(ILogger logger, int count, string peer, int dropped);
 }

@@ -35,7 +35,7 @@ internal sealed partial class Replica
     }
 
     /// <summary>
-    /// Reclaims expired keys and tombstones older than their grace periods: FASTER deletes them, after a
+    /// Reclaims expired keys (on a cluster node, buries them: see <see cref="ReplicaSettings.BuryExpired"/>) and tombstones older than the grace period: FASTER deletes them, after a
     /// check under the key's lock that nothing newer arrived meanwhile. Returns how many went. A store
     /// without expiring keys or tombstones is not scanned again until one is written (the count of
     /// such writes is taken before the scan, so one that lands during it brings the next scan).
@@ -49,7 +49,7 @@ internal sealed partial class Replica
         }
 
         var now = Settings.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        var candidates = new List<(byte[] Key, ValueVersion Version)>();
+        var candidates = new List<(byte[] Key, ValueVersion Version, bool Bury)>();
         var anySweepable = false;
 
         // A raw scan of the in-memory log: FASTER's deduplicating iterator builds a temporary store
@@ -67,9 +67,10 @@ internal sealed partial class Replica
 
                 var value = iterator.GetValue().AsReadOnlySpan();
                 anySweepable |= StoredValue.IsTombstone(value) || StoredValue.ExpiresAt(value) != 0;
-                if (IsReclaimable(value, now))
+                var reclaimable = IsReclaimable(value, now);
+                if (reclaimable || (Settings.BuryExpired && IsExpired(value, now)))
                 {
-                    candidates.Add((iterator.GetKey().AsReadOnlySpan().ToArray(), StoredValue.Version(value)));
+                    candidates.Add((iterator.GetKey().AsReadOnlySpan().ToArray(), StoredValue.Version(value), !reclaimable));
                 }
             }
         }
@@ -80,15 +81,15 @@ internal sealed partial class Replica
         }
 
         var reclaimed = 0;
-        foreach (var (key, version) in candidates)
+        foreach (var (key, version, bury) in candidates)
         {
-            reclaimed += session.Purge(key, version, now) ? 1 : 0;
+            reclaimed += (bury ? session.Bury(key, version, now) : session.Purge(key, version, now)) ? 1 : 0;
         }
 
         return reclaimed;
     }
 
-    /// <summary>A tombstone older than the tombstone grace, or a value expired for longer than the expired grace.</summary>
+    /// <summary>A tombstone older than the tombstone grace, or (unless expired values are buried) an expired value.</summary>
     internal bool IsReclaimable(ReadOnlySpan<byte> value, long nowMs)
     {
         if (StoredValue.IsTombstone(value))
@@ -96,8 +97,14 @@ internal sealed partial class Replica
             return HybridLogicalClock.PhysicalMilliseconds(StoredValue.Version(value).Timestamp) + (long)Settings.TombstoneGrace.TotalMilliseconds <= nowMs;
         }
 
+        return !Settings.BuryExpired && IsExpired(value, nowMs);
+    }
+
+    /// <summary>A value (not a tombstone) whose expiry has passed.</summary>
+    internal static bool IsExpired(ReadOnlySpan<byte> value, long nowMs)
+    {
         var expires = StoredValue.ExpiresAt(value);
-        return expires != 0 && expires + (long)Settings.ExpiredGrace.TotalMilliseconds <= nowMs;
+        return !StoredValue.IsTombstone(value) && expires != 0 && expires <= nowMs;
     }
 
     /// <summary>The live keys (not tombstones, not expired) at this moment, for FLUSHDB.</summary>

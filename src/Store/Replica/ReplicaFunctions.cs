@@ -22,7 +22,7 @@ internal sealed class ReplicaFunctions : FunctionsBase<SpanByte, SpanByte, SpanB
         return true;
     }
 
-    // Upserts come only from log compaction, which moves records whole.
+    // Upserts come only from log compaction, which moves records whole, and from a sweep burying an expired value.
     public override bool SingleWriter(ref SpanByte key, ref SpanByte input, ref SpanByte src, ref SpanByte dst, ref ReplicaOutput output, ref UpsertInfo upsertInfo, WriteReason reason)
     {
         src.CopyTo(ref dst);

@@ -159,6 +159,41 @@ internal sealed partial class ReplicaSession : IDisposable
         }
     }
 
+    /// <summary>
+    /// Replaces an expired value by a tombstone of the same version if it is still the version the sweep
+    /// saw: the payload goes and the key leaves the count, while the version stays to beat an older write
+    /// still on its way. The digests hash the key and version only, so they do not change.
+    /// </summary>
+    internal bool Bury(ReadOnlySpan<byte> key, ValueVersion version, long nowMs)
+    {
+        using (_replica.Stripes.Enter(Ring.RingHash.Hash(key)))
+        {
+            if (!TryReadStored(key, out var stored) || StoredValue.Version(stored) != version || !Replica.IsExpired(stored, nowMs))
+            {
+                return false;
+            }
+
+            Span<byte> tombstone = stackalloc byte[StoredValue.HeaderSize];
+            StoredValue.WriteHeader(tombstone, version, tombstone: true, expiresAtMs: 0);
+            unsafe
+            {
+                fixed (byte* k = key)
+                fixed (byte* t = tombstone)
+                {
+                    var keyBytes = SpanByte.FromPointer(k, key.Length);
+                    var value = SpanByte.FromPointer(t, tombstone.Length);
+                    if (_session.Upsert(ref keyBytes, ref value).IsPending)
+                    {
+                        _session.CompletePending(wait: true);
+                    }
+                }
+            }
+
+            _replica.Uncount(expiring: true);
+            return true;
+        }
+    }
+
     public void Dispose()
     {
         _session.Dispose();

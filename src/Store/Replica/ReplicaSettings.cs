@@ -2,9 +2,9 @@ namespace DataPlane.Store.Replica;
 
 /// <summary>
 /// What a replica is opened with; <see cref="StoreServer"/> builds it from <see cref="StoreOptions"/>.
-/// <paramref name="ExpiredGrace"/>: how long an expired value is kept (invisible) after its expiry. A cluster
-/// node keeps it as long as a tombstone, as Cassandra keeps an expired cell: an older write still on its way
-/// (a hint, a repair) must find the newer version to lose to. A single node reclaims it at once.
+/// <paramref name="BuryExpired"/>: an expired value becomes a tombstone of its version, purged after the
+/// tombstone grace, as Cassandra turns an expired cell into one: an older write still on its way to a
+/// cluster node (a hint, a repair) must find the newer version to lose to. A single node reclaims it at once.
 /// </summary>
 internal sealed record ReplicaSettings(
     string Directory,
@@ -14,4 +14,4 @@ internal sealed record ReplicaSettings(
     TimeSpan TombstoneGrace,
     TimeProvider Time,
     long IndexBuckets = 1L << 18,
-    TimeSpan ExpiredGrace = default);
+    bool BuryExpired = false);
