@@ -77,6 +77,31 @@ public sealed class HintTests
     }
 
     [Fact]
+    public void HintsWrittenOffFsyncAlways_AreSyncedOncePerFileByTheNextSync_OrByTheirSeal()
+    {
+        var directory = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
+        try
+        {
+            using var hints = new HintStore(directory, fsync: false);
+            var stored = new byte[StoredValue.HeaderSize + 10];
+            Assert.Equal(0, hints.SyncWritten());
+            Assert.True(hints.TryAdd("b", "k1"u8, stored));
+            Assert.True(hints.TryAdd("c", "k2"u8, stored));
+            Assert.True(hints.TryAdd("c", "k3"u8, stored));
+            Assert.Equal(2, hints.SyncWritten());
+            Assert.Equal(0, hints.SyncWritten());
+
+            Assert.True(hints.TryAdd("c", "k4"u8, stored));
+            Assert.Single(hints.Seal("c"));
+            Assert.Equal(0, hints.SyncWritten());
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task HintsForANodeNoLongerInTheCluster_AreDropped()
     {
         await using var cluster = await TestCluster.StartWithoutWaitingAsync(Nodes);
