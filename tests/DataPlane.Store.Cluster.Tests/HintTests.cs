@@ -77,7 +77,7 @@ public sealed class HintTests
     }
 
     [Fact]
-    public void HintsWrittenOffFsyncAlways_AreSyncedOncePerFileByTheNextSync_OrByTheirSeal()
+    public void HintsWrittenOffFsyncAlways_AreSyncedOncePerFileByTheNextSync()
     {
         var directory = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
         try
@@ -90,10 +90,55 @@ public sealed class HintTests
             Assert.True(hints.TryAdd("c", "k3"u8, stored));
             Assert.Equal(2, hints.SyncWritten());
             Assert.Equal(0, hints.SyncWritten());
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 
-            Assert.True(hints.TryAdd("c", "k4"u8, stored));
+    [Fact]
+    public void HintOnAFullDisk_IsRefused_AndTheNextOneGoesToANewFile()
+    {
+        var directory = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
+        try
+        {
+            using var hints = new HintStore(directory, fsync: false);
+            var stored = new byte[StoredValue.HeaderSize + 10];
+            Assert.True(hints.TryAdd("c", "kept"u8, stored));
             Assert.Single(hints.Seal("c"));
-            Assert.Equal(0, hints.SyncWritten());
+
+            // The next file is /dev/full: every write to it fails with ENOSPC.
+            var full = Path.Combine(directory, "c.0000000002.hints");
+            File.CreateSymbolicLink(full, "/dev/full");
+            Assert.False(hints.TryAdd("c", "refused"u8, stored));
+            File.Delete(full);
+            Assert.True(hints.TryAdd("c", "later"u8, stored));
+            Assert.Equal(1, hints.SyncWritten());
+            Assert.Equal(2, hints.PendingFor("c"));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void DiscardedNode_JoiningAgain_KeepsItsNewHints_WhenAHandoffOfTheOldOnesEnds()
+    {
+        var directory = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
+        try
+        {
+            using var hints = new HintStore(directory, fsync: false);
+            var stored = new byte[StoredValue.HeaderSize + 10];
+            Assert.True(hints.TryAdd("c", "old"u8, stored));
+            var handedOff = Assert.Single(hints.Seal("c"));
+            Assert.Equal(1, hints.Discard("c"));
+            Assert.True(hints.TryAdd("c", "new"u8, stored));
+            hints.Complete("c", handedOff, 1, 0);
+            Assert.Equal(1, hints.PendingFor("c"));
+            Assert.Equal((0, 1), (hints.Delivered, hints.Dropped));
+            Assert.Equal("new", Encoding.ASCII.GetString(Assert.Single(HintStore.ReadWindows(Assert.Single(hints.Seal("c")), 16).Single()).Key));
         }
         finally
         {

@@ -94,6 +94,25 @@ public sealed class MergeTests : IDisposable
     }
 
     [Fact]
+    public void BuriedValue_WithATtlLongerThanTheGrace_KeepsItsVersionForTheGraceAfterItsExpiry()
+    {
+        using var replica = new Replica.Replica(new ReplicaSettings(Path.Combine(_directory, "buries"), NodeId: 1, FsyncMode.No, 64L << 20, TimeSpan.FromMinutes(10), _clock, BuryExpired: true));
+        using var session = replica.NewSession();
+        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var expiring = new byte[StoredValue.HeaderSize + 100];
+        StoredValue.WriteHeader(expiring, new ValueVersion(now << 16, 2), tombstone: false, expiresAtMs: now + (20 * 60_000));
+        session.Merge("k"u8, expiring);
+        _clock.Advance(TimeSpan.FromMinutes(21));
+        Assert.Equal(1, replica.Sweep(session));
+
+        // Written 21 minutes ago, expired 1 minute ago: the grace (10 minutes) runs from the expiry.
+        Assert.Equal(0, replica.Sweep(session));
+        Assert.Equal(MergeOutcome.Stale, session.Merge("k"u8, Stored((now - 1_000) << 16, 3, "older")));
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal(1, replica.Sweep(session));
+    }
+
+    [Fact]
     public void Sweep_AfterFindingNothingToReclaim_StillSeesAnExpiringKeyWrittenLater()
     {
         _session.Set("plain"u8, "v"u8, 0, SetCondition.Always, keepTtl: false, out _, out _);

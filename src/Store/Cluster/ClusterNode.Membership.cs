@@ -49,8 +49,7 @@ internal sealed partial class ClusterNode
                     StartHandoff(peer);
                 }
 
-                DiscardHintsOfDeparted();
-                SyncHints();
+                KeepHints();
             }
         }
         catch (OperationCanceledException)
@@ -60,32 +59,30 @@ internal sealed partial class ClusterNode
     }
 
     /// <summary>
-    /// Drops the hints kept for a node that is no longer a member (it left, or was taken out of the
-    /// configuration): nobody would ever take them. Its keys reached their new owners by rebalancing
-    /// from the replicas that acknowledged them.
+    /// The hint store's upkeep, each heartbeat: the hints kept for a node that is no longer a member (it
+    /// left, or was taken out of the configuration) are dropped, as nobody would take them (its keys reached
+    /// their new owners by rebalancing from the replicas that acknowledged them); the hints written since
+    /// the last heartbeat become durable (off fsync always), so a machine crash loses at most a heartbeat's.
+    /// A file system that refuses is logged and tried again next time; it must not end the heartbeats.
     /// </summary>
-    private void DiscardHintsOfDeparted()
-    {
-        var membership = View.Membership;
-        foreach (var node in Hints.Targets())
-        {
-            if (!membership.Everyone.Any(m => m.Name == node))
-            {
-                LogHintsDiscarded(_logger, Hints.Discard(node), node);
-            }
-        }
-    }
-
-    /// <summary>The hints written since the last heartbeat become durable (off fsync always): a machine crash loses at most a heartbeat's.</summary>
-    private void SyncHints()
+    private void KeepHints()
     {
         try
         {
+            var membership = View.Membership;
+            foreach (var node in Hints.Targets())
+            {
+                if (!membership.Everyone.Any(m => m.Name == node))
+                {
+                    LogHintsDiscarded(_logger, Hints.Discard(node), node);
+                }
+            }
+
             Hints.SyncWritten();
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            LogHintSyncFailed(_logger, e);
+            LogHintUpkeepFailed(_logger, e);
         }
     }
 
@@ -138,8 +135,8 @@ internal sealed partial class ClusterNode
         throw new InvalidOperationException($"unknown peer {name}");
     }
 
-    [LoggerMessage(EventId = 53, Level = LogLevel.Error, Message = "Syncing the hint files failed")]
-    private static partial void LogHintSyncFailed(ILogger logger, Exception exception);
+    [LoggerMessage(EventId = 53, Level = LogLevel.Error, Message = "Keeping the hint files failed (dropping a departed node's, or syncing); tried again next heartbeat")]
+    private static partial void LogHintUpkeepFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 52, Level = LogLevel.Warning, Message = "Dropped {Count} hints for {Node}, which is no longer in the cluster")]
     private static partial void LogHintsDiscarded(ILogger logger, long count, string node);

@@ -67,7 +67,8 @@ internal sealed class HintStore : IDisposable
             {
                 if (target.File is null)
                 {
-                    target.File = new FileStream(PathFor(node, ++target.Sequence), FileMode.Append, FileAccess.Write, FileShare.Read, 4096);
+                    // Unbuffered: each record is one write to the file, and one the disk refused is not written again at Dispose.
+                    target.File = new FileStream(PathFor(node, ++target.Sequence), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
                     if (_fsync)
                     {
                         DurableFile.SyncDirectory(_directory); // the hint's fsync below covers the file's bytes, not its name
@@ -85,8 +86,10 @@ internal sealed class HintStore : IDisposable
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // The file may hold part of the record: the next hint goes to a new file, and a reader stops at the torn one.
-                target.File?.Dispose();
+                var file = target.File;
                 target.File = null;
+                target.Unsynced = false;
+                file?.Dispose();
                 return false;
             }
 
@@ -103,7 +106,7 @@ internal sealed class HintStore : IDisposable
     /// <exception cref="IOException">The disk refused the sync.</exception>
     public int SyncWritten()
     {
-        var handles = new List<Microsoft.Win32.SafeHandles.SafeFileHandle>();
+        var pending = new List<(Target Target, Microsoft.Win32.SafeHandles.SafeFileHandle Handle)>();
         bool directory;
         lock (_lock)
         {
@@ -114,36 +117,52 @@ internal sealed class HintStore : IDisposable
                     // The reference keeps the descriptor open (and its number not reused) if the file is sealed meanwhile.
                     var added = false;
                     file.SafeFileHandle.DangerousAddRef(ref added);
-                    handles.Add(file.SafeFileHandle);
+                    pending.Add((target, file.SafeFileHandle));
+                    target.Unsynced = false;
                 }
-
-                target.Unsynced = false;
             }
 
             (directory, _directoryUnsynced) = (_directoryUnsynced, false);
         }
 
+        var synced = 0;
         try
         {
-            foreach (var handle in handles)
+            for (; synced < pending.Count; synced++)
             {
-                DurableFile.FlushData(handle);
+                DurableFile.FlushData(pending[synced].Handle);
             }
 
             if (directory)
             {
                 DurableFile.SyncDirectory(_directory);
+                directory = false;
             }
+        }
+        catch (IOException)
+        {
+            // What was not synced stays marked, for the next call.
+            lock (_lock)
+            {
+                for (var i = synced; i < pending.Count; i++)
+                {
+                    pending[i].Target.Unsynced |= pending[i].Target.File?.SafeFileHandle == pending[i].Handle;
+                }
+
+                _directoryUnsynced |= directory;
+            }
+
+            throw;
         }
         finally
         {
-            foreach (var handle in handles)
+            foreach (var (_, handle) in pending)
             {
                 handle.DangerousRelease();
             }
         }
 
-        return handles.Count;
+        return synced;
     }
 
     /// <summary>The nodes this store keeps hints for.</summary>
@@ -160,12 +179,16 @@ internal sealed class HintStore : IDisposable
     {
         lock (_lock)
         {
-            if (!_targets.Remove(node, out var target))
+            // The target stays, with its file sequence: a node that joins again under the name starts a new file,
+            // which a handoff of the old files still running cannot take for one of its own.
+            if (!_targets.TryGetValue(node, out var target))
             {
                 return 0;
             }
 
             target.File?.Dispose();
+            target.File = null;
+            target.Unsynced = false;
             foreach (var path in Directory.GetFiles(_directory, node + ".*.hints"))
             {
                 if (TryParseName(path, out var name, out _) && name == node)
@@ -174,8 +197,10 @@ internal sealed class HintStore : IDisposable
                 }
             }
 
-            Dropped += target.Pending;
-            return target.Pending;
+            var discarded = target.Pending;
+            target.Pending = 0;
+            Dropped += discarded;
+            return discarded;
         }
     }
 
@@ -216,6 +241,11 @@ internal sealed class HintStore : IDisposable
     {
         lock (_lock)
         {
+            if (!File.Exists(path))
+            {
+                return; // Discarded meanwhile (its node left): its hints were counted then.
+            }
+
             File.Delete(path);
             var target = TargetFor(node);
             target.Pending = Math.Max(0, target.Pending - count);

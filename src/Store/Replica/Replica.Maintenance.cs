@@ -89,12 +89,14 @@ internal sealed partial class Replica
         return reclaimed;
     }
 
-    /// <summary>A tombstone older than the tombstone grace, or (unless expired values are buried) an expired value.</summary>
+    /// <summary>A tombstone past the tombstone grace, or (unless expired values are buried) an expired value.</summary>
     internal bool IsReclaimable(ReadOnlySpan<byte> value, long nowMs)
     {
         if (StoredValue.IsTombstone(value))
         {
-            return HybridLogicalClock.PhysicalMilliseconds(StoredValue.Version(value).Timestamp) + (long)Settings.TombstoneGrace.TotalMilliseconds <= nowMs;
+            // A deleted key's grace runs from the delete; a buried expired value's from its expiry.
+            var since = Math.Max(HybridLogicalClock.PhysicalMilliseconds(StoredValue.Version(value).Timestamp), StoredValue.ExpiresAt(value));
+            return since + (long)Settings.TombstoneGrace.TotalMilliseconds <= nowMs;
         }
 
         return !Settings.BuryExpired && IsExpired(value, nowMs);

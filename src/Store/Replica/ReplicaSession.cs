@@ -162,7 +162,8 @@ internal sealed partial class ReplicaSession : IDisposable
     /// <summary>
     /// Replaces an expired value by a tombstone of the same version if it is still the version the sweep
     /// saw: the payload goes and the key leaves the count, while the version stays to beat an older write
-    /// still on its way. The digests hash the key and version only, so they do not change.
+    /// still on its way, for the tombstone grace after the expiry. The digests hash the key and version
+    /// only, so they do not change.
     /// </summary>
     internal bool Bury(ReadOnlySpan<byte> key, ValueVersion version, long nowMs)
     {
@@ -173,8 +174,10 @@ internal sealed partial class ReplicaSession : IDisposable
                 return false;
             }
 
+            // The tombstone keeps the expiry: its grace runs from there, not from the write (a TTL longer than the
+            // grace would otherwise leave a tombstone already due, protecting nothing).
             Span<byte> tombstone = stackalloc byte[StoredValue.HeaderSize];
-            StoredValue.WriteHeader(tombstone, version, tombstone: true, expiresAtMs: 0);
+            StoredValue.WriteHeader(tombstone, version, tombstone: true, expiresAtMs: StoredValue.ExpiresAt(stored));
             unsafe
             {
                 fixed (byte* k = key)
