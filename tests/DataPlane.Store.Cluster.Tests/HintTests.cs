@@ -33,8 +33,7 @@ public sealed class HintTests
     [Fact]
     public void SealedFile_IsReadAWindowAtATime_InOrder()
     {
-        var directory = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
-        try
+        WithTempDirectory(directory =>
         {
             using var hints = new HintStore(directory, fsync: false);
             var stored = new byte[StoredValue.HeaderSize + 10];
@@ -46,18 +45,13 @@ public sealed class HintTests
             var windows = HintStore.ReadWindows(Assert.Single(hints.Seal("c")), 256).ToList();
             Assert.Equal([256, 256, 256, 232], windows.Select(w => w.Count));
             Assert.Equal(Enumerable.Range(0, 1000).Select(i => "key:" + i), windows.SelectMany(w => w).Select(r => Encoding.ASCII.GetString(r.Key)));
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        });
     }
 
     [Fact]
     public void HintTheDiskRefuses_IsNotCountedAsKept()
     {
-        var directory = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
-        try
+        WithTempDirectory(directory =>
         {
             using var hints = new HintStore(Path.Combine(directory, "hints"), fsync: false);
             var stored = new byte[StoredValue.HeaderSize + 10];
@@ -69,18 +63,13 @@ public sealed class HintTests
             File.WriteAllText(Path.Combine(directory, "hints"), "not a directory");
             Assert.False(hints.TryAdd("c", "refused"u8, stored));
             Assert.Equal(1, hints.PendingFor("c"));
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        });
     }
 
     [Fact]
     public void HintsWrittenOffFsyncAlways_AreSyncedOncePerFileByTheNextSync()
     {
-        var directory = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
-        try
+        WithTempDirectory(directory =>
         {
             using var hints = new HintStore(directory, fsync: false);
             var stored = new byte[StoredValue.HeaderSize + 10];
@@ -90,18 +79,13 @@ public sealed class HintTests
             Assert.True(hints.TryAdd("c", "k3"u8, stored));
             Assert.Equal(2, hints.SyncWritten());
             Assert.Equal(0, hints.SyncWritten());
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        });
     }
 
     [Fact]
     public void HintOnAFullDisk_IsRefused_AndTheNextOneGoesToANewFile()
     {
-        var directory = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
-        try
+        WithTempDirectory(directory =>
         {
             using var hints = new HintStore(directory, fsync: false);
             var stored = new byte[StoredValue.HeaderSize + 10];
@@ -116,18 +100,13 @@ public sealed class HintTests
             Assert.True(hints.TryAdd("c", "later"u8, stored));
             Assert.Equal(1, hints.SyncWritten());
             Assert.Equal(2, hints.PendingFor("c"));
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        });
     }
 
     [Fact]
     public void DiscardedNode_JoiningAgain_KeepsItsNewHints_WhenAHandoffOfTheOldOnesEnds()
     {
-        var directory = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
-        try
+        WithTempDirectory(directory =>
         {
             using var hints = new HintStore(directory, fsync: false);
             var stored = new byte[StoredValue.HeaderSize + 10];
@@ -139,11 +118,7 @@ public sealed class HintTests
             Assert.Equal(1, hints.PendingFor("c"));
             Assert.Equal((0, 1), (hints.Delivered, hints.Dropped));
             Assert.Equal("new", Encoding.ASCII.GetString(Assert.Single(HintStore.ReadWindows(Assert.Single(hints.Seal("c")), 16).Single()).Key));
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        });
     }
 
     [Fact]
@@ -219,6 +194,20 @@ public sealed class HintTests
         await Testing.Eventually.True(() => cluster.Server("a").ClusterNode!.Hints.PendingFor("c") == 0, "the hint file to be done with", TimeSpan.FromSeconds(30));
         Assert.False(Holds(cluster, "c", "k", out _));
         Assert.Equal((0, 1), (cluster.Server("a").ClusterNode!.Hints.Delivered, cluster.Server("a").ClusterNode!.Hints.Dropped));
+    }
+
+    /// <summary>Runs <paramref name="test"/> with a new directory, deleted afterwards.</summary>
+    private static void WithTempDirectory(Action<string> test)
+    {
+        var directory = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
+        try
+        {
+            test(directory);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     private static bool Holds(TestCluster cluster, string node, string key, out byte[] stored)

@@ -70,13 +70,9 @@ public sealed class MergeTests : IDisposable
     [Fact]
     public void ExpiredValue_OnAReplicaThatBuriesIt_BecomesATombstoneOfItsVersion_ThatBeatsOlderWrites()
     {
-        using var replica = new Replica.Replica(new ReplicaSettings(Path.Combine(_directory, "buries"), NodeId: 1, FsyncMode.No, 64L << 20, TimeSpan.FromMinutes(10), _clock, BuryExpired: true));
-        using var session = replica.NewSession();
-        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var version = new ValueVersion(now << 16, 2);
-        var expiring = new byte[StoredValue.HeaderSize + 100];
-        StoredValue.WriteHeader(expiring, version, tombstone: false, expiresAtMs: now + 5_000);
-        session.Merge("k"u8, expiring);
+        var (replica, session, version, now) = BuryingReplicaWithKeyExpiringIn(TimeSpan.FromSeconds(5));
+        using var disposeReplica = replica;
+        using var disposeSession = session;
         _clock.Advance(TimeSpan.FromSeconds(6));
 
         Assert.Equal(1, replica.Sweep(session));
@@ -96,12 +92,9 @@ public sealed class MergeTests : IDisposable
     [Fact]
     public void BuriedValue_WithATtlLongerThanTheGrace_KeepsItsVersionForTheGraceAfterItsExpiry()
     {
-        using var replica = new Replica.Replica(new ReplicaSettings(Path.Combine(_directory, "buries"), NodeId: 1, FsyncMode.No, 64L << 20, TimeSpan.FromMinutes(10), _clock, BuryExpired: true));
-        using var session = replica.NewSession();
-        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var expiring = new byte[StoredValue.HeaderSize + 100];
-        StoredValue.WriteHeader(expiring, new ValueVersion(now << 16, 2), tombstone: false, expiresAtMs: now + (20 * 60_000));
-        session.Merge("k"u8, expiring);
+        var (replica, session, _, now) = BuryingReplicaWithKeyExpiringIn(TimeSpan.FromMinutes(20));
+        using var disposeReplica = replica;
+        using var disposeSession = session;
         _clock.Advance(TimeSpan.FromMinutes(21));
         Assert.Equal(1, replica.Sweep(session));
 
@@ -156,6 +149,19 @@ public sealed class MergeTests : IDisposable
     }
 
     private string? Get(ReadOnlySpan<byte> key) => _session.TryGet(key, out var payload, out _) ? Encoding.UTF8.GetString(payload) : null;
+
+    /// <summary>A replica that buries expired values (as a cluster node's does), tombstone grace 10 minutes, holding key "k" with a 100-byte value that expires after <paramref name="ttl"/>.</summary>
+    private (Replica.Replica Replica, ReplicaSession Session, ValueVersion Version, long NowMs) BuryingReplicaWithKeyExpiringIn(TimeSpan ttl)
+    {
+        var replica = new Replica.Replica(new ReplicaSettings(Path.Combine(_directory, "buries"), NodeId: 1, FsyncMode.No, 64L << 20, TimeSpan.FromMinutes(10), _clock, BuryExpired: true));
+        var session = replica.NewSession();
+        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var version = new ValueVersion(now << 16, 2);
+        var expiring = new byte[StoredValue.HeaderSize + 100];
+        StoredValue.WriteHeader(expiring, version, tombstone: false, expiresAtMs: now + (long)ttl.TotalMilliseconds);
+        session.Merge("k"u8, expiring);
+        return (replica, session, version, now);
+    }
 
     private static byte[] Stored(long timestamp, int node, string payload, bool tombstone = false)
     {
