@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using DataPlane.Bench.Scenarios.Proxy;
 using DataPlane.Store;
 using DataPlane.Store.Cluster;
 
@@ -68,9 +67,9 @@ internal sealed class StoreClusterScenario : IScenario
         foreach (var test in (string[])["SET", "GET"])
         {
             var (c, s) = (runs[("cluster", test)], runs[("single", test)]);
-            var row = new ClusterRow(
-                test, Rounds.Median(c.Select(m => m.Ops)), Rounds.Median(s.Select(m => m.Ops)), Rounds.Median(c.Select(m => m.P99)), Rounds.Median(s.Select(m => m.P99)),
-                Rounds.Median(c.Select(m => m.CpuUsPerOp)), Rounds.Median(s.Select(m => m.CpuUsPerOp)), Rounds.Median(c.Select(m => m.BytesPerOp)), Rounds.Median(s.Select(m => m.BytesPerOp)));
+            (double Cluster, double Single) Median(Func<Measured, double> figure) => (Rounds.Median(c.Select(figure)), Rounds.Median(s.Select(figure)));
+            var (ops, p99, cpu, bytes) = (Median(m => m.Ops), Median(m => m.P99), Median(m => m.CpuUsPerOp), Median(m => m.BytesPerOp));
+            var row = new ClusterRow(test, ops.Cluster, ops.Single, p99.Cluster, p99.Single, cpu.Cluster, cpu.Single, bytes.Cluster, bytes.Single);
             rows.Add(row);
             var ratios = c.Zip(s, (cluster, one) => cluster.Ops / one.Ops).ToArray();
             table.Add(

@@ -16,6 +16,9 @@ public sealed class HintTests
 {
     private static readonly string[] Nodes = ["a", "b", "c"];
 
+    /// <summary>A stored value for the hint store's own tests, which never read it.</summary>
+    private static readonly byte[] Stored = new byte[StoredValue.HeaderSize + 10];
+
     [Fact]
     public async Task HintFrame_NamingAPathNotANode_DisconnectsThePeerAndWritesNoFile()
     {
@@ -33,13 +36,11 @@ public sealed class HintTests
     [Fact]
     public void SealedFile_IsReadAWindowAtATime_InOrder()
     {
-        WithTempDirectory(directory =>
+        WithHintStore((hints, _) =>
         {
-            using var hints = new HintStore(directory, fsync: false);
-            var stored = new byte[StoredValue.HeaderSize + 10];
             for (var i = 0; i < 1000; i++)
             {
-                Assert.True(hints.TryAdd("c", Encoding.ASCII.GetBytes("key:" + i), stored));
+                Assert.True(hints.TryAdd("c", Encoding.ASCII.GetBytes("key:" + i), Stored));
             }
 
             var windows = HintStore.ReadWindows(Assert.Single(hints.Seal("c")), 256).ToList();
@@ -51,17 +52,15 @@ public sealed class HintTests
     [Fact]
     public void HintTheDiskRefuses_IsNotCountedAsKept()
     {
-        WithTempDirectory(directory =>
+        WithHintStore((hints, directory) =>
         {
-            using var hints = new HintStore(Path.Combine(directory, "hints"), fsync: false);
-            var stored = new byte[StoredValue.HeaderSize + 10];
-            Assert.True(hints.TryAdd("c", "kept"u8, stored));
+            Assert.True(hints.TryAdd("c", "kept"u8, Stored));
             Assert.Single(hints.Seal("c"));
 
             // The hints directory is gone, a file in its place: a new hint file cannot be made (running as root, permissions would not stop it).
-            Directory.Delete(Path.Combine(directory, "hints"), recursive: true);
-            File.WriteAllText(Path.Combine(directory, "hints"), "not a directory");
-            Assert.False(hints.TryAdd("c", "refused"u8, stored));
+            Directory.Delete(directory, recursive: true);
+            File.WriteAllText(directory, "not a directory");
+            Assert.False(hints.TryAdd("c", "refused"u8, Stored));
             Assert.Equal(1, hints.PendingFor("c"));
         });
     }
@@ -69,14 +68,12 @@ public sealed class HintTests
     [Fact]
     public void HintsWrittenOffFsyncAlways_AreSyncedOncePerFileByTheNextSync()
     {
-        WithTempDirectory(directory =>
+        WithHintStore((hints, _) =>
         {
-            using var hints = new HintStore(directory, fsync: false);
-            var stored = new byte[StoredValue.HeaderSize + 10];
             Assert.Equal(0, hints.SyncWritten());
-            Assert.True(hints.TryAdd("b", "k1"u8, stored));
-            Assert.True(hints.TryAdd("c", "k2"u8, stored));
-            Assert.True(hints.TryAdd("c", "k3"u8, stored));
+            Assert.True(hints.TryAdd("b", "k1"u8, Stored));
+            Assert.True(hints.TryAdd("c", "k2"u8, Stored));
+            Assert.True(hints.TryAdd("c", "k3"u8, Stored));
             Assert.Equal(2, hints.SyncWritten());
             Assert.Equal(0, hints.SyncWritten());
         });
@@ -85,19 +82,17 @@ public sealed class HintTests
     [Fact]
     public void HintOnAFullDisk_IsRefused_AndTheNextOneGoesToANewFile()
     {
-        WithTempDirectory(directory =>
+        WithHintStore((hints, directory) =>
         {
-            using var hints = new HintStore(directory, fsync: false);
-            var stored = new byte[StoredValue.HeaderSize + 10];
-            Assert.True(hints.TryAdd("c", "kept"u8, stored));
+            Assert.True(hints.TryAdd("c", "kept"u8, Stored));
             Assert.Single(hints.Seal("c"));
 
             // The next file is /dev/full: every write to it fails with ENOSPC.
             var full = Path.Combine(directory, "c.0000000002.hints");
             File.CreateSymbolicLink(full, "/dev/full");
-            Assert.False(hints.TryAdd("c", "refused"u8, stored));
+            Assert.False(hints.TryAdd("c", "refused"u8, Stored));
             File.Delete(full);
-            Assert.True(hints.TryAdd("c", "later"u8, stored));
+            Assert.True(hints.TryAdd("c", "later"u8, Stored));
             Assert.Equal(1, hints.SyncWritten());
             Assert.Equal(2, hints.PendingFor("c"));
         });
@@ -106,14 +101,12 @@ public sealed class HintTests
     [Fact]
     public void DiscardedNode_JoiningAgain_KeepsItsNewHints_WhenAHandoffOfTheOldOnesEnds()
     {
-        WithTempDirectory(directory =>
+        WithHintStore((hints, _) =>
         {
-            using var hints = new HintStore(directory, fsync: false);
-            var stored = new byte[StoredValue.HeaderSize + 10];
-            Assert.True(hints.TryAdd("c", "old"u8, stored));
+            Assert.True(hints.TryAdd("c", "old"u8, Stored));
             var handedOff = Assert.Single(hints.Seal("c"));
             Assert.Equal(1, hints.Discard("c"));
-            Assert.True(hints.TryAdd("c", "new"u8, stored));
+            Assert.True(hints.TryAdd("c", "new"u8, Stored));
             hints.Complete("c", handedOff, 1, 0);
             Assert.Equal(1, hints.PendingFor("c"));
             Assert.Equal((0, 1), (hints.Delivered, hints.Dropped));
@@ -127,10 +120,9 @@ public sealed class HintTests
         await using var cluster = await TestCluster.StartWithoutWaitingAsync(Nodes);
         using (var planted = new HintStore(Path.Combine(cluster.DataDirectory("a"), "hints"), fsync: false))
         {
-            var stored = new byte[StoredValue.HeaderSize + 10];
             for (var i = 0; i < 3; i++)
             {
-                Assert.True(planted.TryAdd("zed", Encoding.ASCII.GetBytes("key:" + i), stored));
+                Assert.True(planted.TryAdd("zed", Encoding.ASCII.GetBytes("key:" + i), Stored));
             }
         }
 
@@ -196,17 +188,19 @@ public sealed class HintTests
         Assert.Equal((0, 1), (cluster.Server("a").ClusterNode!.Hints.Delivered, cluster.Server("a").ClusterNode!.Hints.Dropped));
     }
 
-    /// <summary>Runs <paramref name="test"/> with a new directory, deleted afterwards.</summary>
-    private static void WithTempDirectory(Action<string> test)
+    /// <summary>Runs <paramref name="test"/> on a new hint store (fsync off) and its directory, deleted afterwards.</summary>
+    private static void WithHintStore(Action<HintStore, string> test)
     {
-        var directory = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
+        var root = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
         try
         {
-            test(directory);
+            var directory = Path.Combine(root, "hints");
+            using var hints = new HintStore(directory, fsync: false);
+            test(hints, directory);
         }
         finally
         {
-            Directory.Delete(directory, recursive: true);
+            Directory.Delete(root, recursive: true);
         }
     }
 

@@ -34,7 +34,7 @@ internal sealed partial class ClusterNode
         var delivered = 0;
         var dropped = 0;
         var started = Time.GetTimestamp();
-        var windowMs = (long)Replica.Settings.TombstoneGrace.TotalMilliseconds / 2;
+        var maxAgeMs = (long)Replica.Settings.TombstoneGrace.TotalMilliseconds / 2;
         try
         {
             foreach (var file in Hints.Seal(peer.Name))
@@ -44,7 +44,7 @@ internal sealed partial class ClusterNode
                 {
                     count += window.Count;
                     var nowMs = Time.GetUtcNow().ToUnixTimeMilliseconds();
-                    var due = window.Where(r => HybridLogicalClock.PhysicalMilliseconds(StoredValue.Version(r.Stored).Timestamp) + windowMs > nowMs).ToList();
+                    var due = window.Where(r => HybridLogicalClock.PhysicalMilliseconds(StoredValue.Version(r.Stored).Timestamp) + maxAgeMs > nowMs).ToList();
                     droppedHere += window.Count - due.Count;
                     await Task.WhenAll(due.Select(r => Deliver(peer, r.Key, r.Stored, Options.RequestTimeout))).ConfigureAwait(false);
                     delivered += due.Count;

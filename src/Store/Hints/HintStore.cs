@@ -125,28 +125,26 @@ internal sealed class HintStore : IDisposable
             (directory, _directoryUnsynced) = (_directoryUnsynced, false);
         }
 
-        var synced = 0;
         try
         {
-            for (; synced < pending.Count; synced++)
+            foreach (var (_, handle) in pending)
             {
-                DurableFile.FlushData(pending[synced].Handle);
+                DurableFile.FlushData(handle);
             }
 
             if (directory)
             {
                 DurableFile.SyncDirectory(_directory);
-                directory = false;
             }
         }
         catch (IOException)
         {
-            // What was not synced stays marked, for the next call.
+            // Marked again for the next call (the files still being appended): a sync repeated costs little.
             lock (_lock)
             {
-                for (var i = synced; i < pending.Count; i++)
+                foreach (var (target, handle) in pending)
                 {
-                    pending[i].Target.Unsynced |= pending[i].Target.File?.SafeFileHandle == pending[i].Handle;
+                    target.Unsynced |= target.File?.SafeFileHandle == handle;
                 }
 
                 _directoryUnsynced |= directory;
@@ -162,7 +160,7 @@ internal sealed class HintStore : IDisposable
             }
         }
 
-        return synced;
+        return pending.Count;
     }
 
     /// <summary>The nodes this store keeps hints for.</summary>
@@ -189,12 +187,9 @@ internal sealed class HintStore : IDisposable
             target.File?.Dispose();
             target.File = null;
             target.Unsynced = false;
-            foreach (var path in Directory.GetFiles(_directory, node + ".*.hints"))
+            foreach (var path in FilesOf(node))
             {
-                if (TryParseName(path, out var name, out _) && name == node)
-                {
-                    File.Delete(path);
-                }
+                File.Delete(path);
             }
 
             var discarded = target.Pending;
@@ -219,17 +214,7 @@ internal sealed class HintStore : IDisposable
 
             target.File?.Dispose();
             target.File = null;
-            var files = new List<(long Sequence, string Path)>();
-            foreach (var path in Directory.GetFiles(_directory, node + ".*.hints"))
-            {
-                if (TryParseName(path, out var name, out var sequence) && name == node)
-                {
-                    files.Add((sequence, path));
-                }
-            }
-
-            files.Sort();
-            return files.ConvertAll(f => f.Path);
+            return FilesOf(node);
         }
     }
 
@@ -298,6 +283,22 @@ internal sealed class HintStore : IDisposable
         }
 
         return target;
+    }
+
+    /// <summary>Every hint file of <paramref name="node"/>, oldest first.</summary>
+    private List<string> FilesOf(string node)
+    {
+        var files = new List<(long Sequence, string Path)>();
+        foreach (var path in Directory.GetFiles(_directory, node + ".*.hints"))
+        {
+            if (TryParseName(path, out var name, out var sequence) && name == node)
+            {
+                files.Add((sequence, path));
+            }
+        }
+
+        files.Sort();
+        return files.ConvertAll(f => f.Path);
     }
 
     private string PathFor(string node, long sequence) =>

@@ -67,8 +67,9 @@ internal sealed partial class Replica
 
                 var value = iterator.GetValue().AsReadOnlySpan();
                 anySweepable |= StoredValue.IsTombstone(value) || StoredValue.ExpiresAt(value) != 0;
+                // An expired value that is not reclaimable is one to bury.
                 var reclaimable = IsReclaimable(value, now);
-                if (reclaimable || (Settings.BuryExpired && IsExpired(value, now)))
+                if (reclaimable || IsExpired(value, now))
                 {
                     candidates.Add((iterator.GetKey().AsReadOnlySpan().ToArray(), StoredValue.Version(value), !reclaimable));
                 }

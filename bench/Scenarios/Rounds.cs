@@ -1,8 +1,9 @@
-namespace DataPlane.Bench.Scenarios.Proxy;
+namespace DataPlane.Bench.Scenarios;
 
 /// <summary>
-/// How the proxy scenario orders its targets and sums up its rounds, the same for every target. A
-/// target's place in a round is not neutral: on this 2-core machine the target that ran straight after
+/// How a scenario that compares targets in rounds (proxy, store-cluster) orders them and sums up its
+/// rounds, the same for every target. A target's place in a round is not neutral: in the proxy
+/// scenario on this 2-core machine the target that ran straight after
 /// `direct` (nginx and wrk each at a full core just before) had the worse wrk p99 in 10 of 11 rounds
 /// against an identical HAProxy that ran after it, 3.5-17 ms against 2.5-3.5 ms (median 4.0 against
 /// 3.8 ms in the quieter of two runs), a gap as large as the one the proxy's goal is judged by, and the

@@ -1,9 +1,9 @@
-using DataPlane.Bench.Scenarios.Proxy;
+using DataPlane.Bench.Scenarios;
 
 namespace DataPlane.Bench.Tests;
 
-/// <summary>The proxy scenario's round order and its summary, which must treat every target alike.</summary>
-public sealed class ProxyRoundsTests
+/// <summary>The round order and summary of the scenarios that compare targets in rounds, which must treat every target alike.</summary>
+public sealed class RoundsTests
 {
     private static readonly string[] Targets = ["direct", "dataplane", "dataplane-sockets", "haproxy"];
 
