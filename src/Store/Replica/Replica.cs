@@ -43,6 +43,9 @@ internal sealed partial class Replica : IDisposable
             new LogSettings { LogDevice = _device, PageSizeBits = PageSizeBits, MemorySizeBits = memoryBits, SegmentSizeBits = 30 },
             new CheckpointSettings { CheckpointDir = CheckpointDirectory, RemoveOutdated = true });
         _wal = Recover();
+
+        // After recovery, which may replace the index with one of the checkpoint's size.
+        Prefetch = FasterPrefetch.For(Store);
     }
 
     public ReplicaSettings Settings { get; }
@@ -61,6 +64,9 @@ internal sealed partial class Replica : IDisposable
     public WriteAheadLog Wal => _wal;
 
     internal FasterKV<SpanByte, SpanByte> Store { get; }
+
+    /// <summary>Prefetch for a batch of keys known ahead; null where FASTER's internals are not as expected.</summary>
+    internal FasterPrefetch? Prefetch { get; }
 
     internal ReplicaFunctions Functions { get; } = new();
 

@@ -70,6 +70,43 @@ internal static class Frame
         BinaryPrimitives.WriteUInt64LittleEndian(destination[5..], requestId);
     }
 
+    /// <summary>
+    /// The FASTER hashes (<see cref="Replica.FasterPrefetch.Hash"/>) of the keys of the write and read
+    /// frames among the next <paramref name="hashes"/>.Length whole frames at the front of
+    /// <paramref name="frames"/>, for a prefetch ahead of handling them; returns how many it filled. It
+    /// only looks: a frame it cannot make sense of ends the look-ahead, and <see cref="TryRead"/> judges it.
+    /// </summary>
+    public static int KeyHashes(ReadOnlySpan<byte> frames, Span<long> hashes)
+    {
+        var count = 0;
+        for (var seen = 0; seen < hashes.Length && frames.Length >= HeaderSize; seen++)
+        {
+            var length = BinaryPrimitives.ReadUInt32LittleEndian(frames);
+            if (length > (uint)(frames.Length - HeaderSize))
+            {
+                break;
+            }
+
+            var payload = frames.Slice(HeaderSize, (int)length);
+            var key = (FrameType)frames[4] switch
+            {
+                FrameType.Read => payload,
+                FrameType.Write when payload.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(payload) <= (uint)(payload.Length - 4)
+                    => payload.Slice(4, (int)BinaryPrimitives.ReadUInt32LittleEndian(payload)),
+                _ => default,
+            };
+
+            if (!key.IsEmpty)
+            {
+                hashes[count++] = Replica.FasterPrefetch.Hash(key);
+            }
+
+            frames = frames[(HeaderSize + (int)length)..];
+        }
+
+        return count;
+    }
+
     /// <summary>Splits a write payload ([u32 key length][key][stored]).</summary>
     /// <exception cref="InvalidDataException">The key length runs past the payload, or the stored value is shorter than its header.</exception>
     public static void SplitKeyValue(ReadOnlySpan<byte> payload, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> stored)

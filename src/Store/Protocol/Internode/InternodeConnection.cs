@@ -19,6 +19,9 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
 {
     private const int MaxNameLength = 64;
 
+    /// <summary>How many frames ahead a batch prefetches (see <see cref="HandleFrames"/>).</summary>
+    private const int Lookahead = 16;
+
     private ILoopConnection? _receiver;
 
     /// <summary>Serves the connection on the runtime's sockets: handshake, then frames until it ends.</summary>
@@ -111,10 +114,7 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
                 {
                     // A malformed frame ends the connection with the outbox still corked: the acks of the
                     // writes before it were never secured in the log, so they must not go out.
-                    while (Frame.TryRead(ref buffer, out var type, out var id, out var payload))
-                    {
-                        Handle(type, id, payload, session, outbox);
-                    }
+                    HandleFrames(ref buffer, session, outbox);
                 }
                 finally
                 {
@@ -185,6 +185,33 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
             {
                 throw new InvalidDataException("the peer closed before its handshake");
             }
+        }
+    }
+
+    /// <summary>
+    /// Applies or answers every whole frame at the front of <paramref name="buffer"/>; true if there was one.
+    /// Every <see cref="Lookahead"/> frames it first prefetches the FASTER buckets and records of the next
+    /// ones' keys: a batch of replicated writes otherwise waits on two cache misses per write in turn.
+    /// </summary>
+    internal bool HandleFrames(ref ReadOnlySequence<byte> buffer, ReplicaSession session, FrameOutbox outbox)
+    {
+        var prefetch = replica.Prefetch;
+        Span<long> hashes = stackalloc long[Lookahead];
+        var handled = 0;
+        while (true)
+        {
+            if (prefetch is not null && handled % Lookahead == 0)
+            {
+                prefetch.Prefetch(hashes[..Frame.KeyHashes(buffer.FirstSpan, hashes)]);
+            }
+
+            if (!Frame.TryRead(ref buffer, out var type, out var id, out var payload))
+            {
+                return handled > 0;
+            }
+
+            Handle(type, id, payload, session, outbox);
+            handled++;
         }
     }
 

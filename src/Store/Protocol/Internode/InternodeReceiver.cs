@@ -22,17 +22,7 @@ internal sealed class InternodeReceiver(InternodeConnection connection, Socket s
         _before = session.LastSequence;
     }
 
-    protected override bool Consume(ref ReadOnlySequence<byte> buffer)
-    {
-        var any = false;
-        while (Frame.TryRead(ref buffer, out var type, out var id, out var payload))
-        {
-            any = true;
-            connection.Handle(type, id, payload, session, outbox);
-        }
-
-        return any;
-    }
+    protected override bool Consume(ref ReadOnlySequence<byte> buffer) => connection.HandleFrames(ref buffer, session, outbox);
 
     protected override void OnMalformed(string reason) => connection.OnMalformed(reason);
 

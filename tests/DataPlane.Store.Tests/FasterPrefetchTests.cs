@@ -1,0 +1,140 @@
+using System.Text;
+using DataPlane.Store.Protocol.Internode;
+using DataPlane.Store.Replica;
+using FASTER.core;
+using Microsoft.Extensions.Time.Testing;
+
+namespace DataPlane.Store.Tests;
+
+/// <summary>
+/// The prefetch reads FASTER's index and page table from its fields: these tests hold it to the record
+/// FASTER itself finds for each key, fresh and after a recovery, so that a FASTER upgrade that moves
+/// them shows up here rather than as a silent loss of the speed-up.
+/// </summary>
+public sealed class FasterPrefetchTests : IDisposable
+{
+    private const int Keys = 2000;
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
+    private readonly string _directory = TestStore.NewDirectory();
+
+    [Fact]
+    public void Prefetch_TouchesTheRecordFasterFindsForEachKey()
+    {
+        using var replica = Open();
+        using (var session = replica.NewSession())
+        {
+            for (var i = 0; i < Keys; i++)
+            {
+                session.Merge(Key(i), Stored(1000 + i, new string('v', i % 50)));
+            }
+
+            // Longer values for some: FASTER copies those to the tail, and the bucket points there.
+            for (var i = 0; i < Keys; i += 7)
+            {
+                session.Merge(Key(i), Stored(5000 + i, new string('w', 200)));
+            }
+        }
+
+        AssertAddressesAgree(replica);
+    }
+
+    [Fact]
+    public async Task Prefetch_FollowsTheIndexARecoveryLoaded()
+    {
+        using (var replica = Open())
+        {
+            using (var session = replica.NewSession())
+            {
+                for (var i = 0; i < Keys; i++)
+                {
+                    session.Merge(Key(i), Stored(1000 + i, "before the checkpoint"));
+                }
+            }
+
+            await replica.CheckpointAsync(CancellationToken.None);
+            using (var session = replica.NewSession())
+            {
+                for (var i = 0; i < Keys; i += 3)
+                {
+                    session.Merge(Key(i), Stored(9000 + i, "after it, replayed from the log"));
+                }
+            }
+
+            replica.Wal.WriteOut();
+        }
+
+        using var recovered = Open();
+        AssertAddressesAgree(recovered);
+    }
+
+    [Fact]
+    public void KeyHashes_TakesTheKeysOfWholeWriteAndReadFrames()
+    {
+        var write = (byte[])[3, 0, 0, 0, .. "abc"u8, .. Stored(1, "x")];
+        var wire = Encode([(FrameType.Write, write), (FrameType.Ping, []), (FrameType.Read, "defg"u8.ToArray()), (FrameType.Write, [9, 0, 0, 0, 1])]);
+        var hashes = new long[8];
+
+        // The last write's key length runs past its payload: it is skipped, and TryRead will refuse it.
+        Assert.Equal(2, Frame.KeyHashes(wire, hashes));
+        Assert.Equal(FasterPrefetch.Hash("abc"u8), hashes[0]);
+        Assert.Equal(FasterPrefetch.Hash("defg"u8), hashes[1]);
+
+        // A frame cut short ends the look-ahead; so does the window's size in frames.
+        Assert.Equal(1, Frame.KeyHashes(wire.AsSpan(0, wire.Length - 2 - (Frame.HeaderSize + 5)), hashes));
+        Assert.Equal(1, Frame.KeyHashes(wire, hashes.AsSpan(0, 2)));
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private static void AssertAddressesAgree(Replica.Replica replica)
+    {
+        var prefetch = replica.Prefetch;
+        Assert.NotNull(prefetch);
+        using var session = replica.Store.For(replica.Functions).NewSession<ReplicaFunctions>(sessionVariableLengthStructSettings: replica.Lengths);
+        for (var i = 0; i < Keys; i++)
+        {
+            var key = Key(i);
+            Assert.Equal(FasterAddress(session, key), prefetch.RecordAddress(FasterPrefetch.Hash(key)));
+        }
+    }
+
+    private static long FasterAddress(ClientSession<SpanByte, SpanByte, SpanByte, ReplicaOutput, Empty, ReplicaFunctions> session, byte[] key)
+    {
+        var pinned = GC.AllocateArray<byte>(key.Length, pinned: true);
+        key.CopyTo(pinned, 0);
+        var keyBytes = SpanByte.FromFixedSpan(pinned.AsSpan());
+        var input = default(SpanByte);
+        var output = default(ReplicaOutput);
+        var options = default(ReadOptions);
+        var status = session.Read(ref keyBytes, ref input, ref output, ref options, out var metadata);
+        Assert.True(status.Found);
+        output.Value.Memory?.Dispose();
+        return metadata.Address;
+    }
+
+    private Replica.Replica Open() => new(new ReplicaSettings(_directory, NodeId: 1, FsyncMode.No, 64L << 20, TimeSpan.FromMinutes(10), _clock));
+
+    private static byte[] Key(int i) => Encoding.ASCII.GetBytes($"key:{i:D12}");
+
+    private static byte[] Stored(long timestamp, string payload)
+    {
+        var bytes = new byte[StoredValue.HeaderSize + Encoding.UTF8.GetByteCount(payload)];
+        StoredValue.WriteHeader(bytes, new ValueVersion(timestamp, 1), tombstone: false, 0);
+        Encoding.UTF8.GetBytes(payload, bytes.AsSpan(StoredValue.HeaderSize));
+        return bytes;
+    }
+
+    private static byte[] Encode((FrameType Type, byte[] Payload)[] frames)
+    {
+        var wire = new List<byte>();
+        foreach (var (type, payload) in frames)
+        {
+            var header = new byte[Frame.HeaderSize];
+            Frame.WriteHeader(header, type, 1, payload.Length);
+            wire.AddRange(header);
+            wire.AddRange(payload);
+        }
+
+        return [.. wire];
+    }
+}
