@@ -81,8 +81,13 @@ internal sealed partial class RespConnection
         var executed = 0;
         var drain = false;
         close = false;
-        while (!close)
+        for (var parsed = 0; !close; parsed++)
         {
+            if (parsed % Lookahead == 0)
+            {
+                PrefetchAhead(reader);
+            }
+
             var before = reader.Position;
             var status = RespParser.TryParse(ref reader, _request, _context.Options.MaxBulkLength, out var error);
             if (status == ParseStatus.Incomplete)

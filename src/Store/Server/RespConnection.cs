@@ -14,6 +14,9 @@ namespace DataPlane.Store.Server;
 /// </summary>
 internal sealed partial class RespConnection : IDisposable
 {
+    /// <summary>How many commands ahead a pipelined batch prefetches its keys (see <see cref="PrefetchAhead"/>).</summary>
+    private const int Lookahead = 16;
+
     private readonly IDuplexPipe? _pipe;
     private readonly Socket? _socket;
     private readonly ReplyBuffer? _replies;
@@ -21,6 +24,7 @@ internal sealed partial class RespConnection : IDisposable
     private readonly StoreContext _context;
     private readonly ReplicaSession _session;
     private readonly RespRequest _request = new();
+    private readonly RespRequest _ahead = new();
     private readonly long _id;
     private string? _name;
 
@@ -115,6 +119,7 @@ internal sealed partial class RespConnection : IDisposable
     {
         _session.Dispose();
         _request.Dispose();
+        _ahead.Dispose();
         _replies?.Dispose();
     }
 
@@ -153,8 +158,13 @@ internal sealed partial class RespConnection : IDisposable
         var reader = new SequenceReader<byte>(buffer);
         var executed = 0;
         var close = false;
-        while (!close)
+        for (var parsed = 0; !close; parsed++)
         {
+            if (parsed % Lookahead == 0)
+            {
+                PrefetchAhead(reader);
+            }
+
             var status = RespParser.TryParse(ref reader, _request, _context.Options.MaxBulkLength, out var error);
             if (status == ParseStatus.Incomplete)
             {
@@ -179,6 +189,34 @@ internal sealed partial class RespConnection : IDisposable
         _context.Stats.Commands(executed);
         buffer = buffer.Slice(reader.Position);
         return close;
+    }
+
+    /// <summary>
+    /// Prefetches the FASTER buckets and records of the keys (first arguments) of the next
+    /// <see cref="Lookahead"/> whole commands after <paramref name="reader"/>'s position, without moving
+    /// it. A pipelined batch of commands otherwise waits on two cache misses per key in turn; a wrong
+    /// guess (a command whose first argument is no key) costs a wasted cache line. It reads ahead only
+    /// within the current buffer segment: a command that straddles two would be copied whole to be read.
+    /// </summary>
+    private void PrefetchAhead(in SequenceReader<byte> reader)
+    {
+        if (_context.Replica.Prefetch is not { } prefetch)
+        {
+            return;
+        }
+
+        var ahead = new SequenceReader<byte>(reader.UnreadSequence.Slice(0, reader.UnreadSpan.Length));
+        Span<long> hashes = stackalloc long[Lookahead];
+        var count = 0;
+        for (var seen = 0; seen < Lookahead && RespParser.TryParse(ref ahead, _ahead, _context.Options.MaxBulkLength, out _) == ParseStatus.Complete; seen++)
+        {
+            if (_ahead.Count >= 2)
+            {
+                hashes[count++] = FasterPrefetch.Hash(_ahead[1]);
+            }
+        }
+
+        prefetch.Prefetch(hashes[..count]);
     }
 
     /// <summary>Runs one command; true when the connection should close after the replies are sent (QUIT).</summary>
