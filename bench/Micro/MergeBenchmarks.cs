@@ -7,10 +7,13 @@ namespace DataPlane.Bench.Micro;
 /// <summary>
 /// The replica's merge (<see cref="ReplicaSession.Merge(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>): a
 /// newer version of a present key, 100-byte values over 100,000 keys as redis-benchmark's
-/// <c>-r 100000 -d 100</c> leaves them, with the Merkle digests a cluster node keeps (Q = 4096). One
-/// replica, and the cluster's case of a store-cluster SET: three replicas in one process (the bench's
-/// three nodes) merged in turn, each key into all three, so they share the caches as the nodes do. The
-/// write-ahead log is written out every 16 merges, as a receive of a -P 16 batch secures its writes.
+/// <c>-r 100000 -d 100</c> leaves them, with the Merkle digests a cluster node keeps (Q = 4096). The keys
+/// come in batches of 16 from one buffer, as a server finds a <c>-P 16</c> pipeline (or a peer's frames)
+/// in its receive buffer, and the write-ahead log is written out after each batch, as the server secures
+/// a batch's writes. One replica, and the cluster's case of a store-cluster SET: three replicas in one
+/// process (the bench's three nodes), each merging the batch in turn, so they share the caches as the
+/// nodes do; and that case again with the batch's FASTER buckets and records prefetched first
+/// (<see cref="FasterPrefetch"/>), as the servers do.
 /// </summary>
 [MemoryDiagnoser]
 [InProcess]
@@ -21,12 +24,13 @@ public class MergeBenchmarks
     private const int Keys = 100_000;
     private const int Merges = 4096;
     private const int Batch = 16;
+    private const int KeyLength = 16;
     private const int ValueLength = StoredValue.HeaderSize + 100;
     private readonly Replica[] _replicas = new Replica[3];
     private readonly ReplicaSession[] _sessions = new ReplicaSession[3];
     private readonly byte[] _value = new byte[ValueLength];
-    private readonly byte[] _key = "key:000000000000"u8.ToArray();
-    private int[] _order = null!;
+    private readonly long[] _hashes = new long[Batch];
+    private byte[] _keys = null!;
     private string _directory = null!;
     private long _timestamp;
 
@@ -37,13 +41,6 @@ public class MergeBenchmarks
 
         // Hybrid logical clock timestamps, as a coordinator issues them: each is newer than what every replica observed.
         _timestamp = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 16;
-        var random = new Random(42);
-        _order = new int[Merges];
-        for (var i = 0; i < Merges; i++)
-        {
-            _order[i] = random.Next(Keys);
-        }
-
         for (var r = 0; r < _replicas.Length; r++)
         {
             _replicas[r] = new Replica(new ReplicaSettings(Path.Combine(_directory, r.ToString(System.Globalization.CultureInfo.InvariantCulture)), r + 1, FsyncMode.No, 256L << 20, TimeSpan.FromMinutes(10), TimeProvider.System));
@@ -51,14 +48,26 @@ public class MergeBenchmarks
             _sessions[r] = _replicas[r].NewSession();
         }
 
+        var all = new byte[Keys * KeyLength];
         for (var i = 0; i < Keys; i++)
         {
-            MergeAll(i, _replicas.Length);
+            WriteKey(all.AsSpan(i * KeyLength, KeyLength), i);
         }
 
-        foreach (var replica in _replicas)
+        for (var i = 0; i < Keys; i += Batch)
         {
-            replica.Wal.WriteOut();
+            for (var r = 0; r < _replicas.Length; r++)
+            {
+                MergeBatch(r, all.AsSpan(i * KeyLength, Math.Min(Batch, Keys - i) * KeyLength));
+            }
+        }
+
+        // The measured keys: random ones, one after another in one buffer.
+        var random = new Random(42);
+        _keys = new byte[Merges * KeyLength];
+        for (var i = 0; i < Merges; i++)
+        {
+            WriteKey(_keys.AsSpan(i * KeyLength, KeyLength), random.Next(Keys));
         }
     }
 
@@ -74,45 +83,60 @@ public class MergeBenchmarks
         Directory.Delete(_directory, recursive: true);
     }
 
-    /// <summary>One replica, one session: a merge per key.</summary>
+    /// <summary>One replica, one session; per merge.</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = Merges)]
-    public int OneReplica() => Run(1);
+    public int OneReplica() => Run(1, prefetch: false);
 
-    /// <summary>Three replicas: each key merged into all three in turn; per merge.</summary>
+    /// <summary>Three replicas, each merging every batch in turn; per merge.</summary>
     [Benchmark(OperationsPerInvoke = Merges * 3)]
-    public int ThreeReplicas() => Run(3);
+    public int ThreeReplicas() => Run(3, prefetch: false);
 
-    private int Run(int replicas)
+    /// <summary>As <see cref="ThreeReplicas"/>, each batch's buckets and records prefetched first; per merge.</summary>
+    [Benchmark(OperationsPerInvoke = Merges * 3)]
+    public int ThreeReplicasPrefetched() => Run(3, prefetch: true);
+
+    private static void WriteKey(Span<byte> destination, int key)
+    {
+        "key:"u8.CopyTo(destination);
+        System.Buffers.Text.Utf8Formatter.TryFormat(key, destination[4..], out _, new System.Buffers.StandardFormat('D', 12));
+    }
+
+    private int Run(int replicas, bool prefetch)
     {
         var applied = 0;
-        for (var i = 0; i < Merges; i++)
+        for (var i = 0; i < Merges; i += Batch)
         {
-            applied += MergeAll(_order[i], replicas);
-            if (i % Batch == Batch - 1)
+            var batch = _keys.AsSpan(i * KeyLength, Batch * KeyLength);
+            for (var r = 0; r < replicas; r++)
             {
-                for (var r = 0; r < replicas; r++)
+                if (prefetch)
                 {
-                    _replicas[r].Wal.WriteOut();
+                    for (var k = 0; k < Batch; k++)
+                    {
+                        _hashes[k] = FasterPrefetch.Hash(batch.Slice(k * KeyLength, KeyLength));
+                    }
+
+                    _replicas[r].Prefetch!.Prefetch(_hashes);
                 }
+
+                applied += MergeBatch(r, batch);
             }
         }
 
         return applied;
     }
 
-    /// <summary>A newer version of key number <paramref name="key"/> into the first <paramref name="replicas"/> replicas; how many applied it.</summary>
-    private int MergeAll(int key, int replicas)
+    /// <summary>A newer version of each key in <paramref name="keys"/> into replica <paramref name="replica"/>, then its log written out; how many applied.</summary>
+    private int MergeBatch(int replica, ReadOnlySpan<byte> keys)
     {
-        // The key is written into one buffer, as a server finds it in its receive buffer: a key array
-        // per key would add a cache miss of the benchmark's own to every merge.
-        System.Buffers.Text.Utf8Formatter.TryFormat(key, _key.AsSpan(4), out _, new System.Buffers.StandardFormat('D', 12));
-        StoredValue.WriteHeader(_value, new ValueVersion(++_timestamp, 1), tombstone: false, expiresAtMs: 0);
         var applied = 0;
-        for (var r = 0; r < replicas; r++)
+        for (var k = 0; k < keys.Length; k += KeyLength)
         {
-            applied += _sessions[r].Merge(_key, _value) == MergeOutcome.Applied ? 1 : 0;
+            StoredValue.WriteHeader(_value, new ValueVersion(++_timestamp, 1), tombstone: false, expiresAtMs: 0);
+            applied += _sessions[replica].Merge(keys.Slice(k, KeyLength), _value) == MergeOutcome.Applied ? 1 : 0;
         }
 
+        _replicas[replica].Wal.WriteOut();
         return applied;
     }
 }
