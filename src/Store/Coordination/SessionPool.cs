@@ -12,12 +12,22 @@ internal sealed class SessionPool(Replica.Replica replica) : IDisposable
     private const int Keep = 64;
     private readonly ConcurrentBag<ReplicaSession> _idle = [];
 
+    // One idle session kept aside, taken and put back with one atomic exchange each: a coordinator's loop
+    // rents and returns one per local merge, and the bag and its count cost it more than the merge's own
+    // bookkeeping. The bag holds the rest, for the threads that overlap.
+    private ReplicaSession? _spare;
+
     // Counted here: ConcurrentBag.Count takes every thread's list lock, which cost a coordinator's loop
     // more than the rent and return themselves, once per local merge.
     private int _idleCount;
 
     public ReplicaSession Rent()
     {
+        if (Interlocked.Exchange(ref _spare, null) is { } spare)
+        {
+            return spare;
+        }
+
         if (_idle.TryTake(out var session))
         {
             Interlocked.Decrement(ref _idleCount);
@@ -29,6 +39,11 @@ internal sealed class SessionPool(Replica.Replica replica) : IDisposable
 
     public void Return(ReplicaSession session)
     {
+        if (Interlocked.CompareExchange(ref _spare, session, null) is null)
+        {
+            return;
+        }
+
         if (Interlocked.Increment(ref _idleCount) <= Keep)
         {
             _idle.Add(session);
@@ -72,6 +87,7 @@ internal sealed class SessionPool(Replica.Replica replica) : IDisposable
 
     public void Dispose()
     {
+        Interlocked.Exchange(ref _spare, null)?.Dispose();
         while (_idle.TryTake(out var session))
         {
             session.Dispose();
