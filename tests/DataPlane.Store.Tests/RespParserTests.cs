@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using DataPlane.Store.Protocol.Resp;
+using DataPlane.Store.Replica;
 
 namespace DataPlane.Store.Tests;
 
@@ -104,5 +105,24 @@ public sealed class RespParserTests
 
         Assert.Equal(input.Length, reader.Consumed);
         return [.. commands];
+    }
+
+    [Fact]
+    public void KeyHashes_TakesTheFirstArgumentOfEachWholeCommandInTheFirstSegment()
+    {
+        var wire = "*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$1\r\nv\r\n*1\r\n$4\r\nPING\r\nGET k3\r\n*2\r\n$3\r\nGET\r\n$2\r\nk"u8.ToArray();
+        using var scratch = new RespRequest();
+        var hashes = new long[16];
+
+        // PING has no key; the last command is cut short and ends the look-ahead.
+        Assert.Equal(3, RespParser.KeyHashes(new ReadOnlySequence<byte>(wire), scratch, 1024, hashes));
+        Assert.Equal([FasterPrefetch.Hash("k1"u8), FasterPrefetch.Hash("k2"u8), FasterPrefetch.Hash("k3"u8)], hashes[..3]);
+
+        // At most as many commands as the window holds; and only the first segment is read.
+        Assert.Equal(2, RespParser.KeyHashes(new ReadOnlySequence<byte>(wire), scratch, 1024, hashes.AsSpan(0, 2)));
+        Assert.Equal(1, RespParser.KeyHashes(Segments.Split(wire, 30), scratch, 1024, hashes));
+
+        // A command that does not parse ends it too.
+        Assert.Equal(0, RespParser.KeyHashes(new ReadOnlySequence<byte>("*x\r\n*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n"u8.ToArray()), scratch, 1024, hashes));
     }
 }

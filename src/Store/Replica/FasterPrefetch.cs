@@ -9,9 +9,11 @@ namespace DataPlane.Store.Replica;
 /// receive buffer of pipelined commands or replicated writes). A merge on a large store waits on two
 /// cache misses in a row, the bucket and then the record it points to; touching both for the keys a
 /// few places ahead overlaps those misses with the work on the current one. FASTER 2.6 has no API for
-/// it, so the index table and the log's page table are read from its fields once, at start: the index
-/// never grows here, and a page table entry read stale only prefetches the wrong line. A prefetch never
-/// faults, whatever the address, so a wrong guess costs a wasted line and nothing else.
+/// it, so the index table and the log's page table are read from its fields once, after recovery (which
+/// replaces the table when the checkpoint's size differs), and the prefetcher holds both arrays so that
+/// neither can go while it reads them: it is valid for this store as long as nothing grows the index,
+/// which nothing here does. A page table entry read stale only prefetches the wrong line, and a prefetch
+/// never faults, whatever the address: a wrong guess costs a wasted line and nothing else.
 /// </summary>
 internal sealed unsafe class FasterPrefetch
 {
@@ -29,8 +31,14 @@ internal sealed unsafe class FasterPrefetch
     private readonly int _pageBits;
     private readonly int _pageMask;
 
-    private FasterPrefetch(long* buckets, long bucketMask, long* pages, int pageBits, int bufferSize)
+    // The pinned arrays behind the two pointers, held so that they live as long as the prefetcher.
+    private readonly Array _table;
+    private readonly long[] _pageTable;
+
+    private FasterPrefetch(Array table, long* buckets, long bucketMask, long[] pageTable, long* pages, int pageBits, int bufferSize)
     {
+        _table = table;
+        _pageTable = pageTable;
         _buckets = buckets;
         _bucketMask = bucketMask;
         _pages = pages;
@@ -38,14 +46,9 @@ internal sealed unsafe class FasterPrefetch
         _pageMask = bufferSize - 1;
     }
 
-    /// <summary>The prefetcher for <paramref name="store"/>, or null where the fields it reads are not what it expects (another FASTER version) or the CPU has no prefetch instruction.</summary>
+    /// <summary>The prefetcher for <paramref name="store"/> as it is now (after its recovery), or null where the fields it reads are not what it expects (another FASTER version).</summary>
     public static FasterPrefetch? For(FasterKV<SpanByte, SpanByte> store)
     {
-        if (!Sse.IsSupported)
-        {
-            return null;
-        }
-
         const BindingFlags Instance = BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public;
         var version = typeof(FasterBase).GetField("resizeInfo", Instance)?.GetValue(store) is { } resize
             ? resize.GetType().GetField("version", Instance)?.GetValue(resize) as int?
@@ -54,20 +57,22 @@ internal sealed unsafe class FasterPrefetch
             ? states.GetValue(v)
             : null;
         var tableType = table?.GetType();
+        var raw = tableType?.GetField("tableRaw", Instance)?.GetValue(table) as Array;
         var buckets = tableType?.GetField("tableAligned", Instance)?.GetValue(table) is Pointer aligned ? (long*)Pointer.Unbox(aligned) : null;
         var sizeMask = tableType?.GetField("size_mask", Instance)?.GetValue(table) as long?;
 
         var log = typeof(FasterKV<SpanByte, SpanByte>).GetField("hlog", Instance)?.GetValue(store);
         var logType = log?.GetType();
+        var pageTable = logType?.GetField("pointers", Instance)?.GetValue(log) as long[];
         var pages = logType?.GetField("nativePointers", Instance)?.GetValue(log) is Pointer native ? (long*)Pointer.Unbox(native) : null;
         var pageBits = FindField(logType, "LogPageSizeBits")?.GetValue(log) as int?;
         var bufferSize = FindField(logType, "BufferSize")?.GetValue(log) as int?;
-        if (buckets is null || pages is null || sizeMask is not { } mask || pageBits is not { } bits || bufferSize is not { } size || size <= 0 || (size & (size - 1)) != 0)
+        if (raw is null || buckets is null || pageTable is null || pages is null || sizeMask is not { } mask || pageBits is not { } bits || bufferSize is not { } size || size <= 0 || (size & (size - 1)) != 0 || pageTable.Length < size)
         {
             return null;
         }
 
-        return new FasterPrefetch(buckets, mask, pages, bits, size);
+        return new FasterPrefetch(raw, buckets, mask, pageTable, pages, bits, size);
     }
 
     /// <summary>FASTER's hash of a key (as its <see cref="SpanByteComparer"/> computes it).</summary>
@@ -86,6 +91,11 @@ internal sealed unsafe class FasterPrefetch
     /// </summary>
     public void Prefetch(ReadOnlySpan<long> hashes)
     {
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+
         foreach (var hash in hashes)
         {
             Sse.Prefetch0(_buckets + ((hash & _bucketMask) * 8));
@@ -93,12 +103,19 @@ internal sealed unsafe class FasterPrefetch
 
         foreach (var hash in hashes)
         {
-            var address = RecordAddress(hash);
-            if (address != 0)
+            var record = RecordPointer(hash);
+            if (record != 0)
             {
-                Sse.Prefetch0((void*)(_pages[(int)(address >> _pageBits) & _pageMask] + (address & ((1L << _pageBits) - 1))));
+                Sse.Prefetch0((void*)record);
             }
         }
+    }
+
+    /// <summary>Where in memory the record <see cref="RecordAddress"/> names would be (if it is in memory), 0 if there is none: the line <see cref="Prefetch"/> touches.</summary>
+    internal nint RecordPointer(long hash)
+    {
+        var address = RecordAddress(hash);
+        return address == 0 ? 0 : (nint)(_pages[(int)(address >> _pageBits) & _pageMask] + (address & ((1L << _pageBits) - 1)));
     }
 
     /// <summary>The logical address in the key's bucket under its tag (the newest record of that tag), 0 if none: the record <see cref="Prefetch"/> touches.</summary>

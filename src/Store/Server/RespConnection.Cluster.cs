@@ -83,11 +83,6 @@ internal sealed partial class RespConnection
         close = false;
         for (var parsed = 0; !close; parsed++)
         {
-            if (parsed % Lookahead == 0)
-            {
-                PrefetchAhead(reader);
-            }
-
             var before = reader.Position;
             var status = RespParser.TryParse(ref reader, _request, _context.Options.MaxBulkLength, out var error);
             if (status == ParseStatus.Incomplete)
@@ -101,6 +96,11 @@ internal sealed partial class RespConnection
                 _clustered.Add(new(new ValueTask<byte[]>(RespReplies.Error("ERR " + error))));
                 close = true;
                 break;
+            }
+
+            if (parsed % Lookahead == 0)
+            {
+                PrefetchAhead(reader);
             }
 
             if (_request.Count == 0)

@@ -160,11 +160,6 @@ internal sealed partial class RespConnection : IDisposable
         var close = false;
         for (var parsed = 0; !close; parsed++)
         {
-            if (parsed % Lookahead == 0)
-            {
-                PrefetchAhead(reader);
-            }
-
             var status = RespParser.TryParse(ref reader, _request, _context.Options.MaxBulkLength, out var error);
             if (status == ParseStatus.Incomplete)
             {
@@ -177,6 +172,11 @@ internal sealed partial class RespConnection : IDisposable
                 Output.WriteError("ERR " + error);
                 close = true;
                 break;
+            }
+
+            if (parsed % Lookahead == 0)
+            {
+                PrefetchAhead(reader);
             }
 
             if (_request.Count > 0)
@@ -192,31 +192,18 @@ internal sealed partial class RespConnection : IDisposable
     }
 
     /// <summary>
-    /// Prefetches the FASTER buckets and records of the keys (first arguments) of the next
-    /// <see cref="Lookahead"/> whole commands after <paramref name="reader"/>'s position, without moving
-    /// it. A pipelined batch of commands otherwise waits on two cache misses per key in turn; a wrong
-    /// guess (a command whose first argument is no key) costs a wasted cache line. It reads ahead only
-    /// within the current buffer segment: a command that straddles two would be copied whole to be read.
+    /// Prefetches the FASTER buckets and records of the keys of the next <see cref="Lookahead"/> whole
+    /// commands after <paramref name="reader"/>'s position (<see cref="RespParser.KeyHashes"/>), without
+    /// moving it: a pipelined batch of commands otherwise waits on two cache misses per key in turn. A lone
+    /// command (nothing after it) costs nothing.
     /// </summary>
     private void PrefetchAhead(in SequenceReader<byte> reader)
     {
-        if (_context.Replica.Prefetch is not { } prefetch)
+        if (!reader.End && _context.Replica.Prefetch is { } prefetch)
         {
-            return;
+            Span<long> hashes = stackalloc long[Lookahead];
+            prefetch.Prefetch(hashes[..RespParser.KeyHashes(reader.UnreadSequence, _ahead, _context.Options.MaxBulkLength, hashes)]);
         }
-
-        var ahead = new SequenceReader<byte>(reader.UnreadSequence.Slice(0, reader.UnreadSpan.Length));
-        Span<long> hashes = stackalloc long[Lookahead];
-        var count = 0;
-        for (var seen = 0; seen < Lookahead && RespParser.TryParse(ref ahead, _ahead, _context.Options.MaxBulkLength, out _) == ParseStatus.Complete; seen++)
-        {
-            if (_ahead.Count >= 2)
-            {
-                hashes[count++] = FasterPrefetch.Hash(_ahead[1]);
-            }
-        }
-
-        prefetch.Prefetch(hashes[..count]);
     }
 
     /// <summary>Runs one command; true when the connection should close after the replies are sent (QUIT).</summary>

@@ -74,7 +74,8 @@ internal static class Frame
     /// The FASTER hashes (<see cref="Replica.FasterPrefetch.Hash"/>) of the keys of the write and read
     /// frames among the next <paramref name="hashes"/>.Length whole frames at the front of
     /// <paramref name="frames"/>, for a prefetch ahead of handling them; returns how many it filled. It
-    /// only looks: a frame it cannot make sense of ends the look-ahead, and <see cref="TryRead"/> judges it.
+    /// only looks: a frame cut short ends the look-ahead, a frame of another type or with a key length that
+    /// runs past its payload is passed over, and <see cref="TryRead"/> and the handler judge them all.
     /// </summary>
     public static int KeyHashes(ReadOnlySpan<byte> frames, Span<long> hashes)
     {

@@ -19,6 +19,29 @@ internal static partial class RespParser
     /// <summary>Redis's client-query-buffer-limit: one request may not exceed 1 GiB.</summary>
     public const long MaxRequestBytes = 1L << 30;
 
+    /// <summary>
+    /// The FASTER hashes (<see cref="Replica.FasterPrefetch.Hash"/>) of the keys (first arguments) of the
+    /// next <paramref name="hashes"/>.Length whole commands at the front of <paramref name="unread"/>, parsed
+    /// into <paramref name="scratch"/>, for a prefetch ahead of running them; returns how many it filled.
+    /// It reads only the first segment (a command that straddles two would be copied whole to be read) and
+    /// stops at a command that is not whole there or does not parse: running the commands judges those. A
+    /// command whose first argument is no key gives a hash all the same, which costs a wasted cache line.
+    /// </summary>
+    public static int KeyHashes(ReadOnlySequence<byte> unread, RespRequest scratch, long maxBulkLength, Span<long> hashes)
+    {
+        var reader = new SequenceReader<byte>(unread.Slice(0, unread.FirstSpan.Length));
+        var count = 0;
+        for (var seen = 0; seen < hashes.Length && TryParse(ref reader, scratch, maxBulkLength, out _) == ParseStatus.Complete; seen++)
+        {
+            if (scratch.Count >= 2)
+            {
+                hashes[count++] = Replica.FasterPrefetch.Hash(scratch[1]);
+            }
+        }
+
+        return count;
+    }
+
     public static ParseStatus TryParse(ref SequenceReader<byte> reader, RespRequest request, long maxBulkLength, out string? error)
     {
         error = null;
