@@ -40,7 +40,7 @@ internal sealed partial class ClusterNode
             foreach (var file in Hints.Seal(peer.Name))
             {
                 var (count, droppedHere) = (0, 0);
-                foreach (var window in DataPlane.Store.Hints.HintStore.ReadWindows(file, HandoffWindow))
+                foreach (var window in ReadWindows(file))
                 {
                     count += window.Count;
                     var nowMs = Time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -71,6 +71,26 @@ internal sealed partial class ClusterNode
         finally
         {
             peer.EndDelivery();
+        }
+    }
+
+    private static IEnumerable<List<(byte[] Key, byte[] Stored)>> ReadWindows(string path)
+    {
+        using var reader = new DataPlane.Store.Hints.HintReader(path);
+        var window = new List<(byte[] Key, byte[] Stored)>(HandoffWindow);
+        while (reader.TryRead())
+        {
+            window.Add((reader.Key.ToArray(), reader.Stored.ToArray()));
+            if (window.Count == HandoffWindow)
+            {
+                yield return window;
+                window = new List<(byte[] Key, byte[] Stored)>(HandoffWindow);
+            }
+        }
+
+        if (window.Count > 0)
+        {
+            yield return window;
         }
     }
 
