@@ -8,9 +8,9 @@ namespace DataPlane.Store.Hints;
 /// into its node's batch under a short lock and gets the task of the batch's round; one writer thread
 /// writes every pending batch to its file (under the lock: a write to the page cache, as the log's
 /// writer does) and syncs the files outside it, while new hints form the next round. One sync then
-/// covers every hint added before it started, instead of one each under the lock: with one node of
-/// three down, 4,000 SETs under fsync always took 6.6-8.6x as long as with all up, every coordinator
-/// and peer thread waiting in turn for a hint's fdatasync.
+/// covers every hint added before it started, instead of one each under the lock, on the client's
+/// event loop: with one node of three down, 20,000 SETs under fsync always (-P 16 -c 50) ran at 5-9%
+/// of the rate with all up; with the group commit, at about the same rate.
 /// </summary>
 internal sealed partial class HintStore
 {
