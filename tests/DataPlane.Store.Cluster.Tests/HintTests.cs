@@ -251,6 +251,28 @@ public sealed class HintTests
     }
 
     [Fact]
+    public async Task CoordinatorsOwnHint_RefusedByTheDiskUnderFsyncAlways_IsNoAcknowledgement()
+    {
+        await using var cluster = await TestCluster.StartAsync(["a", "b", "c", "d"], o => o.WriteQuorum = 3, fsync: FsyncMode.Always);
+        var placement = cluster.Server("a").ClusterNode!.Placement;
+        var d = placement.Nodes.ToList().IndexOf("d");
+
+        // A key of b, c and d: with d down, a, the one node outside its preference list, keeps d's hint, and only that makes W = 3.
+        var key = Enumerable.Range(0, 1000).Select(i => $"k{i}").First(k => placement.PreferenceList(placement.PartitionOf(Encoding.UTF8.GetBytes(k))) is var list && list.Contains(d) && !list.Contains(0));
+        await cluster.StopNodeAsync("d");
+        await cluster.WaitDownAsync("d");
+        var directory = Path.Combine(cluster.DataDirectory("a"), "hints");
+        Directory.Delete(directory, recursive: true);
+        File.WriteAllText(directory, "not a directory");
+
+        var refused = await Assert.ThrowsAsync<StackExchange.Redis.RedisServerException>(() => cluster.Db("a").StringSetAsync(key, "v"));
+
+        // Decided once the refusal left too few replicas to reach W, whatever b and c had answered by then.
+        Assert.Matches("quorum not reached: [0-2] of 3 replicas acknowledged", refused.Message);
+        Assert.Equal(0, cluster.Server("a").ClusterNode!.Hints.PendingFor("d"));
+    }
+
+    [Fact]
     public async Task HintOlderThanHalfTheTombstoneGrace_IsDroppedNotDelivered()
     {
         var clock = new ShiftedClock();
