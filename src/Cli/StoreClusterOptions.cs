@@ -22,12 +22,13 @@ internal sealed class StoreClusterOptions
 
     private readonly Option<string> _antiEntropyInterval = new("--anti-entropy-interval") { Description = "Time between anti-entropy rounds (Merkle tree comparison with the other replicas): 10s, or off.", DefaultValueFactory = _ => "10s" };
     private readonly Option<int> _antiEntropyRate = new("--anti-entropy-rate") { Description = "Values anti-entropy sends or fetches per second and peer, at most.", DefaultValueFactory = _ => 10_000 };
+    private readonly Option<int> _hintRate = new("--hint-rate") { Description = "Hints handed to a returning node per second, at most.", DefaultValueFactory = _ => new ClusterOptions().HintsPerSecond };
 
     public static StoreClusterOptions Create() => new();
 
     public void AddTo(Command command)
     {
-        foreach (var option in (Option[])[_nodeId, _clusterName, _peerListen, _peers, _replicas, _readQuorum, _writeQuorum, _requestTimeout, _suspectAfter, _heartbeat, _partitions, _antiEntropyInterval, _antiEntropyRate, _join])
+        foreach (var option in (Option[])[_nodeId, _clusterName, _peerListen, _peers, _replicas, _readQuorum, _writeQuorum, _requestTimeout, _suspectAfter, _heartbeat, _partitions, _antiEntropyInterval, _antiEntropyRate, _hintRate, _join])
         {
             command.Options.Add(option);
         }
@@ -82,6 +83,7 @@ internal sealed class StoreClusterOptions
             AntiEntropy = !antiEntropyOff,
             AntiEntropyInterval = antiEntropyInterval,
             AntiEntropyKeysPerSecond = parse.GetValue(_antiEntropyRate),
+            HintsPerSecond = parse.GetValue(_hintRate),
         };
         if (parse.GetValue(_join) is { } join)
         {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using DataPlane.Store.Protocol.Internode;
@@ -14,6 +15,7 @@ internal sealed class FakePeer : IAsyncDisposable
     private readonly List<Socket> _accepted = [];
     private readonly Task _accepting;
     private int _connections;
+    private int _writes;
 
     public FakePeer(string name, bool garbage, string clusterName)
     {
@@ -29,6 +31,9 @@ internal sealed class FakePeer : IAsyncDisposable
     public IPEndPoint EndPoint { get; }
 
     public int Connections => Volatile.Read(ref _connections);
+
+    /// <summary>Write requests received (all unanswered).</summary>
+    public int Writes => Volatile.Read(ref _writes);
 
     public async ValueTask DisposeAsync()
     {
@@ -71,9 +76,25 @@ internal sealed class FakePeer : IAsyncDisposable
                 await socket.SendAsync(frame, SocketFlags.None);
             }
 
-            while (await socket.ReceiveAsync(buffer, SocketFlags.None) > 0)
+            // Hang: read everything, answer nothing, count the writes.
+            var frames = new byte[1024 * 1024];
+            var filled = 0;
+            int received;
+            while ((received = await socket.ReceiveAsync(frames.AsMemory(filled), SocketFlags.None)) > 0)
             {
-                // Hang: read everything, answer nothing.
+                filled += received;
+                var unread = new ReadOnlySequence<byte>(frames, 0, filled);
+                while (Frame.TryRead(ref unread, out var type, out _, out _))
+                {
+                    if (type == FrameType.Write)
+                    {
+                        Interlocked.Increment(ref _writes);
+                    }
+                }
+
+                var rest = (int)unread.Length;
+                frames.AsSpan(filled - rest, rest).CopyTo(frames);
+                filled = rest;
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)

@@ -34,83 +34,166 @@ public sealed class HintTests
     }
 
     [Fact]
-    public void SealedFile_IsReadAWindowAtATime_InOrder()
+    public async Task SealedFile_IsReadARecordAtATime_InOrder()
     {
-        WithHintStore((hints, _) =>
+        await WithHintStoreAsync(async (hints, _) =>
         {
             for (var i = 0; i < 1000; i++)
             {
-                Assert.True(hints.TryAdd("c", Encoding.ASCII.GetBytes("key:" + i), Stored));
+                Assert.True(await hints.AddAsync("c", Encoding.ASCII.GetBytes("key:" + i), Stored));
             }
 
-            var windows = HintStore.ReadWindows(Assert.Single(hints.Seal("c")), 256).ToList();
-            Assert.Equal([256, 256, 256, 232], windows.Select(w => w.Count));
-            Assert.Equal(Enumerable.Range(0, 1000).Select(i => "key:" + i), windows.SelectMany(w => w).Select(r => Encoding.ASCII.GetString(r.Key)));
+            Assert.Equal(Enumerable.Range(0, 1000).Select(i => "key:" + i), ReadKeys(Assert.Single(hints.Seal("c"))));
         });
     }
 
-    [Fact]
-    public void HintTheDiskRefuses_IsNotCountedAsKept()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task HintTheDiskRefuses_IsNotCountedAsKept(bool fsync)
     {
-        WithHintStore((hints, directory) =>
+        await WithHintStoreAsync(async (hints, directory) =>
         {
-            Assert.True(hints.TryAdd("c", "kept"u8, Stored));
+            Assert.True(await hints.AddAsync("c", "kept"u8, Stored));
             Assert.Single(hints.Seal("c"));
 
             // The hints directory is gone, a file in its place: a new hint file cannot be made (running as root, permissions would not stop it).
             Directory.Delete(directory, recursive: true);
             File.WriteAllText(directory, "not a directory");
-            Assert.False(hints.TryAdd("c", "refused"u8, Stored));
+            Assert.False(await hints.AddAsync("c", "refused"u8, Stored));
             Assert.Equal(1, hints.PendingFor("c"));
-        });
+        }, fsync);
     }
 
     [Fact]
-    public void HintsWrittenOffFsyncAlways_AreSyncedOncePerFileByTheNextSync()
+    public async Task HintsWrittenOffFsyncAlways_AreSyncedOncePerFileByTheNextSync()
     {
-        WithHintStore((hints, _) =>
+        await WithHintStoreAsync(async (hints, _) =>
         {
             Assert.Equal(0, hints.SyncWritten());
-            Assert.True(hints.TryAdd("b", "k1"u8, Stored));
-            Assert.True(hints.TryAdd("c", "k2"u8, Stored));
-            Assert.True(hints.TryAdd("c", "k3"u8, Stored));
+            Assert.True(await hints.AddAsync("b", "k1"u8, Stored));
+            Assert.True(await hints.AddAsync("c", "k2"u8, Stored));
+            Assert.True(await hints.AddAsync("c", "k3"u8, Stored));
             Assert.Equal(2, hints.SyncWritten());
             Assert.Equal(0, hints.SyncWritten());
         });
     }
 
-    [Fact]
-    public void HintOnAFullDisk_IsRefused_AndTheNextOneGoesToANewFile()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task HintOnAFullDisk_IsRefused_AndTheNextOneGoesToANewFile(bool fsync)
     {
-        WithHintStore((hints, directory) =>
+        await WithHintStoreAsync(async (hints, directory) =>
         {
-            Assert.True(hints.TryAdd("c", "kept"u8, Stored));
+            Assert.True(await hints.AddAsync("c", "kept"u8, Stored));
             Assert.Single(hints.Seal("c"));
 
             // The next file is /dev/full: every write to it fails with ENOSPC.
             var full = Path.Combine(directory, "c.0000000002.hints");
             File.CreateSymbolicLink(full, "/dev/full");
-            Assert.False(hints.TryAdd("c", "refused"u8, Stored));
+            Assert.False(await hints.AddAsync("c", "refused"u8, Stored));
             File.Delete(full);
-            Assert.True(hints.TryAdd("c", "later"u8, Stored));
-            Assert.Equal(1, hints.SyncWritten());
+            Assert.True(await hints.AddAsync("c", "later"u8, Stored));
+            Assert.Equal(fsync ? 0 : 1, hints.SyncWritten());
             Assert.Equal(2, hints.PendingFor("c"));
+        }, fsync);
+    }
+
+    [Fact]
+    public async Task HintOnAFileThatCannotBeSynced_IsRefusedUnderFsyncAlways_AndTheNextOneGoesToANewFile()
+    {
+        await WithHintStoreAsync(async (hints, directory) =>
+        {
+            // The first file is /dev/null: writes succeed, fdatasync fails with EINVAL, as a disk's EIO would fail it.
+            File.CreateSymbolicLink(Path.Combine(directory, "c.0000000001.hints"), "/dev/null");
+            Assert.False(await hints.AddAsync("c", "unsynced"u8, Stored));
+            Assert.True(await hints.AddAsync("c", "later"u8, Stored));
+            Assert.Equal(["later"], ReadKeys(hints.Seal("c")[^1]));
+            Assert.Equal(1, hints.Syncs);
+        }, fsync: true);
+    }
+
+    [Fact]
+    public async Task HintsAddedWhileASyncRuns_ShareTheNextSync_AndNoneIsKeptBeforeIt()
+    {
+        using var syncing = new SemaphoreSlim(0);
+        using var release = new ManualResetEventSlim();
+        var calls = 0;
+        await WithHintStoreAsync(async (hints, _) =>
+        {
+            var first = hints.AddAsync("c", "first"u8, Stored).AsTask();
+            Assert.True(await syncing.WaitAsync(TimeSpan.FromSeconds(10)), "the first hint's sync started");
+
+            // Added from several threads while the disk is busy with the first hint: they all wait for the next sync.
+            var rest = Enumerable.Range(0, 100).Select(i => Task.Run(async () => await hints.AddAsync("c", Encoding.ASCII.GetBytes("key:" + i), Stored))).ToArray();
+            await Testing.Eventually.True(() => hints.PendingFor("c") == 101, "every hint to be added", TimeSpan.FromSeconds(10));
+            Assert.False(first.IsCompleted || rest.Any(t => t.IsCompleted), "a hint is kept only after the sync that covers it");
+
+            release.Set();
+            Assert.True(await first.WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.All(await Task.WhenAll(rest).WaitAsync(TimeSpan.FromSeconds(10)), Assert.True);
+            Assert.Equal(2, hints.Syncs);
+            Assert.Equal(101, ReadKeys(Assert.Single(hints.Seal("c"))).Count);
+        }, fsync: true, sync: _ =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                syncing.Release();
+                Assert.True(release.Wait(TimeSpan.FromSeconds(30)), "the test released the sync");
+            }
         });
     }
 
     [Fact]
-    public void DiscardedNode_JoiningAgain_KeepsItsNewHints_WhenAHandoffOfTheOldOnesEnds()
+    public async Task FailedSync_FailsEveryHintItCovered()
     {
-        WithHintStore((hints, _) =>
+        using var syncing = new SemaphoreSlim(0);
+        using var release = new ManualResetEventSlim();
+        var calls = 0;
+        await WithHintStoreAsync(async (hints, _) =>
         {
-            Assert.True(hints.TryAdd("c", "old"u8, Stored));
+            var first = hints.AddAsync("c", "first"u8, Stored).AsTask();
+            Assert.True(await syncing.WaitAsync(TimeSpan.FromSeconds(10)), "the first hint's sync started");
+            var covered = Enumerable.Range(0, 50).Select(i => hints.AddAsync("c", Encoding.ASCII.GetBytes("key:" + i), Stored).AsTask()).ToArray();
+            release.Set();
+
+            Assert.False(await first.WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.All(await Task.WhenAll(covered).WaitAsync(TimeSpan.FromSeconds(10)), Assert.False);
+            Assert.Equal(2, calls);
+
+            // The disk is back: the next hint is kept, in a new file (the failed ones' pages may be lost for good).
+            Assert.True(await hints.AddAsync("c", "later"u8, Stored));
+            Assert.Equal(["later"], ReadKeys(hints.Seal("c")[^1]));
+        }, fsync: true, sync: _ =>
+        {
+            var call = Interlocked.Increment(ref calls);
+            if (call == 1)
+            {
+                syncing.Release();
+                Assert.True(release.Wait(TimeSpan.FromSeconds(30)), "the test released the sync");
+            }
+
+            if (call <= 2)
+            {
+                throw new IOException("fdatasync: Input/output error");
+            }
+        });
+    }
+
+    [Fact]
+    public async Task DiscardedNode_JoiningAgain_KeepsItsNewHints_WhenAHandoffOfTheOldOnesEnds()
+    {
+        await WithHintStoreAsync(async (hints, _) =>
+        {
+            Assert.True(await hints.AddAsync("c", "old"u8, Stored));
             var handedOff = Assert.Single(hints.Seal("c"));
             Assert.Equal(1, hints.Discard("c"));
-            Assert.True(hints.TryAdd("c", "new"u8, Stored));
+            Assert.True(await hints.AddAsync("c", "new"u8, Stored));
             hints.Complete("c", handedOff, 1, 0);
             Assert.Equal(1, hints.PendingFor("c"));
             Assert.Equal((0, 1), (hints.Delivered, hints.Dropped));
-            Assert.Equal("new", Encoding.ASCII.GetString(Assert.Single(HintStore.ReadWindows(Assert.Single(hints.Seal("c")), 16).Single()).Key));
+            Assert.Equal(["new"], ReadKeys(Assert.Single(hints.Seal("c"))));
         });
     }
 
@@ -122,7 +205,7 @@ public sealed class HintTests
         {
             for (var i = 0; i < 3; i++)
             {
-                Assert.True(planted.TryAdd("zed", Encoding.ASCII.GetBytes("key:" + i), Stored));
+                Assert.True(await planted.AddAsync("zed", Encoding.ASCII.GetBytes("key:" + i), Stored));
             }
         }
 
@@ -168,6 +251,28 @@ public sealed class HintTests
     }
 
     [Fact]
+    public async Task CoordinatorsOwnHint_RefusedByTheDiskUnderFsyncAlways_IsNoAcknowledgement()
+    {
+        await using var cluster = await TestCluster.StartAsync(["a", "b", "c", "d"], o => o.WriteQuorum = 3, fsync: FsyncMode.Always);
+        var placement = cluster.Server("a").ClusterNode!.Placement;
+        var d = placement.Nodes.ToList().IndexOf("d");
+
+        // A key of b, c and d: with d down, a, the one node outside its preference list, keeps d's hint, and only that makes W = 3.
+        var key = Enumerable.Range(0, 1000).Select(i => $"k{i}").First(k => placement.PreferenceList(placement.PartitionOf(Encoding.UTF8.GetBytes(k))) is var list && list.Contains(d) && !list.Contains(0));
+        await cluster.StopNodeAsync("d");
+        await cluster.WaitDownAsync("d");
+        var directory = Path.Combine(cluster.DataDirectory("a"), "hints");
+        Directory.Delete(directory, recursive: true);
+        File.WriteAllText(directory, "not a directory");
+
+        var refused = await Assert.ThrowsAsync<StackExchange.Redis.RedisServerException>(() => cluster.Db("a").StringSetAsync(key, "v"));
+
+        // Decided once the refusal left too few replicas to reach W, whatever b and c had answered by then.
+        Assert.Matches("quorum not reached: [0-2] of 3 replicas acknowledged", refused.Message);
+        Assert.Equal(0, cluster.Server("a").ClusterNode!.Hints.PendingFor("d"));
+    }
+
+    [Fact]
     public async Task HintOlderThanHalfTheTombstoneGrace_IsDroppedNotDelivered()
     {
         var clock = new ShiftedClock();
@@ -188,20 +293,33 @@ public sealed class HintTests
         Assert.Equal((0, 1), (cluster.Server("a").ClusterNode!.Hints.Delivered, cluster.Server("a").ClusterNode!.Hints.Dropped));
     }
 
-    /// <summary>Runs <paramref name="test"/> on a new hint store (fsync off) and its directory, deleted afterwards.</summary>
-    private static void WithHintStore(Action<HintStore, string> test)
+    /// <summary>Runs <paramref name="test"/> on a new hint store and its directory, deleted afterwards.</summary>
+    private static async Task WithHintStoreAsync(Func<HintStore, string, Task> test, bool fsync = false, Action<Microsoft.Win32.SafeHandles.SafeFileHandle>? sync = null)
     {
         var root = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
         try
         {
             var directory = Path.Combine(root, "hints");
-            using var hints = new HintStore(directory, fsync: false);
-            test(hints, directory);
+            using var hints = new HintStore(directory, fsync, sync);
+            await test(hints, directory);
         }
         finally
         {
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    /// <summary>The keys of a hint file's records, in order.</summary>
+    private static List<string> ReadKeys(string path)
+    {
+        using var reader = new HintReader(path);
+        var keys = new List<string>();
+        while (reader.TryRead())
+        {
+            keys.Add(Encoding.ASCII.GetString(reader.Key));
+        }
+
+        return keys;
     }
 
     private static bool Holds(TestCluster cluster, string node, string key, out byte[] stored)

@@ -15,12 +15,14 @@ internal sealed class TestCluster : IAsyncDisposable
     private readonly Dictionary<string, string> _joinedVia = new(StringComparer.Ordinal);
     private readonly IReadOnlyDictionary<string, TimeProvider> _clocks;
     private readonly StoreTransport? _transport;
+    private readonly FsyncMode? _fsync;
 
-    private TestCluster(string[] names, Action<ClusterOptions>? configure, Dictionary<string, IPEndPoint>? extraPeers, string? clusterName, IReadOnlyDictionary<string, TimeProvider>? clocks, StoreTransport? transport = null)
+    private TestCluster(string[] names, Action<ClusterOptions>? configure, Dictionary<string, IPEndPoint>? extraPeers, string? clusterName, IReadOnlyDictionary<string, TimeProvider>? clocks, StoreTransport? transport = null, FsyncMode? fsync = null)
     {
         _configure = configure;
         _clocks = clocks ?? new Dictionary<string, TimeProvider>();
         _transport = transport;
+        _fsync = fsync;
         ClusterName = clusterName ?? UniqueName();
         foreach (var name in names)
         {
@@ -37,16 +39,17 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public static string UniqueName() => "t" + Guid.NewGuid().ToString("N");
 
-    /// <summary>Starts every node and waits until they see each other; <paramref name="clocks"/> gives some nodes a clock of their own, <paramref name="transport"/> every node its clients' transport.</summary>
+    /// <summary>Starts every node and waits until they see each other; <paramref name="clocks"/> gives some nodes a clock of their own, <paramref name="transport"/> every node its clients' transport, <paramref name="fsync"/> its fsync mode.</summary>
     public static async Task<TestCluster> StartAsync(
         string[]? names = null,
         Action<ClusterOptions>? configure = null,
         Dictionary<string, IPEndPoint>? extraPeers = null,
         string? clusterName = null,
         IReadOnlyDictionary<string, TimeProvider>? clocks = null,
-        StoreTransport? transport = null)
+        StoreTransport? transport = null,
+        FsyncMode? fsync = null)
     {
-        var cluster = new TestCluster(names ?? ["a", "b", "c"], configure, extraPeers, clusterName, clocks, transport);
+        var cluster = new TestCluster(names ?? ["a", "b", "c"], configure, extraPeers, clusterName, clocks, transport, fsync);
         foreach (var name in cluster._addresses.Keys)
         {
             await cluster.StartNodeAsync(name);
@@ -129,6 +132,11 @@ internal sealed class TestCluster : IAsyncDisposable
         if (_transport is { } transport)
         {
             options.Transport = transport;
+        }
+
+        if (_fsync is { } fsync)
+        {
+            options.Fsync = fsync;
         }
 
         var server = new StoreServer(options);

@@ -1,5 +1,4 @@
-using System.Buffers.Binary;
-using DataPlane.Store.Protocol.Internode;
+using DataPlane.Store.Hints;
 using DataPlane.Store.Replica;
 using Microsoft.Extensions.Logging;
 
@@ -7,7 +6,8 @@ namespace DataPlane.Store.Cluster;
 
 internal sealed partial class ClusterNode
 {
-    private const int HandoffWindow = 256;
+    /// <summary>Hints between two looks at the clock (the rate limit and the age limit): one read per hint cost as much as its send.</summary>
+    private const int HandoffClockEvery = 64;
 
     /// <summary>Starts handing <paramref name="peer"/> its hints if it is healthy, has some, and no handoff is running.</summary>
     private void StartHandoff(PeerState peer)
@@ -21,38 +21,66 @@ internal sealed partial class ClusterNode
     }
 
     /// <summary>
-    /// Delivers every sealed hint file of a peer, a window of writes at a time, no faster than
-    /// <see cref="ClusterOptions.HintsPerSecond"/>; a file is deleted only when all its hints were
-    /// acknowledged. Delivery is an ordinary replicated write, so a hint delivered twice, or one older
-    /// than what the peer has, changes nothing (last writer wins). A hint older than half the tombstone
-    /// grace is dropped, as Cassandra's max hint window drops it: near the grace the peer may already
-    /// have reclaimed the tombstone (or buried expired value) that replaced it, and the old value would
-    /// come back. The half is the margin for the nodes' clocks and for deliveries in flight.
+    /// Delivers every sealed hint file of a peer through a sliding window of requests in flight
+    /// (<see cref="HintDelivery"/>), no faster than <see cref="ClusterOptions.HintsPerSecond"/>; a file
+    /// is deleted only when all its hints were acknowledged. Delivery is an ordinary replicated write, so
+    /// a hint delivered twice, or one older than what the peer has, changes nothing (last writer wins). A
+    /// hint older than half the tombstone grace is dropped, as Cassandra's max hint window drops it: near
+    /// the grace the peer may already have reclaimed the tombstone (or buried expired value) that
+    /// replaced it, and the old value would come back. The half is the margin for the nodes' clocks and
+    /// for deliveries in flight.
     /// </summary>
     private async Task HandOffAsync(PeerState peer, CancellationToken cancellationToken)
     {
-        var delivered = 0;
-        var dropped = 0;
+        var delivery = new HintDelivery(peer.Client, Options.RequestTimeout);
+        var delivered = 0L;
+        var dropped = 0L;
         var started = Time.GetTimestamp();
-        var maxAgeMs = (long)Replica.Settings.TombstoneGrace.TotalMilliseconds / 2;
         try
         {
             foreach (var file in Hints.Seal(peer.Name))
             {
                 var (count, droppedHere) = (0, 0);
-                foreach (var window in DataPlane.Store.Hints.HintStore.ReadWindows(file, HandoffWindow))
+                using (var reader = new HintReader(file))
                 {
-                    count += window.Count;
-                    var nowMs = Time.GetUtcNow().ToUnixTimeMilliseconds();
-                    var due = window.Where(r => HybridLogicalClock.PhysicalMilliseconds(StoredValue.Version(r.Stored).Timestamp) + maxAgeMs > nowMs).ToList();
-                    droppedHere += window.Count - due.Count;
-                    await Task.WhenAll(due.Select(r => Deliver(peer, r.Key, r.Stored, Options.RequestTimeout))).ConfigureAwait(false);
-                    delivered += due.Count;
-                    var wait = TimeSpan.FromSeconds((double)delivered / Options.HintsPerSecond) - Time.GetElapsedTime(started);
-                    if (wait > TimeSpan.Zero)
+                    var oldest = OldestDeliverableMs();
+                    while (true)
                     {
-                        await Task.Delay(wait, Time, cancellationToken).ConfigureAwait(false);
+                        await delivery.WaitForRoomAsync(cancellationToken).ConfigureAwait(false);
+                        if (delivery.Failed || !reader.TryRead())
+                        {
+                            break;
+                        }
+
+                        count++;
+                        if (HybridLogicalClock.PhysicalMilliseconds(StoredValue.Version(reader.Stored).Timestamp) <= oldest)
+                        {
+                            droppedHere++;
+                            continue;
+                        }
+
+                        if (!delivery.TrySend(reader.Key, reader.Stored))
+                        {
+                            break;
+                        }
+
+                        if (++delivered % HandoffClockEvery == 0)
+                        {
+                            oldest = OldestDeliverableMs();
+                            var wait = TimeSpan.FromSeconds((double)delivered / Options.HintsPerSecond) - Time.GetElapsedTime(started);
+                            if (wait > TimeSpan.Zero)
+                            {
+                                await Task.Delay(wait, Time, cancellationToken).ConfigureAwait(false);
+                            }
+                        }
                     }
+                }
+
+                await delivery.DrainAsync(cancellationToken).ConfigureAwait(false);
+                if (delivery.Failed)
+                {
+                    // The peer went away again, or refused: the file stays for the next attempt.
+                    return;
                 }
 
                 Hints.Complete(peer.Name, file, count, droppedHere);
@@ -66,7 +94,7 @@ internal sealed partial class ClusterNode
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
         {
-            // The peer went away again (or this node is stopping): the files stay for the next attempt.
+            // This node is stopping, or a file could not be read: the files stay for the next attempt.
         }
         finally
         {
@@ -74,15 +102,10 @@ internal sealed partial class ClusterNode
         }
     }
 
-    private static async Task Deliver(PeerState peer, byte[] key, byte[] stored, TimeSpan timeout)
-    {
-        var reply = await peer.Client.CallAsync(FrameType.Write, key.Length, key, stored, default, timeout).ConfigureAwait(false);
-        if (reply.Type != FrameType.Ack)
-        {
-            throw new IOException($"peer {peer.Name} refused a hint: " + System.Text.Encoding.UTF8.GetString(reply.Payload));
-        }
-    }
+    /// <summary>The physical time (ms) at or before which a hint is dropped: half the tombstone grace ago.</summary>
+    private long OldestDeliverableMs() =>
+        Time.GetUtcNow().ToUnixTimeMilliseconds() - (long)Replica.Settings.TombstoneGrace.TotalMilliseconds / 2;
 
     [LoggerMessage(EventId = 44, Level = LogLevel.Information, Message = "Handed {Count} hints to {Peer}; dropped {Dropped} older than half the tombstone grace")]
-    private static partial void LogHandedOff(ILogger logger, int count, string peer, int dropped);
+    private static partial void LogHandedOff(ILogger logger, long count, string peer, long dropped);
 }

@@ -44,7 +44,7 @@ internal sealed partial class Coordinator
         if (!node.IsHealthy(target) || !await TryWriteToAsync(target, key, stored).ConfigureAwait(false))
         {
             // Refused by the disk: anti-entropy brings the replica the key instead.
-            node.Hints.TryAdd(node.View.Current.Nodes[target], key, stored);
+            node.Hints.Keep(node.View.Current.Nodes[target], key, stored);
         }
     }
 

@@ -122,13 +122,32 @@ internal sealed partial class Coordinator
             var holder = substitute < order.Length ? order[substitute++] : node.Self;
             if (holder == node.Self)
             {
-                unsent++;
-
-                // A hint the disk refused keeps nothing for the replica: it is no acknowledgement.
-                if (node.Hints.TryAdd(placement.Nodes[target], key, stored) && !selfCounted)
+                if (selfCounted)
                 {
-                    selfCounted = true;
+                    // This node counts once: the hint is kept without the write waiting for its fsync.
+                    unsent++;
+                    node.Hints.Keep(placement.Nodes[target], key, stored);
+                    continue;
+                }
+
+                // A hint the disk refused keeps nothing for the replica: it is no acknowledgement. Under fsync
+                // always it is one only once its group commit is done: its reserved request stays open until then.
+                selfCounted = true;
+                var kept = node.Hints.AddAsync(placement.Nodes[target], key, stored);
+                if (!kept.IsCompletedSuccessfully)
+                {
+                    _ = SettleHintAsync(quorum, kept);
+                    continue;
+                }
+
+                unsent++;
+                if (kept.Result)
+                {
                     localAcks++;
+                }
+                else
+                {
+                    selfCounted = false;
                 }
             }
             else
@@ -179,7 +198,20 @@ internal sealed partial class Coordinator
         }
 
         // Refused by the disk too: the replica catches up through read repair and anti-entropy instead.
-        node.Hints.TryAdd(node.Placement.Nodes[target], key, stored);
+        node.Hints.Keep(node.Placement.Nodes[target], key, stored);
         quorum.Fail();
+    }
+
+    /// <summary>A hint this node keeps, counted once its group commit says it is durable (off the event loop: the commit's thread hands it to the pool).</summary>
+    private static async Task SettleHintAsync(QuorumWrite quorum, ValueTask<bool> kept)
+    {
+        if (await kept.ConfigureAwait(false))
+        {
+            quorum.Ack();
+        }
+        else
+        {
+            quorum.Fail();
+        }
     }
 }

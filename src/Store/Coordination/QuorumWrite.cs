@@ -184,7 +184,7 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
     private void Missed(int target)
     {
         // Refused by the disk: the replica catches up through read repair and anti-entropy instead.
-        _node.Hints.TryAdd(_node.Placement.Nodes[target], Key, Stored);
+        _node.Hints.Keep(_node.Placement.Nodes[target], Key, Stored);
         Fail();
     }
 

@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Globalization;
 using DataPlane.Net.IO;
+using Microsoft.Win32.SafeHandles;
 
 namespace DataPlane.Store.Hints;
 
@@ -7,22 +9,34 @@ namespace DataPlane.Store.Hints;
 /// Durable hints: writes kept for a node that was down, one append-only file series per target node
 /// (<c>hints/&lt;node&gt;.&lt;sequence&gt;.hints</c>). Delivery seals the file being appended (new hints
 /// go to the next one), hands the sealed files over, and deletes each once every hint in it was
-/// acknowledged. A hint is acknowledged to the coordinator only after it is written (and fsynced
-/// under <see cref="FsyncMode.Always"/>), so it survives a crash of this process; otherwise
-/// <see cref="SyncWritten"/>, every heartbeat, makes it durable as the write-ahead log's everysec does.
+/// acknowledged. A hint counts as kept (<see cref="AddAsync"/> true) only once it would survive a crash
+/// of this process, and under <see cref="FsyncMode.Always"/> of the machine. Under
+/// <see cref="FsyncMode.Always"/> hints are group-committed as the write-ahead log's records are (see
+/// <c>HintStore.Commit.cs</c>); otherwise each is written to its file at once and
+/// <see cref="SyncWritten"/>, every heartbeat, makes it durable as the log's everysec does.
 /// </summary>
-internal sealed class HintStore : IDisposable
+internal sealed partial class HintStore : IDisposable
 {
+    private static readonly Task<bool> Refused = Task.FromResult(false);
+
     private readonly string _directory;
     private readonly bool _fsync;
-    private readonly Lock _lock = new();
+    private readonly Action<SafeFileHandle> _sync;
+    private readonly object _gate = new();
     private readonly Dictionary<string, Target> _targets = new(StringComparer.Ordinal);
+    private readonly Thread? _writer;
     private bool _directoryUnsynced;
+    private bool _stopping;
+    private long _syncs;
 
-    public HintStore(string directory, bool fsync)
+    /// <param name="directory">The hints directory, created if missing.</param>
+    /// <param name="fsync">Whether each hint is fsynced before it counts as kept (<see cref="FsyncMode.Always"/>).</param>
+    /// <param name="sync">How a hint file's data is made durable: <see cref="DurableFile.FlushData"/> unless a test stands in for the disk.</param>
+    public HintStore(string directory, bool fsync, Action<SafeFileHandle>? sync = null)
     {
         _directory = directory;
         _fsync = fsync;
+        _sync = sync ?? DurableFile.FlushData;
         DurableFile.CreateDirectory(directory);
         foreach (var path in Directory.GetFiles(directory, "*.hints"))
         {
@@ -30,15 +44,21 @@ internal sealed class HintStore : IDisposable
             {
                 var target = TargetFor(node);
                 target.Sequence = Math.Max(target.Sequence, sequence);
-                target.Pending += HintRecord.ReadAll(path).Count();
+                target.Pending += HintReader.Count(path);
             }
+        }
+
+        if (fsync)
+        {
+            _writer = new Thread(WriteLoop) { IsBackground = true, Name = "dataplane-store-hints" };
+            _writer.Start();
         }
     }
 
     /// <summary>Hints held for <paramref name="node"/> and not yet acknowledged by it.</summary>
     public long PendingFor(string node)
     {
-        lock (_lock)
+        lock (_gate)
         {
             return _targets.TryGetValue(node, out var target) ? target.Pending : 0;
         }
@@ -47,77 +67,57 @@ internal sealed class HintStore : IDisposable
     /// <summary>Hints delivered and deleted since this node started.</summary>
     public long Delivered { get; private set; }
 
+    /// <summary>Hints dropped undelivered since this node started: older than the tombstone grace, or for a node that left.</summary>
+    public long Dropped { get; private set; }
+
+    /// <summary>The syncs of hint files' data so far (under <see cref="FsyncMode.Always"/>, one per file and group commit).</summary>
+    public long Syncs => Interlocked.Read(ref _syncs);
+
     /// <summary>
-    /// Keeps a write for <paramref name="node"/>, durably; false when the file system refused it (a full
-    /// disk, a hints directory gone or not writable): the caller must not count it as kept.
+    /// Keeps a write for <paramref name="node"/>, durably: true once it is kept (under
+    /// <see cref="FsyncMode.Always"/> when the fsync that covers it is done, which completes the task on
+    /// the writer thread; otherwise at once, written to the file); false when the file system refused it
+    /// (a full disk, a hints directory gone or not writable, a failed fsync): the caller must not count it as kept.
+    /// The key and value are copied before this returns.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="node"/> is not a node id (it names a file).</exception>
-    public bool TryAdd(string node, ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
+    public ValueTask<bool> AddAsync(string node, ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored) =>
+        _fsync ? new(Enqueue(node, key, stored)) : new(WriteNow(node, key, stored));
+
+    /// <summary>
+    /// Keeps a write for <paramref name="node"/> if the disk takes it, for a caller that counts nothing on
+    /// it (a replica that did not confirm, whose write was already decided): the caller never waits for an fsync.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="node"/> is not a node id (it names a file).</exception>
+    public void Keep(string node, ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
     {
-        if (!Cluster.ClusterOptions.IsValidName(node))
+        if (_fsync)
         {
-            throw new ArgumentException($"'{node}' is not a node id", nameof(node));
+            _ = Enqueue(node, key, stored);
         }
-
-        var record = HintRecord.Encode(key, stored);
-        lock (_lock)
+        else
         {
-            var target = TargetFor(node);
-            try
-            {
-                if (target.File is null)
-                {
-                    // Unbuffered: each record is one write to the file, and one the disk refused is not written again at Dispose.
-                    target.File = new FileStream(PathFor(node, ++target.Sequence), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
-                    if (_fsync)
-                    {
-                        DurableFile.SyncDirectory(_directory); // the hint's fsync below covers the file's bytes, not its name
-                    }
-                    else
-                    {
-                        _directoryUnsynced = true;
-                    }
-                }
-
-                target.File.Write(record);
-                target.File.Flush(_fsync);
-                target.Unsynced = !_fsync;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // The file may hold part of the record: the next hint goes to a new file, and a reader stops at the torn one.
-                var file = target.File;
-                target.File = null;
-                target.Unsynced = false;
-                file?.Dispose();
-                return false;
-            }
-
-            target.Pending++;
-            return true;
+            WriteNow(node, key, stored);
         }
     }
 
     /// <summary>
-    /// Makes the hints written since the last call durable (off <see cref="FsyncMode.Always"/>, which syncs
-    /// each): an fdatasync per file written to, outside the lock, so that adding hints does not wait for the
-    /// disk. Returns how many files it synced.
+    /// Makes the hints written since the last call durable (off <see cref="FsyncMode.Always"/>, whose group
+    /// commit syncs them): an fdatasync per file written to, outside the lock, so that adding hints does not
+    /// wait for the disk. Returns how many files it synced.
     /// </summary>
     /// <exception cref="IOException">The disk refused the sync.</exception>
     public int SyncWritten()
     {
-        var pending = new List<(Target Target, Microsoft.Win32.SafeHandles.SafeFileHandle Handle)>();
+        var pending = new List<(Target Target, SafeFileHandle Handle)>();
         bool directory;
-        lock (_lock)
+        lock (_gate)
         {
             foreach (var target in _targets.Values)
             {
                 if (target.Unsynced && target.File is { } file)
                 {
-                    // The reference keeps the descriptor open (and its number not reused) if the file is sealed meanwhile.
-                    var added = false;
-                    file.SafeFileHandle.DangerousAddRef(ref added);
-                    pending.Add((target, file.SafeFileHandle));
+                    pending.Add((target, Hold(file)));
                     target.Unsynced = false;
                 }
             }
@@ -129,7 +129,7 @@ internal sealed class HintStore : IDisposable
         {
             foreach (var (_, handle) in pending)
             {
-                DurableFile.FlushData(handle);
+                Sync(handle);
             }
 
             if (directory)
@@ -140,7 +140,7 @@ internal sealed class HintStore : IDisposable
         catch (IOException)
         {
             // Marked again for the next call (the files still being appended): a sync repeated costs little.
-            lock (_lock)
+            lock (_gate)
             {
                 foreach (var (target, handle) in pending)
                 {
@@ -166,7 +166,7 @@ internal sealed class HintStore : IDisposable
     /// <summary>The nodes this store keeps hints for.</summary>
     public List<string> Targets()
     {
-        lock (_lock)
+        lock (_gate)
         {
             return [.. _targets.Where(t => t.Value.Pending > 0 || t.Value.File is not null).Select(t => t.Key)];
         }
@@ -175,7 +175,7 @@ internal sealed class HintStore : IDisposable
     /// <summary>Drops every hint for <paramref name="node"/>, which is no longer in the cluster; how many.</summary>
     public long Discard(string node)
     {
-        lock (_lock)
+        lock (_gate)
         {
             // The target stays, with its file sequence: a node that joins again under the name starts a new file,
             // which a handoff of the old files still running cannot take for one of its own.
@@ -184,9 +184,8 @@ internal sealed class HintStore : IDisposable
                 return 0;
             }
 
-            target.File?.Dispose();
-            target.File = null;
-            target.Unsynced = false;
+            Abandon(target);
+            target.TakeBatch().Round?.TrySetResult(false); // nobody will take them: not kept
             foreach (var path in FilesOf(node))
             {
                 File.Delete(path);
@@ -199,16 +198,19 @@ internal sealed class HintStore : IDisposable
         }
     }
 
-    /// <summary>Closes the file being appended for <paramref name="node"/> and lists every file of its hints, oldest first.</summary>
+    /// <summary>
+    /// Closes the file being appended for <paramref name="node"/> and lists every file of its hints, oldest
+    /// first. Hints still in a batch (fsync always) go to the next file.
+    /// </summary>
     public List<string> Seal(string node)
     {
-        lock (_lock)
+        lock (_gate)
         {
             var target = TargetFor(node);
             if (target.Unsynced && target.File is { } file)
             {
                 // Handed off from here on: durable first, as a hint file the heartbeat would have synced.
-                DurableFile.FlushData(file.SafeFileHandle);
+                Sync(file.SafeFileHandle);
                 target.Unsynced = false;
             }
 
@@ -218,13 +220,10 @@ internal sealed class HintStore : IDisposable
         }
     }
 
-    /// <summary>Hints dropped undelivered since this node started: older than the tombstone grace, or for a node that left.</summary>
-    public long Dropped { get; private set; }
-
     /// <summary>Deletes a sealed file of <paramref name="count"/> hints, each acknowledged or (<paramref name="dropped"/> of them) dropped.</summary>
     public void Complete(string node, string path, int count, int dropped)
     {
-        lock (_lock)
+        lock (_gate)
         {
             if (!File.Exists(path))
             {
@@ -239,38 +238,101 @@ internal sealed class HintStore : IDisposable
         }
     }
 
-    /// <summary>
-    /// The hints of a sealed file, read as they are delivered, <paramref name="size"/> at a time: a node
-    /// down for long leaves one file of millions of hints, which must not be held in memory at once.
-    /// </summary>
-    public static IEnumerable<List<(byte[] Key, byte[] Stored)>> ReadWindows(string path, int size)
-    {
-        var window = new List<(byte[] Key, byte[] Stored)>(size);
-        foreach (var record in HintRecord.ReadAll(path))
-        {
-            window.Add(record);
-            if (window.Count == size)
-            {
-                yield return window;
-                window = new List<(byte[] Key, byte[] Stored)>(size);
-            }
-        }
-
-        if (window.Count > 0)
-        {
-            yield return window;
-        }
-    }
-
     public void Dispose()
     {
-        lock (_lock)
+        lock (_gate)
+        {
+            _stopping = true;
+            Monitor.Pulse(_gate);
+        }
+
+        // The writer's last round commits what was added before: those callers still hear whether it was kept.
+        _writer?.Join();
+        lock (_gate)
         {
             foreach (var target in _targets.Values)
             {
                 target.File?.Dispose();
                 target.File = null;
+                target.ReturnBatch();
             }
+        }
+    }
+
+    /// <summary>Writes a hint to its file now (off fsync always), under the lock; false when the file system refused it.</summary>
+    private bool WriteNow(string node, ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
+    {
+        ThrowIfNotANode(node);
+        var size = HintRecord.Size(key.Length, stored.Length);
+        var record = ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            HintRecord.Write(record, key, stored);
+            lock (_gate)
+            {
+                if (_stopping)
+                {
+                    return false;
+                }
+
+                var target = TargetFor(node);
+                try
+                {
+                    if (target.File is null)
+                    {
+                        target.File = Open(target);
+                        _directoryUnsynced = true;
+                    }
+
+                    target.File.Write(record, 0, size);
+                    target.Unsynced = true;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // The file may hold part of the record: the next hint goes to a new file, and a reader stops at the torn one.
+                    Abandon(target);
+                    return false;
+                }
+
+                target.Pending++;
+                return true;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(record);
+        }
+    }
+
+    /// <summary>Makes a file's data durable (through the seam, counted).</summary>
+    private void Sync(SafeFileHandle handle)
+    {
+        _sync(handle);
+        Interlocked.Increment(ref _syncs);
+    }
+
+    /// <summary>Under the lock: takes a reference to the file's descriptor, which keeps it open (and its number not reused) if the file is closed meanwhile.</summary>
+    private static SafeFileHandle Hold(FileStream file)
+    {
+        var added = false;
+        file.SafeFileHandle.DangerousAddRef(ref added);
+        return file.SafeFileHandle;
+    }
+
+    /// <summary>Under the lock: closes the file being appended; the next hint for its node goes to a new one.</summary>
+    private static void Abandon(Target target)
+    {
+        var file = target.File;
+        target.File = null;
+        target.Unsynced = false;
+        file?.Dispose();
+    }
+
+    private static void ThrowIfNotANode(string node)
+    {
+        if (!Cluster.ClusterOptions.IsValidName(node))
+        {
+            throw new ArgumentException($"'{node}' is not a node id", nameof(node));
         }
     }
 
@@ -278,12 +340,16 @@ internal sealed class HintStore : IDisposable
     {
         if (!_targets.TryGetValue(node, out var target))
         {
-            target = new Target();
+            target = new Target(node);
             _targets[node] = target;
         }
 
         return target;
     }
+
+    /// <summary>Unbuffered: each write is one system call, and one the disk refused is not written again at Dispose.</summary>
+    private FileStream Open(Target target) =>
+        new(PathFor(target.Node, ++target.Sequence), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
 
     /// <summary>Every hint file of <paramref name="node"/>, oldest first.</summary>
     private List<string> FilesOf(string node)
@@ -311,17 +377,5 @@ internal sealed class HintStore : IDisposable
         node = dot > 0 ? name[..dot] : string.Empty;
         sequence = 0;
         return dot > 0 && long.TryParse(name.AsSpan(dot + 1), NumberStyles.None, CultureInfo.InvariantCulture, out sequence);
-    }
-
-    private sealed class Target
-    {
-        public FileStream? File { get; set; }
-
-        public long Sequence { get; set; }
-
-        public long Pending { get; set; }
-
-        /// <summary>Written to since its last sync.</summary>
-        public bool Unsynced { get; set; }
     }
 }

@@ -263,14 +263,15 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
                         }
 
                         Frame.SplitKeyValue(scratch[(1 + nameLength)..], out var key, out var stored);
-                        if (hints.TryAdd(target, key, stored))
+                        var kept = hints.AddAsync(target, key, stored);
+                        if (kept.IsCompletedSuccessfully)
                         {
-                            outbox.Write(FrameType.Ack, id, [(byte)MergeOutcome.Applied]);
+                            AnswerHint(id, kept.Result, outbox);
                         }
                         else
                         {
-                            // The coordinator then keeps the hint itself (and counts no acknowledgement for it here).
-                            outbox.Write(FrameType.Error, id, "the hint could not be written"u8);
+                            // Under fsync always the acknowledgement waits for the hints' group commit, not the frames after it.
+                            _ = AnswerHintAsync(id, kept, outbox);
                         }
 
                         break;
@@ -301,6 +302,23 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
             }
         }
     }
+
+    /// <summary>A hint is acknowledged only once kept: the coordinator counts it towards W.</summary>
+    private static void AnswerHint(ulong id, bool kept, FrameOutbox outbox)
+    {
+        if (kept)
+        {
+            outbox.Write(FrameType.Ack, id, [(byte)MergeOutcome.Applied]);
+        }
+        else
+        {
+            // The coordinator then keeps the hint itself (and counts no acknowledgement for it here).
+            outbox.Write(FrameType.Error, id, "the hint could not be written"u8);
+        }
+    }
+
+    private static async Task AnswerHintAsync(ulong id, ValueTask<bool> kept, FrameOutbox outbox) =>
+        AnswerHint(id, await kept.ConfigureAwait(false), outbox);
 
     /// <summary>Membership and rebalancing requests (frame types 20-29) run off the read loop: a transfer batch scans the store.</summary>
     private static async Task MembershipAsync(Func<FrameType, byte[], Task<PeerResponse>> handler, FrameType type, ulong id, byte[] payload, FrameOutbox outbox)

@@ -1,0 +1,180 @@
+using DataPlane.Net.IO;
+using Microsoft.Win32.SafeHandles;
+
+namespace DataPlane.Store.Hints;
+
+/// <summary>
+/// Group commit of hints under fsync always, as the write-ahead log has it: a caller copies its hint
+/// into its node's batch under a short lock and gets the task of the batch's round; one writer thread
+/// writes every pending batch to its file (under the lock: a write to the page cache, as the log's
+/// writer does) and syncs the files outside it, while new hints form the next round. One sync then
+/// covers every hint added before it started, instead of one each under the lock, on the client's
+/// event loop: with one node of three down, 20,000 SETs under fsync always (-P 16 -c 50) ran at 5-9%
+/// of the rate with all up; with the group commit, at about the same rate.
+/// </summary>
+internal sealed partial class HintStore
+{
+    private bool _batched;
+
+    /// <summary>Copies a hint into its node's batch and wakes the writer if it sleeps; the task of the round that will commit it.</summary>
+    private Task<bool> Enqueue(string node, ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
+    {
+        ThrowIfNotANode(node);
+        lock (_gate)
+        {
+            if (_stopping)
+            {
+                return Refused;
+            }
+
+            var target = TargetFor(node);
+            var round = target.Append(key, stored);
+            target.Pending++;
+            if (!_batched)
+            {
+                _batched = true;
+                Monitor.Pulse(_gate);
+            }
+
+            return round;
+        }
+    }
+
+    /// <summary>The writer thread (fsync always): a round per wake-up, until the store is disposed, whose last round commits what is left.</summary>
+    private void WriteLoop()
+    {
+        var written = new List<Written>();
+        while (true)
+        {
+            bool stopping;
+            var directory = false;
+            lock (_gate)
+            {
+                while (!_batched && !_stopping)
+                {
+                    Monitor.Wait(_gate);
+                }
+
+                _batched = false;
+                stopping = _stopping;
+                foreach (var target in _targets.Values)
+                {
+                    if (target.Batched > 0)
+                    {
+                        written.Add(WriteBatch(target, ref directory));
+                    }
+                }
+            }
+
+            Commit(written, directory);
+            written.Clear();
+            if (stopping)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Under the lock: writes a node's batch to its file, opening a new one if needed (<paramref name="directory"/> then set: its name must be synced).</summary>
+    private Written WriteBatch(Target target, ref bool directory)
+    {
+        var (bytes, count, round) = target.TakeBatch();
+        var opened = false;
+        var before = 0L;
+        try
+        {
+            if (target.File is null)
+            {
+                target.File = Open(target);
+                opened = directory = true;
+            }
+
+            before = target.File.Position;
+            target.File.Write(bytes.Span);
+            return new Written(target, Hold(target.File), round!, opened);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The file may hold part of the batch: cut back to its whole records, and the next batch goes to a new file.
+            try
+            {
+                target.File?.SetLength(before);
+            }
+            catch (Exception cut) when (cut is IOException or UnauthorizedAccessException)
+            {
+                // The cut failed too: a reader stops at the first torn record anyway.
+            }
+
+            Abandon(target);
+            target.Pending -= count;
+            return new Written(target, null, round!, opened);
+        }
+        finally
+        {
+            target.TrimBatch();
+        }
+    }
+
+    /// <summary>
+    /// Outside the lock: syncs the directory if a file was created (its name must outlive a crash as its
+    /// bytes do), then each file written, and tells each round whether its hints are kept. A failed sync
+    /// fails every caller of its round and abandons the file (after a failed fsync Linux may mark the
+    /// lost pages clean, so a later sync of the same file would succeed without them); its hints stay
+    /// pending, to be delivered if they can be read, the caller not counting them.
+    /// </summary>
+    private void Commit(List<Written> written, bool directory)
+    {
+        var directoryFailed = false;
+        if (directory)
+        {
+            try
+            {
+                DurableFile.SyncDirectory(_directory);
+            }
+            catch (IOException)
+            {
+                directoryFailed = true;
+            }
+        }
+
+        foreach (var (target, handle, round, opened) in written)
+        {
+            var kept = false;
+            if (handle is not null)
+            {
+                try
+                {
+                    if (!(opened && directoryFailed))
+                    {
+                        Sync(handle);
+                        kept = true;
+                    }
+                }
+                catch (IOException)
+                {
+                    // Not kept: said below.
+                }
+                finally
+                {
+                    handle.DangerousRelease();
+                }
+
+                if (!kept)
+                {
+                    lock (_gate)
+                    {
+                        if (target.File?.SafeFileHandle == handle)
+                        {
+                            Abandon(target);
+                        }
+                    }
+                }
+            }
+
+            round.TrySetResult(kept);
+        }
+    }
+
+    /// <summary>A batch written to <see cref="Handle"/> (held open; null when the write failed), whose callers wait on <see cref="Round"/>.</summary>
+    private readonly record struct Written(Target Target, SafeFileHandle? Handle, TaskCompletionSource<bool> Round, bool Opened);
+}

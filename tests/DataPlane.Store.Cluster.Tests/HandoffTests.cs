@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Text;
+using DataPlane.Store.Hints;
+using DataPlane.Store.Replica;
+
+namespace DataPlane.Store.Cluster.Tests;
+
+/// <summary>
+/// Hint delivery to a returning node: a sliding window of requests in flight (not a batch awaited
+/// whole), a backlog of many windows delivered in full with its file deleted, and the rate limit kept.
+/// </summary>
+public sealed class HandoffTests
+{
+    [Fact]
+    public async Task Delivery_KeepsAWholeWindowInFlight_ToAPeerThatHasNotAnsweredYet()
+    {
+        var name = TestCluster.UniqueName();
+        await using var hung = new FakePeer("b", garbage: false, name);
+        await using var cluster = await TestCluster.StartAsync(
+            ["a", "c"],
+            o =>
+            {
+                // Nothing times out while the test looks: the hung peer's unanswered hints stay in flight.
+                o.RequestTimeout = TimeSpan.FromMinutes(5);
+                o.SuspectAfter = TimeSpan.FromMinutes(5);
+            },
+            new() { ["b"] = hung.EndPoint },
+            name);
+        await cluster.StopNodeAsync("a");
+        await PlantHintsAsync(cluster, "a", "b", 3 * HintDelivery.Window);
+        await cluster.StartNodeAsync("a");
+
+        // One window awaited whole stopped at its 256 until they were answered; the sliding window fills up.
+        await Testing.Eventually.True(() => hung.Writes >= HintDelivery.Window, $"{HintDelivery.Window} hints in flight to b", TimeSpan.FromSeconds(30));
+        Assert.Equal(3 * HintDelivery.Window, cluster.Server("a").ClusterNode!.Hints.PendingFor("b"));
+    }
+
+    [Fact]
+    public async Task BacklogOfManyWindows_IsDeliveredInFull_AndItsFileDeleted()
+    {
+        var count = (3 * HintDelivery.Window) + 17;
+        await using var cluster = await TestCluster.StartAsync(configure: o => o.AntiEntropy = false);
+        await cluster.StopNodeAsync("a");
+        await PlantHintsAsync(cluster, "a", "c", count);
+        await cluster.StartNodeAsync("a");
+
+        var a = cluster.Server("a").ClusterNode!;
+        await Testing.Eventually.True(() => a.Hints.PendingFor("c") == 0, "a hands c its hints", TimeSpan.FromSeconds(30));
+        Assert.Equal((count, 0L), (a.Hints.Delivered, a.Hints.Dropped));
+        Assert.Empty(Directory.GetFiles(Path.Combine(cluster.DataDirectory("a"), "hints"), "c.*"));
+        var c = cluster.Server("c").ClusterNode!;
+        Assert.All(Enumerable.Range(0, count), i => Assert.NotNull(c.Sessions.ReadStored(Encoding.ASCII.GetBytes($"hinted:{i}"))));
+    }
+
+    [Fact]
+    public async Task Delivery_KeepsToTheRateLimit()
+    {
+        const int count = 2000;
+        const int perSecond = 4000;
+        await using var cluster = await TestCluster.StartAsync(configure: o => (o.DeliverHints, o.AntiEntropy, o.HintsPerSecond) = (false, false, perSecond));
+        await cluster.StopNodeAsync("a");
+        await PlantHintsAsync(cluster, "a", "c", count);
+        await cluster.StartNodeAsync("a");
+        await cluster.WaitAllUpAsync();
+
+        var a = cluster.Server("a").ClusterNode!;
+        var started = Stopwatch.StartNew();
+        a.Options.DeliverHints = true;
+        await Testing.Eventually.True(() => a.Hints.PendingFor("c") == 0, "a hands c its hints", TimeSpan.FromSeconds(30));
+
+        // The limit is checked every 64 hints: the last check, after 1,984, waits until 1,984 / 4,000 s have passed.
+        Assert.True(started.Elapsed >= TimeSpan.FromSeconds(1984.0 / perSecond), $"{count} hints at {perSecond}/s took {started.Elapsed}");
+        Assert.Equal(count, a.Hints.Delivered);
+    }
+
+    /// <summary>Writes <paramref name="count"/> hints for <paramref name="target"/> into a stopped node's hint store, keys <c>hinted:i</c>, versioned now.</summary>
+    private static async Task PlantHintsAsync(TestCluster cluster, string node, string target, int count)
+    {
+        var stored = new byte[StoredValue.HeaderSize + 10];
+        var clock = new HybridLogicalClock(TimeProvider.System);
+        using var planted = new HintStore(Path.Combine(cluster.DataDirectory(node), "hints"), fsync: false);
+        for (var i = 0; i < count; i++)
+        {
+            StoredValue.WriteHeader(stored, new ValueVersion(clock.Next(), 1), tombstone: false, 0);
+            Assert.True(await planted.AddAsync(target, Encoding.ASCII.GetBytes($"hinted:{i}"), stored));
+        }
+    }
+}
