@@ -110,19 +110,43 @@ public sealed class RespParserTests
     [Fact]
     public void KeyHashes_TakesTheFirstArgumentOfEachWholeCommandInTheFirstSegment()
     {
-        var wire = "*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$1\r\nv\r\n*1\r\n$4\r\nPING\r\nGET k3\r\n*2\r\n$3\r\nGET\r\n$2\r\nk"u8.ToArray();
+        byte[][] commands =
+        [
+            "*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n"u8.ToArray(),
+            "*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$1\r\nv\r\n"u8.ToArray(),
+            "*1\r\n$4\r\nPING\r\n"u8.ToArray(),
+            "GET k3\r\n"u8.ToArray(),
+        ];
+        long[] keys = [FasterPrefetch.Hash("k1"u8), FasterPrefetch.Hash("k2"u8), FasterPrefetch.Hash("k3"u8)];
+        var wire = commands.SelectMany(c => c).Concat("*2\r\n$3\r\nGET\r\n$2\r\nk"u8.ToArray()).ToArray();
         using var scratch = new RespRequest();
         var hashes = new long[16];
 
-        // PING has no key; the last command is cut short and ends the look-ahead.
-        Assert.Equal(3, RespParser.KeyHashes(new ReadOnlySequence<byte>(wire), scratch, 1024, hashes));
-        Assert.Equal([FasterPrefetch.Hash("k1"u8), FasterPrefetch.Hash("k2"u8), FasterPrefetch.Hash("k3"u8)], hashes[..3]);
+        // PING has no key but counts as seen; the last command is cut short and ends the look-ahead.
+        Assert.Equal(3, RespParser.KeyHashes(new ReadOnlySequence<byte>(wire), scratch, 1024, hashes, out var seen));
+        Assert.Equal(4, seen);
+        Assert.Equal(keys, hashes[..3]);
 
-        // At most as many commands as the window holds; and only the first segment is read.
-        Assert.Equal(2, RespParser.KeyHashes(new ReadOnlySequence<byte>(wire), scratch, 1024, hashes.AsSpan(0, 2)));
-        Assert.Equal(1, RespParser.KeyHashes(Segments.Split(wire, 30), scratch, 1024, hashes));
+        // At most as many commands as the window holds.
+        Assert.Equal(2, RespParser.KeyHashes(new ReadOnlySequence<byte>(wire), scratch, 1024, hashes.AsSpan(0, 2), out seen));
+        Assert.Equal(2, seen);
+
+        // Only the first segment is read, wherever it ends: the commands whole in it, no more.
+        for (var cut = 1; cut < wire.Length; cut++)
+        {
+            var whole = 0;
+            for (var end = 0; whole < commands.Length && end + commands[whole].Length <= cut; whole++)
+            {
+                end += commands[whole].Length;
+            }
+
+            var filled = RespParser.KeyHashes(Segments.Split(wire, cut), scratch, 1024, hashes, out seen);
+            Assert.Equal(whole, seen);
+            Assert.Equal(keys.Take(whole - (whole >= 3 ? 1 : 0)), hashes[..filled]);
+        }
 
         // A command that does not parse ends it too.
-        Assert.Equal(0, RespParser.KeyHashes(new ReadOnlySequence<byte>("*x\r\n*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n"u8.ToArray()), scratch, 1024, hashes));
+        Assert.Equal(0, RespParser.KeyHashes(new ReadOnlySequence<byte>("*x\r\n*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n"u8.ToArray()), scratch, 1024, hashes, out seen));
+        Assert.Equal(0, seen);
     }
 }

@@ -13,9 +13,11 @@ internal sealed class SessionPool(Replica.Replica replica) : IDisposable
     private readonly ConcurrentBag<ReplicaSession> _idle = [];
 
     // One idle session kept aside, taken and put back with one atomic exchange each: a coordinator's loop
-    // rents and returns one per local merge, and the bag and its count cost it more than the merge's own
-    // bookkeeping. The bag holds the rest, for the threads that overlap.
+    // rents and returns one per local merge, and the bag's take and add and its count's two interlocked
+    // operations were 34 of a coordinator loop's 579 samples in a store-cluster SET run (5.9%). The bag
+    // holds the rest, for the threads that overlap.
     private ReplicaSession? _spare;
+    private int _disposed;
 
     // Counted here: ConcurrentBag.Count takes every thread's list lock, which cost a coordinator's loop
     // more than the rent and return themselves, once per local merge.
@@ -39,14 +41,23 @@ internal sealed class SessionPool(Replica.Replica replica) : IDisposable
 
     public void Return(ReplicaSession session)
     {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            // Rented before the pool was disposed (a read repair finishing as the node stops): nobody will take it.
+            session.Dispose();
+            return;
+        }
+
         if (Interlocked.CompareExchange(ref _spare, session, null) is null)
         {
+            DisposeIfClosed();
             return;
         }
 
         if (Interlocked.Increment(ref _idleCount) <= Keep)
         {
             _idle.Add(session);
+            DisposeIfClosed();
         }
         else
         {
@@ -87,6 +98,18 @@ internal sealed class SessionPool(Replica.Replica replica) : IDisposable
 
     public void Dispose()
     {
+        Volatile.Write(ref _disposed, 1);
+        DisposeIfClosed();
+    }
+
+    /// <summary>Disposes the idle sessions once the pool is disposed: a return racing the pool's disposal may have put one back after it emptied.</summary>
+    private void DisposeIfClosed()
+    {
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            return;
+        }
+
         Interlocked.Exchange(ref _spare, null)?.Dispose();
         while (_idle.TryTake(out var session))
         {

@@ -75,6 +75,9 @@ internal sealed unsafe class FasterPrefetch
         return new FasterPrefetch(raw, buckets, mask, pageTable, pages, bits, size);
     }
 
+    /// <summary>Whether this CPU has the prefetch instruction: without it, a caller need not look ahead for keys at all.</summary>
+    public static bool IsSupported => Sse.IsSupported;
+
     /// <summary>FASTER's hash of a key (as its <see cref="SpanByteComparer"/> computes it).</summary>
     public static long Hash(ReadOnlySpan<byte> key)
     {
@@ -91,7 +94,7 @@ internal sealed unsafe class FasterPrefetch
     /// </summary>
     public void Prefetch(ReadOnlySpan<long> hashes)
     {
-        if (!Sse.IsSupported)
+        if (!IsSupported)
         {
             return;
         }

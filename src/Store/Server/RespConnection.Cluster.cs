@@ -81,7 +81,8 @@ internal sealed partial class RespConnection
         var executed = 0;
         var drain = false;
         close = false;
-        for (var parsed = 0; !close; parsed++)
+        var ahead = 0;
+        while (!close)
         {
             var before = reader.Position;
             var status = RespParser.TryParse(ref reader, _request, _context.Options.MaxBulkLength, out var error);
@@ -98,9 +99,9 @@ internal sealed partial class RespConnection
                 break;
             }
 
-            if (parsed % Lookahead == 0)
+            if (--ahead <= 0)
             {
-                PrefetchAhead(reader);
+                ahead = PrefetchAhead(reader);
             }
 
             if (_request.Count == 0)

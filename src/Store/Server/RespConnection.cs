@@ -158,7 +158,8 @@ internal sealed partial class RespConnection : IDisposable
         var reader = new SequenceReader<byte>(buffer);
         var executed = 0;
         var close = false;
-        for (var parsed = 0; !close; parsed++)
+        var ahead = 0;
+        while (!close)
         {
             var status = RespParser.TryParse(ref reader, _request, _context.Options.MaxBulkLength, out var error);
             if (status == ParseStatus.Incomplete)
@@ -174,9 +175,9 @@ internal sealed partial class RespConnection : IDisposable
                 break;
             }
 
-            if (parsed % Lookahead == 0)
+            if (--ahead <= 0)
             {
-                PrefetchAhead(reader);
+                ahead = PrefetchAhead(reader);
             }
 
             if (_request.Count > 0)
@@ -194,16 +195,20 @@ internal sealed partial class RespConnection : IDisposable
     /// <summary>
     /// Prefetches the FASTER buckets and records of the keys of the next <see cref="Lookahead"/> whole
     /// commands after <paramref name="reader"/>'s position (<see cref="RespParser.KeyHashes"/>), without
-    /// moving it: a pipelined batch of commands otherwise waits on two cache misses per key in turn. A lone
-    /// command (nothing after it) costs nothing.
+    /// moving it: a pipelined batch of commands otherwise waits on two cache misses per key in turn. Returns
+    /// how many commands it covered: the caller looks ahead again once it has run them (at once, when none
+    /// was whole). A lone command (nothing after it) costs nothing.
     /// </summary>
-    private void PrefetchAhead(in SequenceReader<byte> reader)
+    private int PrefetchAhead(in SequenceReader<byte> reader)
     {
-        if (!reader.End && _context.Replica.Prefetch is { } prefetch)
+        if (reader.End || !FasterPrefetch.IsSupported || _context.Replica.Prefetch is not { } prefetch)
         {
-            Span<long> hashes = stackalloc long[Lookahead];
-            prefetch.Prefetch(hashes[..RespParser.KeyHashes(reader.UnreadSequence, _ahead, _context.Options.MaxBulkLength, hashes)]);
+            return 0;
         }
+
+        Span<long> hashes = stackalloc long[Lookahead];
+        prefetch.Prefetch(hashes[..RespParser.KeyHashes(reader.UnreadSequence, _ahead, _context.Options.MaxBulkLength, hashes, out var seen)]);
+        return seen;
     }
 
     /// <summary>Runs one command; true when the connection should close after the replies are sent (QUIT).</summary>

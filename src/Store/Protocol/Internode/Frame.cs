@@ -73,14 +73,15 @@ internal static class Frame
     /// <summary>
     /// The FASTER hashes (<see cref="Replica.FasterPrefetch.Hash"/>) of the keys of the write and read
     /// frames among the next <paramref name="hashes"/>.Length whole frames at the front of
-    /// <paramref name="frames"/>, for a prefetch ahead of handling them; returns how many it filled. It
+    /// <paramref name="frames"/>, for a prefetch ahead of handling them; returns how many it filled, and in
+    /// <paramref name="seen"/> how many frames it went past (those without a key too). It
     /// only looks: a frame cut short ends the look-ahead, a frame of another type or with a key length that
     /// runs past its payload is passed over, and <see cref="TryRead"/> and the handler judge them all.
     /// </summary>
-    public static int KeyHashes(ReadOnlySpan<byte> frames, Span<long> hashes)
+    public static int KeyHashes(ReadOnlySpan<byte> frames, Span<long> hashes, out int seen)
     {
         var count = 0;
-        for (var seen = 0; seen < hashes.Length && frames.Length >= HeaderSize; seen++)
+        for (seen = 0; seen < hashes.Length && frames.Length >= HeaderSize; seen++)
         {
             var length = BinaryPrimitives.ReadUInt32LittleEndian(frames);
             if (length > (uint)(frames.Length - HeaderSize))

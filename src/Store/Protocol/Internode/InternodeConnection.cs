@@ -190,21 +190,23 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
 
     /// <summary>
     /// Applies or answers every whole frame at the front of <paramref name="buffer"/>; true if there was one.
-    /// Every <see cref="Lookahead"/> frames it first prefetches the FASTER buckets and records of the next
-    /// ones' keys (<see cref="Frame.KeyHashes"/>): a batch of replicated writes otherwise waits on two cache
-    /// misses per write in turn.
+    /// It prefetches the FASTER buckets and records of the next <see cref="Lookahead"/> frames' keys
+    /// (<see cref="Frame.KeyHashes"/>), and again once it has handled those: a batch of replicated writes
+    /// otherwise waits on two cache misses per write in turn.
     /// </summary>
     internal bool HandleFrames(ref ReadOnlySequence<byte> buffer, ReplicaSession session, FrameOutbox outbox)
     {
-        var prefetch = replica.Prefetch;
+        var prefetch = FasterPrefetch.IsSupported ? replica.Prefetch : null;
         Span<long> hashes = stackalloc long[Lookahead];
         var handled = 0;
+        var ahead = 0;
         while (Frame.TryRead(ref buffer, out var type, out var id, out var payload))
         {
-            // After taking the frame, so that a lone one costs nothing.
-            if (prefetch is not null && handled % Lookahead == 0 && !buffer.IsEmpty)
+            // After taking the frame, so that a lone one costs nothing; again once the frames looked at are
+            // handled (at once, when none after it was whole).
+            if (--ahead <= 0 && prefetch is not null && !buffer.IsEmpty)
             {
-                prefetch.Prefetch(hashes[..Frame.KeyHashes(buffer.FirstSpan, hashes)]);
+                prefetch.Prefetch(hashes[..Frame.KeyHashes(buffer.FirstSpan, hashes, out ahead)]);
             }
 
             Handle(type, id, payload, session, outbox);

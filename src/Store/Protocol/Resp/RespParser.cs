@@ -22,16 +22,17 @@ internal static partial class RespParser
     /// <summary>
     /// The FASTER hashes (<see cref="Replica.FasterPrefetch.Hash"/>) of the keys (first arguments) of the
     /// next <paramref name="hashes"/>.Length whole commands at the front of <paramref name="unread"/>, parsed
-    /// into <paramref name="scratch"/>, for a prefetch ahead of running them; returns how many it filled.
-    /// It reads only the first segment (a command that straddles two would be copied whole to be read) and
-    /// stops at a command that is not whole there or does not parse: running the commands judges those. A
-    /// command whose first argument is no key gives a hash all the same, which costs a wasted cache line.
+    /// into <paramref name="scratch"/>, for a prefetch ahead of running them; returns how many it filled,
+    /// and in <paramref name="seen"/> how many commands it went past (those without a key too). It reads only
+    /// the first segment (a command that straddles two would be copied whole to be read) and stops at a
+    /// command that is not whole there or does not parse: running the commands judges those. A command whose
+    /// first argument is no key gives a hash all the same, which costs a wasted cache line.
     /// </summary>
-    public static int KeyHashes(ReadOnlySequence<byte> unread, RespRequest scratch, long maxBulkLength, Span<long> hashes)
+    public static int KeyHashes(ReadOnlySequence<byte> unread, RespRequest scratch, long maxBulkLength, Span<long> hashes, out int seen)
     {
         var reader = new SequenceReader<byte>(unread.Slice(0, unread.FirstSpan.Length));
         var count = 0;
-        for (var seen = 0; seen < hashes.Length && TryParse(ref reader, scratch, maxBulkLength, out _) == ParseStatus.Complete; seen++)
+        for (seen = 0; seen < hashes.Length && TryParse(ref reader, scratch, maxBulkLength, out _) == ParseStatus.Complete; seen++)
         {
             if (scratch.Count >= 2)
             {
