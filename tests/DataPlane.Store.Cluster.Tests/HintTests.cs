@@ -273,6 +273,49 @@ public sealed class HintTests
     }
 
     [Fact]
+    public async Task PeersHint_UnderFsyncAlways_IsAcknowledgedOnlyOnceItsGroupCommitIsDone()
+    {
+        using var syncing = new SemaphoreSlim(0);
+        using var release = new ManualResetEventSlim();
+        var failing = false;
+        await using var cluster = await TestCluster.StartAsync(["a", "b", "c", "d"], o =>
+        {
+            o.WriteQuorum = 3;
+            if (o.NodeId == "c")
+            {
+                // c's disk: each hint file sync waits for the test, then fails while the test says so.
+                o.HintSync = _ =>
+                {
+                    syncing.Release();
+                    Assert.True(release.Wait(TimeSpan.FromSeconds(30)), "the test released the sync");
+                    if (Volatile.Read(ref failing))
+                    {
+                        throw new IOException("fdatasync: Input/output error");
+                    }
+                };
+            }
+        }, fsync: FsyncMode.Always);
+        var placement = cluster.Server("a").ClusterNode!.Placement;
+        var (c, d) = (placement.Nodes.ToList().IndexOf("c"), placement.Nodes.ToList().IndexOf("d"));
+
+        // Keys of a, b and d: with d down, c, the one node outside their preference list, keeps d's hint, and only that makes W = 3.
+        var keys = Enumerable.Range(0, 1000).Select(i => $"k{i}").Where(k => placement.PreferenceList(placement.PartitionOf(Encoding.UTF8.GetBytes(k))) is var list && list.Contains(d) && list.Contains(0) && !list.Contains(c)).Take(2).ToArray();
+        await cluster.StopNodeAsync("d");
+        await cluster.WaitDownAsync("d");
+
+        var write = cluster.Db("a").StringSetAsync(keys[0], "v");
+        Assert.True(await syncing.WaitAsync(TimeSpan.FromSeconds(10)), "c's group commit of the hint started");
+        await Testing.Eventually.True(() => Holds(cluster, "b", keys[0], out _), "b to hold the write", TimeSpan.FromSeconds(10));
+        Assert.False(write.IsCompleted, "the write waits for c's group commit");
+        release.Set();
+        Assert.True(await write.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        Volatile.Write(ref failing, true);
+        var refused = await Assert.ThrowsAsync<StackExchange.Redis.RedisServerException>(() => cluster.Db("a").StringSetAsync(keys[1], "v"));
+        Assert.Matches("quorum not reached: 2 of 3 replicas acknowledged", refused.Message);
+    }
+
+    [Fact]
     public async Task HintOlderThanHalfTheTombstoneGrace_IsDroppedNotDelivered()
     {
         var clock = new ShiftedClock();

@@ -60,6 +60,13 @@ public sealed class ClusterOptions
     /// <summary>Whether hints are handed to a node when it answers again; default true. Off, they stay on disk (tests of anti-entropy turn it off).</summary>
     public bool DeliverHints { get; set; } = true;
 
+    /// <summary>
+    /// Test seam: how this node's hint files' data is made durable, in place of
+    /// <see cref="Net.IO.DurableFile.FlushData"/>; null (the default) for the real fdatasync. Cluster tests
+    /// stand in for a slow or failing disk with it; nothing outside them sets it.
+    /// </summary>
+    internal Action<Microsoft.Win32.SafeHandles.SafeFileHandle>? HintSync { get; set; }
+
     /// <summary>Whether this node starts anti-entropy rounds (Merkle tree comparison with the other replicas of its partitions); default true. It always answers a peer's.</summary>
     public bool AntiEntropy { get; set; } = true;
 
