@@ -96,22 +96,49 @@ internal sealed partial class HintStore
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // The file may hold part of the batch: cut back to its whole records, and the next batch goes to a new file.
-            try
+            if (CutBack(target.File, before))
             {
-                target.File?.SetLength(before);
-            }
-            catch (Exception cut) when (cut is IOException or UnauthorizedAccessException)
-            {
-                // The cut failed too: a reader stops at the first torn record anyway.
+                target.Pending -= count;
             }
 
             Abandon(target);
-            target.Pending -= count;
             return new Written(target, null, round!, opened);
         }
         finally
         {
             target.TrimBatch();
+        }
+    }
+
+    /// <summary>
+    /// Under the lock, after a failed write: cuts <paramref name="file"/> (null when it could not be opened)
+    /// back to <paramref name="before"/>; whether none of the batch is left in it. When the cut fails too,
+    /// whole records of the batch may remain, to be read and counted off at handoff: they stay pending, and
+    /// a reader stops at the first torn record.
+    /// </summary>
+    private static bool CutBack(FileStream? file, long before)
+    {
+        if (file is null)
+        {
+            return true;
+        }
+
+        try
+        {
+            file.SetLength(before);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            try
+            {
+                // A device or a file that cannot be cut, to which nothing was written (a full disk refuses the first byte).
+                return RandomAccess.GetLength(file.SafeFileHandle) == before;
+            }
+            catch (IOException)
+            {
+                return false;
+            }
         }
     }
 

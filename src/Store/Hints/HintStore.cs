@@ -216,7 +216,15 @@ internal sealed partial class HintStore : IDisposable
 
             target.File?.Dispose();
             target.File = null;
-            return FilesOf(node);
+            var files = FilesOf(node);
+            if (files.Count == 0)
+            {
+                // Nothing left on disk to count off at handoff (a failed fsync's pages gone, a write whose cut-back
+                // failed): what is pending is only what the writer has yet to write.
+                target.Pending = target.Batched;
+            }
+
+            return files;
         }
     }
 
