@@ -333,6 +333,38 @@ public sealed class HintTests
     }
 
     [Fact]
+    public async Task CoordinatorsOwnHint_OnAHungDiskUnderFsyncAlways_FailsTheWriteAtTheRequestTimeout()
+    {
+        using var release = new ManualResetEventSlim();
+        await using var cluster = await TestCluster.StartAsync(["a", "b", "c", "d"], o =>
+        {
+            (o.WriteQuorum, o.RequestTimeout) = (3, TimeSpan.FromSeconds(1));
+            if (o.NodeId == "a")
+            {
+                o.HintSync = _ => Assert.True(release.Wait(TimeSpan.FromSeconds(60)), "the test released the sync");
+            }
+        }, fsync: FsyncMode.Always);
+        try
+        {
+            var placement = cluster.Server("a").ClusterNode!.Placement;
+            var d = placement.Nodes.ToList().IndexOf("d");
+
+            // A key of b, c and d: with d down, a keeps d's hint, whose sync never ends.
+            var key = Enumerable.Range(0, 1000).Select(i => $"k{i}").First(k => placement.PreferenceList(placement.PartitionOf(Encoding.UTF8.GetBytes(k))) is var list && list.Contains(d) && !list.Contains(0));
+            await cluster.StopNodeAsync("d");
+            await cluster.WaitDownAsync("d");
+
+            // Well inside the client's own timeout (20 s) and the hung sync (60 s).
+            var refused = await Assert.ThrowsAsync<StackExchange.Redis.RedisServerException>(() => cluster.Db("a").StringSetAsync(key, "v").WaitAsync(TimeSpan.FromSeconds(15)));
+            Assert.Matches("quorum not reached: [0-2] of 3 replicas acknowledged", refused.Message);
+        }
+        finally
+        {
+            release.Set();
+        }
+    }
+
+    [Fact]
     public async Task HintOlderThanHalfTheTombstoneGrace_IsDroppedNotDelivered()
     {
         var clock = new ShiftedClock();

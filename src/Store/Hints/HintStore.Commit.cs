@@ -57,6 +57,11 @@ internal sealed partial class HintStore
 
                 _batched = false;
                 stopping = _stopping;
+                if (_closed)
+                {
+                    return; // Closed while this writer was stuck in a sync: its batches were refused.
+                }
+
                 foreach (var target in _targets.Values)
                 {
                     if (target.Batched > 0)

@@ -19,6 +19,9 @@ internal sealed partial class HintStore : IDisposable
 {
     private static readonly Task<bool> Refused = Task.FromResult(false);
 
+    /// <summary>How long closing waits for the writer's last round: a sync hung on a failing disk must not hang the node's shutdown.</summary>
+    private static readonly TimeSpan WriterStopTimeout = TimeSpan.FromSeconds(10);
+
     private readonly string _directory;
     private readonly bool _fsync;
     private readonly Action<SafeFileHandle> _sync;
@@ -27,6 +30,7 @@ internal sealed partial class HintStore : IDisposable
     private readonly Thread? _writer;
     private bool _directoryUnsynced;
     private bool _stopping;
+    private bool _closed;
     private long _syncs;
 
     /// <param name="directory">The hints directory, created if missing.</param>
@@ -255,11 +259,16 @@ internal sealed partial class HintStore : IDisposable
         }
 
         // The writer's last round commits what was added before: those callers still hear whether it was kept.
-        _writer?.Join();
+        // A writer stuck in a sync past the limit writes nothing more, and what it had not taken is refused.
+        _writer?.Join(WriterStopTimeout);
         lock (_gate)
         {
+            _closed = true;
             foreach (var target in _targets.Values)
             {
+                var (_, count, round) = target.TakeBatch();
+                target.Pending -= count;
+                round?.TrySetResult(false);
                 target.File?.Dispose();
                 target.File = null;
                 target.ReturnBatch();
