@@ -198,6 +198,16 @@ public sealed class HintTests
     }
 
     [Fact]
+    public async Task WriterFailingOnABug_RefusesItsRoundAndEveryLaterHint_InsteadOfLeavingThemWaiting()
+    {
+        await WithHintStoreAsync(async (hints, _) =>
+        {
+            Assert.False(await hints.AddAsync("c", "first"u8, Stored).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.False(await hints.AddAsync("c", "later"u8, Stored).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        }, fsync: true, sync: _ => throw new InvalidOperationException("a bug in the sync"));
+    }
+
+    [Fact]
     public async Task DiscardedNode_JoiningAgain_KeepsItsNewHints_WhenAHandoffOfTheOldOnesEnds()
     {
         await WithHintStoreAsync(async (hints, _) =>

@@ -16,13 +16,16 @@ internal sealed partial class HintStore
 {
     private bool _batched;
 
+    /// <summary>The writer thread failed on a bug (not a disk's refusal): every hint is refused from then on, none waits for a writer that is gone.</summary>
+    private bool _broken;
+
     /// <summary>Copies a hint into its node's batch and wakes the writer if it sleeps; the task of the round that will commit it.</summary>
     private Task<bool> Enqueue(string node, ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
     {
         ThrowIfNotANode(node);
         lock (_gate)
         {
-            if (_stopping)
+            if (_stopping || _broken)
             {
                 return Refused;
             }
@@ -44,6 +47,35 @@ internal sealed partial class HintStore
     private void WriteLoop()
     {
         var written = new List<Written>();
+        try
+        {
+            WriteRounds(written);
+        }
+        catch (Exception e)
+        {
+            // A bug, not a disk's refusal (those are caught where they happen): the callers of this round and of
+            // every batch not yet taken hear their hints were not kept, and later ones are refused at once.
+            LogWriterFailed(_logger, e);
+            lock (_gate)
+            {
+                _broken = true;
+                foreach (var target in _targets.Values)
+                {
+                    var (_, count, round) = target.TakeBatch();
+                    target.Pending -= count;
+                    round?.TrySetResult(false);
+                }
+            }
+
+            foreach (var batch in written)
+            {
+                batch.Round.TrySetResult(false);
+            }
+        }
+    }
+
+    private void WriteRounds(List<Written> written)
+    {
         while (true)
         {
             bool stopping;
@@ -100,6 +132,7 @@ internal sealed partial class HintStore
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            LogWriteFailed(_logger, count, target.Node, e);
             // The file may hold part of the batch: cut back to its whole records, and the next batch goes to a new file.
             if (CutBack(target.File, before))
             {
@@ -163,8 +196,9 @@ internal sealed partial class HintStore
             {
                 DurableFile.SyncDirectory(_directory);
             }
-            catch (IOException)
+            catch (IOException e)
             {
+                LogDirectorySyncFailed(_logger, e);
                 directoryFailed = true;
             }
         }
@@ -182,9 +216,10 @@ internal sealed partial class HintStore
                         kept = true;
                     }
                 }
-                catch (IOException)
+                catch (IOException e)
                 {
                     // Not kept: said below.
+                    LogSyncFailed(_logger, target.Node, e);
                 }
                 finally
                 {

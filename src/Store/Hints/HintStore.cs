@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Globalization;
 using DataPlane.Net.IO;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Win32.SafeHandles;
 
 namespace DataPlane.Store.Hints;
@@ -25,6 +27,7 @@ internal sealed partial class HintStore : IDisposable
     private readonly string _directory;
     private readonly bool _fsync;
     private readonly Action<SafeFileHandle> _sync;
+    private readonly ILogger _logger;
     private readonly object _gate = new();
     private readonly Dictionary<string, Target> _targets = new(StringComparer.Ordinal);
     private readonly Thread? _writer;
@@ -36,11 +39,13 @@ internal sealed partial class HintStore : IDisposable
     /// <param name="directory">The hints directory, created if missing.</param>
     /// <param name="fsync">Whether each hint is fsynced before it counts as kept (<see cref="FsyncMode.Always"/>).</param>
     /// <param name="sync">How a hint file's data is made durable: <see cref="DurableFile.FlushData"/> unless a test stands in for the disk.</param>
-    public HintStore(string directory, bool fsync, Action<SafeFileHandle>? sync = null)
+    /// <param name="logger">Where the writer (fsync always) reports hints the disk refused; none when null.</param>
+    public HintStore(string directory, bool fsync, Action<SafeFileHandle>? sync = null, ILogger? logger = null)
     {
         _directory = directory;
         _fsync = fsync;
         _sync = sync ?? DurableFile.FlushData;
+        _logger = logger ?? NullLogger.Instance;
         DurableFile.CreateDirectory(directory);
         foreach (var path in Directory.GetFiles(directory, "*.hints"))
         {
