@@ -40,7 +40,7 @@ internal sealed partial class ClusterNode
         {
             foreach (var file in Hints.Seal(peer.Name))
             {
-                var (count, droppedHere) = (0, 0);
+                var (count, droppedHere) = (0L, 0L);
                 using (var reader = new HintReader(file))
                 {
                     var oldest = OldestDeliverableMs();

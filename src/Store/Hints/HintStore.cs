@@ -238,7 +238,7 @@ internal sealed partial class HintStore : IDisposable
     }
 
     /// <summary>Deletes a sealed file of <paramref name="count"/> hints, each acknowledged or (<paramref name="dropped"/> of them) dropped.</summary>
-    public void Complete(string node, string path, int count, int dropped)
+    public void Complete(string node, string path, long count, long dropped)
     {
         lock (_gate)
         {
