@@ -146,9 +146,14 @@ public sealed class ClusterOptions
             errors.Add($"partitions (Q) must be a power of two, got {Partitions}");
         }
 
-        if (RequestTimeout <= TimeSpan.Zero || HeartbeatInterval <= TimeSpan.Zero || SuspectAfter <= TimeSpan.Zero || HintsPerSecond < 1 || MaxInFlightPerPeer < 1 || TransferBatchKeys < 1 || TransferBatchBytes < 1 || TransferBytesPerSecond < 1)
+        if (RequestTimeout <= TimeSpan.Zero || HeartbeatInterval <= TimeSpan.Zero || SuspectAfter <= TimeSpan.Zero || MaxInFlightPerPeer < 1 || TransferBatchKeys < 1 || TransferBatchBytes < 1 || TransferBytesPerSecond < 1)
         {
-            errors.Add("timeouts, intervals, the hint rate, the in-flight limit and the transfer batch and rate must be positive");
+            errors.Add("timeouts, intervals, the in-flight limit and the transfer batch and rate must be positive");
+        }
+
+        if (HintsPerSecond < 1)
+        {
+            errors.Add($"the hint rate (--hint-rate) must be at least 1 hint per second, got {HintsPerSecond}");
         }
 
         if (Partitions > 1 << 16)
