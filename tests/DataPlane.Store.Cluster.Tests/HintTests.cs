@@ -208,6 +208,37 @@ public sealed class HintTests
     }
 
     [Fact]
+    public async Task ClosingTheStore_WithItsWriterStuckInASync_ReturnsAndRefusesTheHintsNotYetWritten()
+    {
+        using var syncing = new SemaphoreSlim(0);
+        using var release = new ManualResetEventSlim();
+        var root = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
+        try
+        {
+            var hints = new HintStore(Path.Combine(root, "hints"), fsync: true, sync: _ =>
+            {
+                syncing.Release();
+                Assert.True(release.Wait(TimeSpan.FromSeconds(60)), "the test released the sync");
+            });
+            var stuck = hints.AddAsync("c", "stuck"u8, Stored).AsTask();
+            Assert.True(await syncing.WaitAsync(TimeSpan.FromSeconds(10)), "the first hint's sync started");
+            var queued = hints.AddAsync("c", "queued"u8, Stored).AsTask();
+
+            // The writer waits 10 s at most: well inside the hung sync's minute.
+            await Task.Run(hints.Dispose).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.False(await queued.WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.False(stuck.IsCompleted, "the stuck round is decided by its sync");
+            release.Set();
+            Assert.True(await stuck.WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+        finally
+        {
+            release.Set();
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task DiscardedNode_JoiningAgain_KeepsItsNewHints_WhenAHandoffOfTheOldOnesEnds()
     {
         await WithHintStoreAsync(async (hints, _) =>
