@@ -197,6 +197,15 @@ public sealed class FaultTests
         }
     }
 
+    [Fact]
+    public void HintRateOfZero_IsRejected_NamingTheFlagAndTheValue()
+    {
+        var options = new ClusterOptions { HintsPerSecond = 0 };
+        options.Peers["b"] = new(System.Net.IPAddress.Loopback, 1);
+        options.Peers["c"] = new(System.Net.IPAddress.Loopback, 2);
+        Assert.Contains("the hint rate (--hint-rate) must be at least 1 hint per second, got 0", options.Validate(out _));
+    }
+
     [Theory]
     [InlineData(3, 0, 2, "read quorum (R) must be between 1 and N=3, got 0")]
     [InlineData(3, 2, 4, "write quorum (W) must be between 1 and N=3, got 4")]

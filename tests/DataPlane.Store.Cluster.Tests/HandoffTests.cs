@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Text;
 using DataPlane.Store.Hints;
+using DataPlane.Store.Protocol.Internode;
 using DataPlane.Store.Replica;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DataPlane.Store.Cluster.Tests;
 
@@ -33,6 +35,45 @@ public sealed class HandoffTests
         // One window awaited whole stopped at its 256 until they were answered; the sliding window fills up.
         await Testing.Eventually.True(() => hung.Writes >= HintDelivery.Window, $"{HintDelivery.Window} hints in flight to b", TimeSpan.FromSeconds(30));
         Assert.Equal(3 * HintDelivery.Window, cluster.Server("a").ClusterNode!.Hints.PendingFor("b"));
+    }
+
+    [Fact]
+    public async Task Delivery_OfLargeValues_ToAPeerThatNeverAnswers_KeepsItsBytesInFlightWithinTheCap()
+    {
+        var name = TestCluster.UniqueName();
+        await using var hung = new FakePeer("b", garbage: false, name);
+        var client = new PeerClient("b", hung.EndPoint, "a", name, 4096, TimeProvider.System, NullLogger.Instance);
+        try
+        {
+            client.Start();
+            await Testing.Eventually.True(() => client.IsConnected, "connected to the peer", TimeSpan.FromSeconds(10));
+            var delivery = new HintDelivery(client, TimeSpan.FromSeconds(2));
+            var stored = new byte[1 << 20];
+            var size = 1 + stored.Length;
+
+            // Sixteen 1 MiB hints would pass 16 MiB by their keys: fifteen go, and the sixteenth waits (a window counted in hints alone sent 1,024).
+            var sent = 0;
+            ValueTask room;
+            while ((room = delivery.WaitForRoomAsync(size, CancellationToken.None)).IsCompleted)
+            {
+                Assert.True(delivery.TrySend("k"u8, stored));
+                Assert.InRange(delivery.BytesInFlight, 0, HintDelivery.MaxBytesInFlight);
+                Assert.True(++sent <= HintDelivery.Window, "the byte cap stopped the sender");
+            }
+
+            Assert.Equal((int)(HintDelivery.MaxBytesInFlight / size), sent);
+
+            // Unanswered, they time out: room comes once half the bytes are counted off, and the delivery has failed.
+            await room.AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.InRange(delivery.BytesInFlight, 0, HintDelivery.MaxBytesInFlight / 2);
+            Assert.True(delivery.Failed);
+            await delivery.DrainAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(0, delivery.BytesInFlight);
+        }
+        finally
+        {
+            await client.DisposeAsync();
+        }
     }
 
     [Fact]

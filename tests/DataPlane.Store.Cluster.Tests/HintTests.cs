@@ -182,6 +182,63 @@ public sealed class HintTests
     }
 
     [Fact]
+    public async Task HintsOfAFailedSync_WhoseFileIsGone_AreNoLongerPending_OnceSealed()
+    {
+        await WithHintStoreAsync(async (hints, directory) =>
+        {
+            Assert.False(await hints.AddAsync("c", "unsynced"u8, Stored));
+            Assert.Equal(1, hints.PendingFor("c"));
+
+            // The failed sync's pages are lost, and with them the file (as a crash would leave it): nothing is left to deliver.
+            File.Delete(Assert.Single(Directory.GetFiles(directory, "c.*")));
+            Assert.Empty(hints.Seal("c"));
+            Assert.Equal(0, hints.PendingFor("c"));
+            Assert.DoesNotContain("c", hints.Targets());
+        }, fsync: true, sync: _ => throw new IOException("fdatasync: Input/output error"));
+    }
+
+    [Fact]
+    public async Task WriterFailingOnABug_RefusesItsRoundAndEveryLaterHint_InsteadOfLeavingThemWaiting()
+    {
+        await WithHintStoreAsync(async (hints, _) =>
+        {
+            Assert.False(await hints.AddAsync("c", "first"u8, Stored).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.False(await hints.AddAsync("c", "later"u8, Stored).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        }, fsync: true, sync: _ => throw new InvalidOperationException("a bug in the sync"));
+    }
+
+    [Fact]
+    public async Task ClosingTheStore_WithItsWriterStuckInASync_ReturnsAndRefusesTheHintsNotYetWritten()
+    {
+        using var syncing = new SemaphoreSlim(0);
+        using var release = new ManualResetEventSlim();
+        var root = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
+        try
+        {
+            var hints = new HintStore(Path.Combine(root, "hints"), fsync: true, sync: _ =>
+            {
+                syncing.Release();
+                Assert.True(release.Wait(TimeSpan.FromSeconds(60)), "the test released the sync");
+            });
+            var stuck = hints.AddAsync("c", "stuck"u8, Stored).AsTask();
+            Assert.True(await syncing.WaitAsync(TimeSpan.FromSeconds(10)), "the first hint's sync started");
+            var queued = hints.AddAsync("c", "queued"u8, Stored).AsTask();
+
+            // The writer waits 10 s at most: well inside the hung sync's minute.
+            await Task.Run(hints.Dispose).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.False(await queued.WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.False(stuck.IsCompleted, "the stuck round is decided by its sync");
+            release.Set();
+            Assert.True(await stuck.WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+        finally
+        {
+            release.Set();
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task DiscardedNode_JoiningAgain_KeepsItsNewHints_WhenAHandoffOfTheOldOnesEnds()
     {
         await WithHintStoreAsync(async (hints, _) =>
@@ -270,6 +327,82 @@ public sealed class HintTests
         // Decided once the refusal left too few replicas to reach W, whatever b and c had answered by then.
         Assert.Matches("quorum not reached: [0-2] of 3 replicas acknowledged", refused.Message);
         Assert.Equal(0, cluster.Server("a").ClusterNode!.Hints.PendingFor("d"));
+    }
+
+    [Fact]
+    public async Task PeersHint_UnderFsyncAlways_IsAcknowledgedOnlyOnceItsGroupCommitIsDone()
+    {
+        using var syncing = new SemaphoreSlim(0);
+        using var release = new ManualResetEventSlim();
+        var failing = false;
+        await using var cluster = await TestCluster.StartAsync(["a", "b", "c", "d"], o =>
+        {
+            o.WriteQuorum = 3;
+            if (o.NodeId == "c")
+            {
+                // c's disk: each hint file sync waits for the test, then fails while the test says so.
+                o.HintSync = _ =>
+                {
+                    syncing.Release();
+                    Assert.True(release.Wait(TimeSpan.FromSeconds(30)), "the test released the sync");
+                    if (Volatile.Read(ref failing))
+                    {
+                        throw new IOException("fdatasync: Input/output error");
+                    }
+                };
+            }
+        }, fsync: FsyncMode.Always);
+        var placement = cluster.Server("a").ClusterNode!.Placement;
+        var (c, d) = (placement.Nodes.ToList().IndexOf("c"), placement.Nodes.ToList().IndexOf("d"));
+
+        // Keys of a, b and d: with d down, c, the one node outside their preference list, keeps d's hint, and only that makes W = 3.
+        var keys = Enumerable.Range(0, 1000).Select(i => $"k{i}").Where(k => placement.PreferenceList(placement.PartitionOf(Encoding.UTF8.GetBytes(k))) is var list && list.Contains(d) && list.Contains(0) && !list.Contains(c)).Take(2).ToArray();
+        await cluster.StopNodeAsync("d");
+        await cluster.WaitDownAsync("d");
+
+        var write = cluster.Db("a").StringSetAsync(keys[0], "v");
+        Assert.True(await syncing.WaitAsync(TimeSpan.FromSeconds(10)), "c's group commit of the hint started");
+        await Testing.Eventually.True(() => Holds(cluster, "b", keys[0], out _), "b to hold the write", TimeSpan.FromSeconds(10));
+        Assert.False(write.IsCompleted, "the write waits for c's group commit");
+        release.Set();
+        Assert.True(await write.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        Volatile.Write(ref failing, true);
+        var refused = await Assert.ThrowsAsync<StackExchange.Redis.RedisServerException>(() => cluster.Db("a").StringSetAsync(keys[1], "v"));
+        // Decided once the refusal left too few replicas to reach W, whether or not b had answered by then.
+        Assert.Matches("quorum not reached: [12] of 3 replicas acknowledged", refused.Message);
+    }
+
+    [Fact]
+    public async Task CoordinatorsOwnHint_OnAHungDiskUnderFsyncAlways_FailsTheWriteAtTheRequestTimeout()
+    {
+        using var release = new ManualResetEventSlim();
+        await using var cluster = await TestCluster.StartAsync(["a", "b", "c", "d"], o =>
+        {
+            (o.WriteQuorum, o.RequestTimeout) = (3, TimeSpan.FromSeconds(1));
+            if (o.NodeId == "a")
+            {
+                o.HintSync = _ => Assert.True(release.Wait(TimeSpan.FromSeconds(60)), "the test released the sync");
+            }
+        }, fsync: FsyncMode.Always);
+        try
+        {
+            var placement = cluster.Server("a").ClusterNode!.Placement;
+            var d = placement.Nodes.ToList().IndexOf("d");
+
+            // A key of b, c and d: with d down, a keeps d's hint, whose sync never ends.
+            var key = Enumerable.Range(0, 1000).Select(i => $"k{i}").First(k => placement.PreferenceList(placement.PartitionOf(Encoding.UTF8.GetBytes(k))) is var list && list.Contains(d) && !list.Contains(0));
+            await cluster.StopNodeAsync("d");
+            await cluster.WaitDownAsync("d");
+
+            // Well inside the client's own timeout (20 s) and the hung sync (60 s).
+            var refused = await Assert.ThrowsAsync<StackExchange.Redis.RedisServerException>(() => cluster.Db("a").StringSetAsync(key, "v").WaitAsync(TimeSpan.FromSeconds(15)));
+            Assert.Matches("quorum not reached: [0-2] of 3 replicas acknowledged", refused.Message);
+        }
+        finally
+        {
+            release.Set();
+        }
     }
 
     [Fact]

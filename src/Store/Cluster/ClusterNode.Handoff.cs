@@ -40,18 +40,12 @@ internal sealed partial class ClusterNode
         {
             foreach (var file in Hints.Seal(peer.Name))
             {
-                var (count, droppedHere) = (0, 0);
+                var (count, droppedHere) = (0L, 0L);
                 using (var reader = new HintReader(file))
                 {
                     var oldest = OldestDeliverableMs();
-                    while (true)
+                    while (!delivery.Failed && reader.TryRead())
                     {
-                        await delivery.WaitForRoomAsync(cancellationToken).ConfigureAwait(false);
-                        if (delivery.Failed || !reader.TryRead())
-                        {
-                            break;
-                        }
-
                         count++;
                         if (HybridLogicalClock.PhysicalMilliseconds(StoredValue.Version(reader.Stored).Timestamp) <= oldest)
                         {
@@ -59,7 +53,9 @@ internal sealed partial class ClusterNode
                             continue;
                         }
 
-                        if (!delivery.TrySend(reader.Key, reader.Stored))
+                        // The reader's record stays valid until its next read.
+                        await delivery.WaitForRoomAsync(reader.Key.Length + reader.Stored.Length, cancellationToken).ConfigureAwait(false);
+                        if (delivery.Failed || !delivery.TrySend(reader.Key, reader.Stored))
                         {
                             break;
                         }

@@ -45,7 +45,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         InitMembership(names, new System.Net.IPEndPoint(storeOptions.Listen.Address, standalone.Port), storeOptions.DataDirectory);
 
         Sessions = new SessionPool(replica);
-        Hints = new HintStore(Path.Combine(storeOptions.DataDirectory, "hints"), storeOptions.Fsync == FsyncMode.Always);
+        Hints = new HintStore(Path.Combine(storeOptions.DataDirectory, "hints"), storeOptions.Fsync == FsyncMode.Always, options.HintSync, _logger);
         _executor = new LocalExecutor(standalone);
         Coordinator = new Coordinator(this, _executor);
     }

@@ -60,6 +60,13 @@ public sealed class ClusterOptions
     /// <summary>Whether hints are handed to a node when it answers again; default true. Off, they stay on disk (tests of anti-entropy turn it off).</summary>
     public bool DeliverHints { get; set; } = true;
 
+    /// <summary>
+    /// Test seam: how this node's hint files' data is made durable, in place of
+    /// <see cref="Net.IO.DurableFile.FlushData"/>; null (the default) for the real fdatasync. Cluster tests
+    /// stand in for a slow or failing disk with it; nothing outside them sets it.
+    /// </summary>
+    internal Action<Microsoft.Win32.SafeHandles.SafeFileHandle>? HintSync { get; set; }
+
     /// <summary>Whether this node starts anti-entropy rounds (Merkle tree comparison with the other replicas of its partitions); default true. It always answers a peer's.</summary>
     public bool AntiEntropy { get; set; } = true;
 
@@ -139,9 +146,14 @@ public sealed class ClusterOptions
             errors.Add($"partitions (Q) must be a power of two, got {Partitions}");
         }
 
-        if (RequestTimeout <= TimeSpan.Zero || HeartbeatInterval <= TimeSpan.Zero || SuspectAfter <= TimeSpan.Zero || HintsPerSecond < 1 || MaxInFlightPerPeer < 1 || TransferBatchKeys < 1 || TransferBatchBytes < 1 || TransferBytesPerSecond < 1)
+        if (RequestTimeout <= TimeSpan.Zero || HeartbeatInterval <= TimeSpan.Zero || SuspectAfter <= TimeSpan.Zero || MaxInFlightPerPeer < 1 || TransferBatchKeys < 1 || TransferBatchBytes < 1 || TransferBytesPerSecond < 1)
         {
-            errors.Add("timeouts, intervals, the hint rate, the in-flight limit and the transfer batch and rate must be positive");
+            errors.Add("timeouts, intervals, the in-flight limit and the transfer batch and rate must be positive");
+        }
+
+        if (HintsPerSecond < 1)
+        {
+            errors.Add($"the hint rate (--hint-rate) must be at least 1 hint per second, got {HintsPerSecond}");
         }
 
         if (Partitions > 1 << 16)

@@ -203,9 +203,20 @@ internal sealed partial class Coordinator
     }
 
     /// <summary>A hint this node keeps, counted once its group commit says it is durable (off the event loop: the commit's thread hands it to the pool).</summary>
-    private static async Task SettleHintAsync(QuorumWrite quorum, ValueTask<bool> kept)
+    private async Task SettleHintAsync(QuorumWrite quorum, ValueTask<bool> kept)
     {
-        if (await kept.ConfigureAwait(false))
+        bool durable;
+        try
+        {
+            // A hung disk must not hold the client's write past the request timeout, as a peer's answer cannot.
+            durable = await kept.AsTask().WaitAsync(Options.RequestTimeout, node.Time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            durable = false;
+        }
+
+        if (durable)
         {
             quorum.Ack();
         }

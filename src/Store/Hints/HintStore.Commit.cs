@@ -16,13 +16,16 @@ internal sealed partial class HintStore
 {
     private bool _batched;
 
+    /// <summary>The writer thread failed on a bug (not a disk's refusal): every hint is refused from then on, none waits for a writer that is gone.</summary>
+    private bool _broken;
+
     /// <summary>Copies a hint into its node's batch and wakes the writer if it sleeps; the task of the round that will commit it.</summary>
     private Task<bool> Enqueue(string node, ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
     {
         ThrowIfNotANode(node);
         lock (_gate)
         {
-            if (_stopping)
+            if (_stopping || _broken)
             {
                 return Refused;
             }
@@ -44,6 +47,35 @@ internal sealed partial class HintStore
     private void WriteLoop()
     {
         var written = new List<Written>();
+        try
+        {
+            WriteRounds(written);
+        }
+        catch (Exception e)
+        {
+            // A bug, not a disk's refusal (those are caught where they happen): the callers of this round and of
+            // every batch not yet taken hear their hints were not kept, and later ones are refused at once.
+            LogWriterFailed(_logger, e);
+            lock (_gate)
+            {
+                _broken = true;
+                foreach (var target in _targets.Values)
+                {
+                    var (_, count, round) = target.TakeBatch();
+                    target.Pending -= count;
+                    round?.TrySetResult(false);
+                }
+            }
+
+            foreach (var batch in written)
+            {
+                batch.Round.TrySetResult(false);
+            }
+        }
+    }
+
+    private void WriteRounds(List<Written> written)
+    {
         while (true)
         {
             bool stopping;
@@ -57,6 +89,11 @@ internal sealed partial class HintStore
 
                 _batched = false;
                 stopping = _stopping;
+                if (_closed)
+                {
+                    return; // Closed while this writer was stuck in a sync: its batches were refused.
+                }
+
                 foreach (var target in _targets.Values)
                 {
                     if (target.Batched > 0)
@@ -95,23 +132,51 @@ internal sealed partial class HintStore
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            LogWriteFailed(_logger, count, target.Node, e);
             // The file may hold part of the batch: cut back to its whole records, and the next batch goes to a new file.
-            try
+            if (CutBack(target.File, before))
             {
-                target.File?.SetLength(before);
-            }
-            catch (Exception cut) when (cut is IOException or UnauthorizedAccessException)
-            {
-                // The cut failed too: a reader stops at the first torn record anyway.
+                target.Pending -= count;
             }
 
             Abandon(target);
-            target.Pending -= count;
             return new Written(target, null, round!, opened);
         }
         finally
         {
             target.TrimBatch();
+        }
+    }
+
+    /// <summary>
+    /// Under the lock, after a failed write: cuts <paramref name="file"/> (null when it could not be opened)
+    /// back to <paramref name="before"/>; whether none of the batch is left in it. When the cut fails too,
+    /// whole records of the batch may remain, to be read and counted off at handoff: they stay pending, and
+    /// a reader stops at the first torn record.
+    /// </summary>
+    private static bool CutBack(FileStream? file, long before)
+    {
+        if (file is null)
+        {
+            return true;
+        }
+
+        try
+        {
+            file.SetLength(before);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            try
+            {
+                // A device or a file that cannot be cut, to which nothing was written (a full disk refuses the first byte).
+                return RandomAccess.GetLength(file.SafeFileHandle) == before;
+            }
+            catch (IOException)
+            {
+                return false;
+            }
         }
     }
 
@@ -131,8 +196,9 @@ internal sealed partial class HintStore
             {
                 DurableFile.SyncDirectory(_directory);
             }
-            catch (IOException)
+            catch (IOException e)
             {
+                LogDirectorySyncFailed(_logger, e);
                 directoryFailed = true;
             }
         }
@@ -150,9 +216,10 @@ internal sealed partial class HintStore
                         kept = true;
                     }
                 }
-                catch (IOException)
+                catch (IOException e)
                 {
                     // Not kept: said below.
+                    LogSyncFailed(_logger, target.Node, e);
                 }
                 finally
                 {

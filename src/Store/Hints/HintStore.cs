@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Globalization;
 using DataPlane.Net.IO;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Win32.SafeHandles;
 
 namespace DataPlane.Store.Hints;
@@ -19,24 +21,31 @@ internal sealed partial class HintStore : IDisposable
 {
     private static readonly Task<bool> Refused = Task.FromResult(false);
 
+    /// <summary>How long closing waits for the writer's last round: a sync hung on a failing disk must not hang the node's shutdown.</summary>
+    private static readonly TimeSpan WriterStopTimeout = TimeSpan.FromSeconds(10);
+
     private readonly string _directory;
     private readonly bool _fsync;
     private readonly Action<SafeFileHandle> _sync;
+    private readonly ILogger _logger;
     private readonly object _gate = new();
     private readonly Dictionary<string, Target> _targets = new(StringComparer.Ordinal);
     private readonly Thread? _writer;
     private bool _directoryUnsynced;
     private bool _stopping;
+    private bool _closed;
     private long _syncs;
 
     /// <param name="directory">The hints directory, created if missing.</param>
     /// <param name="fsync">Whether each hint is fsynced before it counts as kept (<see cref="FsyncMode.Always"/>).</param>
     /// <param name="sync">How a hint file's data is made durable: <see cref="DurableFile.FlushData"/> unless a test stands in for the disk.</param>
-    public HintStore(string directory, bool fsync, Action<SafeFileHandle>? sync = null)
+    /// <param name="logger">Where the writer (fsync always) reports hints the disk refused; none when null.</param>
+    public HintStore(string directory, bool fsync, Action<SafeFileHandle>? sync = null, ILogger? logger = null)
     {
         _directory = directory;
         _fsync = fsync;
         _sync = sync ?? DurableFile.FlushData;
+        _logger = logger ?? NullLogger.Instance;
         DurableFile.CreateDirectory(directory);
         foreach (var path in Directory.GetFiles(directory, "*.hints"))
         {
@@ -216,12 +225,20 @@ internal sealed partial class HintStore : IDisposable
 
             target.File?.Dispose();
             target.File = null;
-            return FilesOf(node);
+            var files = FilesOf(node);
+            if (files.Count == 0)
+            {
+                // Nothing left on disk to count off at handoff (a failed fsync's pages gone, a write whose cut-back
+                // failed): what is pending is only what the writer has yet to write.
+                target.Pending = target.Batched;
+            }
+
+            return files;
         }
     }
 
     /// <summary>Deletes a sealed file of <paramref name="count"/> hints, each acknowledged or (<paramref name="dropped"/> of them) dropped.</summary>
-    public void Complete(string node, string path, int count, int dropped)
+    public void Complete(string node, string path, long count, long dropped)
     {
         lock (_gate)
         {
@@ -247,11 +264,16 @@ internal sealed partial class HintStore : IDisposable
         }
 
         // The writer's last round commits what was added before: those callers still hear whether it was kept.
-        _writer?.Join();
+        // A writer stuck in a sync past the limit writes nothing more, and what it had not taken is refused.
+        _writer?.Join(WriterStopTimeout);
         lock (_gate)
         {
+            _closed = true;
             foreach (var target in _targets.Values)
             {
+                var (_, count, round) = target.TakeBatch();
+                target.Pending -= count;
+                round?.TrySetResult(false);
                 target.File?.Dispose();
                 target.File = null;
                 target.ReturnBatch();
