@@ -142,6 +142,14 @@ internal sealed partial class HintStore
             Abandon(target);
             return new Written(target, null, round!, opened);
         }
+        catch
+        {
+            // A bug (the writer's loop then refuses everything): this batch's callers are in neither the targets
+            // nor the written list that loop refuses, so they hear it here. Its hints stay pending: some of its
+            // bytes may be in the file.
+            round?.TrySetResult(false);
+            throw;
+        }
         finally
         {
             target.TrimBatch();

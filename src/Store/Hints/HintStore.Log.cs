@@ -13,6 +13,9 @@ internal sealed partial class HintStore
     [LoggerMessage(EventId = 57, Level = LogLevel.Warning, Message = "Syncing the hints directory failed: the hints of new files in its round are not kept")]
     private static partial void LogDirectorySyncFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 58, Level = LogLevel.Warning, Message = "The hint writer was still in a sync {Seconds} s after closing began: left behind, and the hints it had not taken are refused")]
+    private static partial void LogWriterStuck(ILogger logger, double seconds);
+
     [LoggerMessage(EventId = 56, Level = LogLevel.Critical, Message = "The hint writer failed: every hint is refused from now on, until the node restarts")]
     private static partial void LogWriterFailed(ILogger logger, Exception exception);
 }

@@ -21,7 +21,10 @@ internal sealed partial class HintStore : IDisposable
 {
     private static readonly Task<bool> Refused = Task.FromResult(false);
 
-    /// <summary>How long closing waits for the writer's last round: a sync hung on a failing disk must not hang the node's shutdown.</summary>
+    /// <summary>
+    /// How long closing waits for the writer's last round once it has the store's lock: a sync hung on a failing
+    /// disk must not hang the node's shutdown. (A write hung under the lock holds closing up before this wait.)
+    /// </summary>
     private static readonly TimeSpan WriterStopTimeout = TimeSpan.FromSeconds(10);
 
     private readonly string _directory;
@@ -265,7 +268,10 @@ internal sealed partial class HintStore : IDisposable
 
         // The writer's last round commits what was added before: those callers still hear whether it was kept.
         // A writer stuck in a sync past the limit writes nothing more, and what it had not taken is refused.
-        _writer?.Join(WriterStopTimeout);
+        if (_writer is not null && !_writer.Join(WriterStopTimeout))
+        {
+            LogWriterStuck(_logger, WriterStopTimeout.TotalSeconds);
+        }
         lock (_gate)
         {
             _closed = true;
