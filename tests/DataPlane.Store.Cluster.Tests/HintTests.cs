@@ -215,16 +215,20 @@ public sealed class HintTests
         var root = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
         try
         {
-            var hints = new HintStore(Path.Combine(root, "hints"), fsync: true, sync: _ =>
-            {
-                syncing.Release();
-                Assert.True(release.Wait(TimeSpan.FromSeconds(60)), "the test released the sync");
-            });
+            var hints = new HintStore(
+                Path.Combine(root, "hints"),
+                fsync: true,
+                sync: _ =>
+                {
+                    syncing.Release();
+                    Assert.True(release.Wait(TimeSpan.FromSeconds(60)), "the test released the sync");
+                },
+                writerStopTimeout: TimeSpan.FromMilliseconds(200));
             var stuck = hints.AddAsync("c", "stuck"u8, Stored).AsTask();
             Assert.True(await syncing.WaitAsync(TimeSpan.FromSeconds(10)), "the first hint's sync started");
             var queued = hints.AddAsync("c", "queued"u8, Stored).AsTask();
 
-            // The writer waits 10 s at most: well inside the hung sync's minute.
+            // Closing waits 200 ms for the writer here (10 s by default): well inside the hung sync's minute.
             await Task.Run(hints.Dispose).WaitAsync(TimeSpan.FromSeconds(30));
             Assert.False(await queued.WaitAsync(TimeSpan.FromSeconds(10)));
             Assert.False(stuck.IsCompleted, "the stuck round is decided by its sync");

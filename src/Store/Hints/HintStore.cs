@@ -22,15 +22,16 @@ internal sealed partial class HintStore : IDisposable
     private static readonly Task<bool> Refused = Task.FromResult(false);
 
     /// <summary>
-    /// How long closing waits for the writer's last round once it has the store's lock: a sync hung on a failing
-    /// disk must not hang the node's shutdown. (A write hung under the lock holds closing up before this wait.)
+    /// How long closing waits by default for the writer's last round once it has the store's lock: a sync hung on a
+    /// failing disk must not hang the node's shutdown. (A write hung under the lock holds closing up before this wait.)
     /// </summary>
-    private static readonly TimeSpan WriterStopTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan DefaultWriterStopTimeout = TimeSpan.FromSeconds(10);
 
     private readonly string _directory;
     private readonly bool _fsync;
     private readonly Action<SafeFileHandle> _sync;
     private readonly ILogger _logger;
+    private readonly TimeSpan _writerStopTimeout;
     private readonly object _gate = new();
     private readonly Dictionary<string, Target> _targets = new(StringComparer.Ordinal);
     private readonly Thread? _writer;
@@ -43,8 +44,10 @@ internal sealed partial class HintStore : IDisposable
     /// <param name="fsync">Whether each hint is fsynced before it counts as kept (<see cref="FsyncMode.Always"/>).</param>
     /// <param name="sync">How a hint file's data is made durable: <see cref="DurableFile.FlushData"/> unless a test stands in for the disk.</param>
     /// <param name="logger">Where the writer (fsync always) reports hints the disk refused; none when null.</param>
-    public HintStore(string directory, bool fsync, Action<SafeFileHandle>? sync = null, ILogger? logger = null)
+    /// <param name="writerStopTimeout">How long closing waits for the writer's last round: 10 s unless a test shortens it.</param>
+    public HintStore(string directory, bool fsync, Action<SafeFileHandle>? sync = null, ILogger? logger = null, TimeSpan? writerStopTimeout = null)
     {
+        _writerStopTimeout = writerStopTimeout ?? DefaultWriterStopTimeout;
         _directory = directory;
         _fsync = fsync;
         _sync = sync ?? DurableFile.FlushData;
@@ -268,9 +271,9 @@ internal sealed partial class HintStore : IDisposable
 
         // The writer's last round commits what was added before: those callers still hear whether it was kept.
         // A writer stuck in a sync past the limit writes nothing more, and what it had not taken is refused.
-        if (_writer is not null && !_writer.Join(WriterStopTimeout))
+        if (_writer is not null && !_writer.Join(_writerStopTimeout))
         {
-            LogWriterStuck(_logger, WriterStopTimeout.TotalSeconds);
+            LogWriterStuck(_logger, _writerStopTimeout.TotalSeconds);
         }
         lock (_gate)
         {
