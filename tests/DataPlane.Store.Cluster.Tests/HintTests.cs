@@ -117,68 +117,44 @@ public sealed class HintTests
     [Fact]
     public async Task HintsAddedWhileASyncRuns_ShareTheNextSync_AndNoneIsKeptBeforeIt()
     {
-        using var syncing = new SemaphoreSlim(0);
-        using var release = new ManualResetEventSlim();
-        var calls = 0;
+        using var sync = new HeldSync(hold: 1);
         await WithHintStoreAsync(async (hints, _) =>
         {
             var first = hints.AddAsync("c", "first"u8, Stored).AsTask();
-            Assert.True(await syncing.WaitAsync(TimeSpan.FromSeconds(10)), "the first hint's sync started");
+            Assert.True(await sync.StartedAsync(), "the first hint's sync started");
 
             // Added from several threads while the disk is busy with the first hint: they all wait for the next sync.
             var rest = Enumerable.Range(0, 100).Select(i => Task.Run(async () => await hints.AddAsync("c", Encoding.ASCII.GetBytes("key:" + i), Stored))).ToArray();
             await Testing.Eventually.True(() => hints.PendingFor("c") == 101, "every hint to be added", TimeSpan.FromSeconds(10));
             Assert.False(first.IsCompleted || rest.Any(t => t.IsCompleted), "a hint is kept only after the sync that covers it");
 
-            release.Set();
+            sync.Release();
             Assert.True(await first.WaitAsync(TimeSpan.FromSeconds(10)));
             Assert.All(await Task.WhenAll(rest).WaitAsync(TimeSpan.FromSeconds(10)), Assert.True);
             Assert.Equal(2, hints.Syncs);
             Assert.Equal(101, ReadKeys(Assert.Single(hints.Seal("c"))).Count);
-        }, fsync: true, sync: _ =>
-        {
-            if (Interlocked.Increment(ref calls) == 1)
-            {
-                syncing.Release();
-                Assert.True(release.Wait(TimeSpan.FromSeconds(30)), "the test released the sync");
-            }
-        });
+        }, fsync: true, sync: sync.Sync);
     }
 
     [Fact]
     public async Task FailedSync_FailsEveryHintItCovered()
     {
-        using var syncing = new SemaphoreSlim(0);
-        using var release = new ManualResetEventSlim();
-        var calls = 0;
+        using var sync = new HeldSync(hold: 1, fails: call => call <= 2);
         await WithHintStoreAsync(async (hints, _) =>
         {
             var first = hints.AddAsync("c", "first"u8, Stored).AsTask();
-            Assert.True(await syncing.WaitAsync(TimeSpan.FromSeconds(10)), "the first hint's sync started");
+            Assert.True(await sync.StartedAsync(), "the first hint's sync started");
             var covered = Enumerable.Range(0, 50).Select(i => hints.AddAsync("c", Encoding.ASCII.GetBytes("key:" + i), Stored).AsTask()).ToArray();
-            release.Set();
+            sync.Release();
 
             Assert.False(await first.WaitAsync(TimeSpan.FromSeconds(10)));
             Assert.All(await Task.WhenAll(covered).WaitAsync(TimeSpan.FromSeconds(10)), Assert.False);
-            Assert.Equal(2, calls);
+            Assert.Equal(2, sync.Calls);
 
             // The disk is back: the next hint is kept, in a new file (the failed ones' pages may be lost for good).
             Assert.True(await hints.AddAsync("c", "later"u8, Stored));
             Assert.Equal(["later"], ReadKeys(hints.Seal("c")[^1]));
-        }, fsync: true, sync: _ =>
-        {
-            var call = Interlocked.Increment(ref calls);
-            if (call == 1)
-            {
-                syncing.Release();
-                Assert.True(release.Wait(TimeSpan.FromSeconds(30)), "the test released the sync");
-            }
-
-            if (call <= 2)
-            {
-                throw new IOException("fdatasync: Input/output error");
-            }
-        });
+        }, fsync: true, sync: sync.Sync);
     }
 
     [Fact]
@@ -210,34 +186,25 @@ public sealed class HintTests
     [Fact]
     public async Task ClosingTheStore_WithItsWriterStuckInASync_ReturnsAndRefusesTheHintsNotYetWritten()
     {
-        using var syncing = new SemaphoreSlim(0);
-        using var release = new ManualResetEventSlim();
+        using var sync = new HeldSync();
         var root = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
         try
         {
-            var hints = new HintStore(
-                Path.Combine(root, "hints"),
-                fsync: true,
-                sync: _ =>
-                {
-                    syncing.Release();
-                    Assert.True(release.Wait(TimeSpan.FromSeconds(60)), "the test released the sync");
-                },
-                writerStopTimeout: TimeSpan.FromMilliseconds(200));
+            var hints = new HintStore(Path.Combine(root, "hints"), fsync: true, sync: sync.Sync, writerStopTimeout: TimeSpan.FromMilliseconds(200));
             var stuck = hints.AddAsync("c", "stuck"u8, Stored).AsTask();
-            Assert.True(await syncing.WaitAsync(TimeSpan.FromSeconds(10)), "the first hint's sync started");
+            Assert.True(await sync.StartedAsync(), "the first hint's sync started");
             var queued = hints.AddAsync("c", "queued"u8, Stored).AsTask();
 
             // Closing waits 200 ms for the writer here (10 s by default): well inside the hung sync's minute.
             await Task.Run(hints.Dispose).WaitAsync(TimeSpan.FromSeconds(30));
             Assert.False(await queued.WaitAsync(TimeSpan.FromSeconds(10)));
             Assert.False(stuck.IsCompleted, "the stuck round is decided by its sync");
-            release.Set();
+            sync.Release();
             Assert.True(await stuck.WaitAsync(TimeSpan.FromSeconds(10)));
         }
         finally
         {
-            release.Set();
+            sync.Release();
             Directory.Delete(root, recursive: true);
         }
     }
@@ -336,24 +303,16 @@ public sealed class HintTests
     [Fact]
     public async Task PeersHint_UnderFsyncAlways_IsAcknowledgedOnlyOnceItsGroupCommitIsDone()
     {
-        using var syncing = new SemaphoreSlim(0);
-        using var release = new ManualResetEventSlim();
         var failing = false;
+
+        // c's disk: each hint file sync waits for the test, then fails while the test says so.
+        using var sync = new HeldSync(fails: _ => Volatile.Read(ref failing));
         await using var cluster = await TestCluster.StartAsync(["a", "b", "c", "d"], o =>
         {
             o.WriteQuorum = 3;
             if (o.NodeId == "c")
             {
-                // c's disk: each hint file sync waits for the test, then fails while the test says so.
-                o.HintSync = _ =>
-                {
-                    syncing.Release();
-                    Assert.True(release.Wait(TimeSpan.FromSeconds(30)), "the test released the sync");
-                    if (Volatile.Read(ref failing))
-                    {
-                        throw new IOException("fdatasync: Input/output error");
-                    }
-                };
+                o.HintSync = sync.Sync;
             }
         }, fsync: FsyncMode.Always);
         var placement = cluster.Server("a").ClusterNode!.Placement;
@@ -365,10 +324,10 @@ public sealed class HintTests
         await cluster.WaitDownAsync("d");
 
         var write = cluster.Db("a").StringSetAsync(keys[0], "v");
-        Assert.True(await syncing.WaitAsync(TimeSpan.FromSeconds(10)), "c's group commit of the hint started");
+        Assert.True(await sync.StartedAsync(), "c's group commit of the hint started");
         await Testing.Eventually.True(() => Holds(cluster, "b", keys[0], out _), "b to hold the write", TimeSpan.FromSeconds(10));
         Assert.False(write.IsCompleted, "the write waits for c's group commit");
-        release.Set();
+        sync.Release();
         Assert.True(await write.WaitAsync(TimeSpan.FromSeconds(10)));
 
         Volatile.Write(ref failing, true);

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using DataPlane.Store.Protocol.Internode;
 using DataPlane.Store.Replica;
 using FASTER.core;
 using Microsoft.Extensions.Time.Testing;
@@ -74,26 +73,6 @@ public sealed class FasterPrefetchTests : IDisposable
         AssertAddressesAgree(recovered, keys, buckets: 1 << 12);
     }
 
-    [Fact]
-    public void KeyHashes_TakesTheKeysOfWholeWriteAndReadFrames()
-    {
-        var write = (byte[])[3, 0, 0, 0, .. "abc"u8, .. Stored(1, "x")];
-        var wire = Encode([(FrameType.Write, write), (FrameType.Ping, []), (FrameType.Read, "defg"u8.ToArray()), (FrameType.Write, [9, 0, 0, 0, 1])]);
-        var hashes = new long[8];
-
-        // The last write's key length runs past its payload: it is skipped, and TryRead will refuse it.
-        Assert.Equal(2, Frame.KeyHashes(wire, hashes, out var seen));
-        Assert.Equal(4, seen);
-        Assert.Equal(FasterPrefetch.Hash("abc"u8), hashes[0]);
-        Assert.Equal(FasterPrefetch.Hash("defg"u8), hashes[1]);
-
-        // A frame cut short ends the look-ahead; so does the window's size in frames.
-        Assert.Equal(1, Frame.KeyHashes(wire.AsSpan(0, wire.Length - 2 - (Frame.HeaderSize + 5)), hashes, out seen));
-        Assert.Equal(2, seen);
-        Assert.Equal(1, Frame.KeyHashes(wire, hashes.AsSpan(0, 2), out seen));
-        Assert.Equal(2, seen);
-    }
-
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     /// <summary>
@@ -161,19 +140,5 @@ public sealed class FasterPrefetchTests : IDisposable
         StoredValue.WriteHeader(bytes, new ValueVersion(timestamp, 1), tombstone: false, 0);
         Encoding.UTF8.GetBytes(payload, bytes.AsSpan(StoredValue.HeaderSize));
         return bytes;
-    }
-
-    private static byte[] Encode((FrameType Type, byte[] Payload)[] frames)
-    {
-        var wire = new List<byte>();
-        foreach (var (type, payload) in frames)
-        {
-            var header = new byte[Frame.HeaderSize];
-            Frame.WriteHeader(header, type, 1, payload.Length);
-            wire.AddRange(header);
-            wire.AddRange(payload);
-        }
-
-        return [.. wire];
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using DataPlane.Store.Protocol.Internode;
+using DataPlane.Store.Replica;
 
 namespace DataPlane.Store.Tests;
 
@@ -50,6 +51,26 @@ public sealed class FrameTests
 
         Assert.True(buffer.IsEmpty);
         Assert.False(Frame.TryRead(ref buffer, out _, out _, out _));
+    }
+
+    [Fact]
+    public void KeyHashes_TakesTheKeysOfWholeWriteAndReadFrames()
+    {
+        var write = (byte[])[3, 0, 0, 0, .. "abc"u8, .. new byte[StoredValue.HeaderSize + 1]];
+        var wire = Encode([(FrameType.Write, 1, write), (FrameType.Ping, 2, []), (FrameType.Read, 3, "defg"u8.ToArray()), (FrameType.Write, 4, [9, 0, 0, 0, 1])]);
+        var hashes = new long[8];
+
+        // The last write's key length runs past its payload: it is skipped, and TryRead will refuse it.
+        Assert.Equal(2, Frame.KeyHashes(wire, hashes, out var seen));
+        Assert.Equal(4, seen);
+        Assert.Equal(FasterPrefetch.Hash("abc"u8), hashes[0]);
+        Assert.Equal(FasterPrefetch.Hash("defg"u8), hashes[1]);
+
+        // A frame cut short ends the look-ahead; so does the window's size in frames.
+        Assert.Equal(1, Frame.KeyHashes(wire.AsSpan(0, wire.Length - 2 - (Frame.HeaderSize + 5)), hashes, out seen));
+        Assert.Equal(2, seen);
+        Assert.Equal(1, Frame.KeyHashes(wire, hashes.AsSpan(0, 2), out seen));
+        Assert.Equal(2, seen);
     }
 
     private static byte[] Encode((FrameType Type, ulong Id, byte[] Payload)[] frames)

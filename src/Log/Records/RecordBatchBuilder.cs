@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
+using DataPlane.Net.IO;
 
 namespace DataPlane.Log.Records;
 
@@ -139,16 +140,5 @@ public sealed class RecordBatchBuilder : IDisposable
         return (int)_compressed.Length;
     }
 
-    private void Ensure(int capacity)
-    {
-        if (capacity <= _buffer.Length)
-        {
-            return;
-        }
-
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, _buffer.Length * 2));
-        _buffer.AsSpan(0, _length).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(_buffer);
-        _buffer = bigger;
-    }
+    private void Ensure(int capacity) => PooledBuffer.Grow(ref _buffer, _length, capacity);
 }

@@ -62,14 +62,7 @@ internal sealed partial class WriteAheadLog : IDisposable
         var size = WalRecord.Size(key.Length, value.Length);
         lock (_gate)
         {
-            if (_batchLength + size > _batch.Length)
-            {
-                var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_batch.Length * 2, _batchLength + size));
-                _batch.AsSpan(0, _batchLength).CopyTo(bigger);
-                ArrayPool<byte>.Shared.Return(_batch);
-                _batch = bigger;
-            }
-
+            PooledBuffer.Grow(ref _batch, _batchLength, _batchLength + size);
             WalRecord.Write(_batch.AsSpan(_batchLength, size), key, value);
             var wasEmpty = _batchLength == 0;
             _batchLength += size;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using DataPlane.Net.IO;
 
 namespace DataPlane.Store.Hints;
 
@@ -9,7 +10,7 @@ internal sealed partial class HintStore
     {
         private const int InitialBatchBytes = 16 * 1024;
 
-        private byte[]? _batch;
+        private byte[] _batch = [];
 
         public string Node { get; } = node;
 
@@ -33,14 +34,7 @@ internal sealed partial class HintStore
         public Task<bool> Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
         {
             var size = HintRecord.Size(key.Length, stored.Length);
-            _batch ??= ArrayPool<byte>.Shared.Rent(Math.Max(InitialBatchBytes, size));
-            if (BatchLength + size > _batch.Length)
-            {
-                var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_batch.Length * 2, BatchLength + size));
-                _batch.AsSpan(0, BatchLength).CopyTo(bigger);
-                ArrayPool<byte>.Shared.Return(_batch);
-                _batch = bigger;
-            }
+            PooledBuffer.Grow(ref _batch, BatchLength, Math.Max(InitialBatchBytes, BatchLength + size));
 
             HintRecord.Write(_batch.AsSpan(BatchLength, size), key, stored);
             BatchLength += size;
@@ -60,10 +54,10 @@ internal sealed partial class HintStore
         /// <summary>Gives the batch's buffer back to the pool: after a burst, or when the store closes.</summary>
         public void ReturnBatch()
         {
-            if (_batch is not null && BatchLength == 0)
+            if (_batch.Length > 0 && BatchLength == 0)
             {
                 ArrayPool<byte>.Shared.Return(_batch);
-                _batch = null;
+                _batch = [];
             }
         }
 

@@ -75,6 +75,9 @@ internal sealed unsafe class FasterPrefetch
         return new FasterPrefetch(raw, buckets, mask, pageTable, pages, bits, size);
     }
 
+    /// <summary>How many keys ahead a batch (a pipeline of commands, a peer's frames) prefetches: enough misses in flight to overlap, few enough that the first lines are still cached when their keys' turn comes.</summary>
+    public const int Lookahead = 16;
+
     /// <summary>Whether this CPU has the prefetch instruction: without it, a caller need not look ahead for keys at all.</summary>
     public static bool IsSupported => Sse.IsSupported;
 

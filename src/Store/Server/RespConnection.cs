@@ -14,9 +14,6 @@ namespace DataPlane.Store.Server;
 /// </summary>
 internal sealed partial class RespConnection : IDisposable
 {
-    /// <summary>How many commands ahead a pipelined batch prefetches its keys (see <see cref="PrefetchAhead"/>).</summary>
-    private const int Lookahead = 16;
-
     private readonly IDuplexPipe? _pipe;
     private readonly Socket? _socket;
     private readonly ReplyBuffer? _replies;
@@ -193,7 +190,7 @@ internal sealed partial class RespConnection : IDisposable
     }
 
     /// <summary>
-    /// Prefetches the FASTER buckets and records of the keys of the next <see cref="Lookahead"/> whole
+    /// Prefetches the FASTER buckets and records of the keys of the next <see cref="FasterPrefetch.Lookahead"/> whole
     /// commands after <paramref name="reader"/>'s position (<see cref="RespParser.KeyHashes"/>), without
     /// moving it: a pipelined batch of commands otherwise waits on two cache misses per key in turn. Returns
     /// how many commands it covered: the caller looks ahead again once it has run them (at once, when none
@@ -206,7 +203,7 @@ internal sealed partial class RespConnection : IDisposable
             return 0;
         }
 
-        Span<long> hashes = stackalloc long[Lookahead];
+        Span<long> hashes = stackalloc long[FasterPrefetch.Lookahead];
         prefetch.Prefetch(hashes[..RespParser.KeyHashes(reader.UnreadSequence, _ahead, _context.Options.MaxBulkLength, hashes, out var seen)]);
         return seen;
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
+using DataPlane.Net.IO;
 
 namespace DataPlane.Log.Protocol.Kafka;
 
@@ -122,14 +123,7 @@ internal sealed class KafkaWriter : IDisposable
 
     private Span<byte> Take(int count)
     {
-        if (_position + count > _buffer.Length)
-        {
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _position + count));
-            _buffer.AsSpan(0, _position).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = larger;
-        }
-
+        PooledBuffer.Grow(ref _buffer, _position, _position + count);
         var span = _buffer.AsSpan(_position, count);
         _position += count;
         return span;

@@ -19,9 +19,6 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
 {
     private const int MaxNameLength = 64;
 
-    /// <summary>How many frames ahead a batch prefetches (see <see cref="HandleFrames"/>).</summary>
-    private const int Lookahead = 16;
-
     private ILoopConnection? _receiver;
 
     /// <summary>Serves the connection on the runtime's sockets: handshake, then frames until it ends.</summary>
@@ -190,14 +187,14 @@ internal sealed class InternodeConnection(Socket socket, string localName, strin
 
     /// <summary>
     /// Applies or answers every whole frame at the front of <paramref name="buffer"/>; true if there was one.
-    /// It prefetches the FASTER buckets and records of the next <see cref="Lookahead"/> frames' keys
+    /// It prefetches the FASTER buckets and records of the next <see cref="FasterPrefetch.Lookahead"/> frames' keys
     /// (<see cref="Frame.KeyHashes"/>), and again once it has handled those: a batch of replicated writes
     /// otherwise waits on two cache misses per write in turn.
     /// </summary>
     internal bool HandleFrames(ref ReadOnlySequence<byte> buffer, ReplicaSession session, FrameOutbox outbox)
     {
         var prefetch = FasterPrefetch.IsSupported ? replica.Prefetch : null;
-        Span<long> hashes = stackalloc long[Lookahead];
+        Span<long> hashes = stackalloc long[FasterPrefetch.Lookahead];
         var handled = 0;
         var ahead = 0;
         while (Frame.TryRead(ref buffer, out var type, out var id, out var payload))
