@@ -91,6 +91,11 @@ internal abstract unsafe class LoopReceiver : ILoopConnection
     /// <summary>The peer sent a malformed frame (loop thread): counted before the connection is closed.</summary>
     protected abstract void OnMalformed(string reason);
 
+    /// <summary>Nothing to time by default: only a peer client's connection has requests in flight.</summary>
+    public virtual void Tick()
+    {
+    }
+
     /// <summary>Before an event's receives.</summary>
     protected virtual void BeginBatch()
     {

@@ -245,8 +245,12 @@ internal sealed partial class PeerClient
         }
     }
 
-    /// <summary>Times out every request whose deadline passed, and tells the handlers of slow ones.</summary>
-    private void Sweep()
+    /// <summary>
+    /// Times out every request whose deadline passed, and tells the handlers of slow ones: every
+    /// <see cref="SweepInterval"/>, from the loop that receives the replies (<see cref="PeerReceiver.Tick"/>)
+    /// or, without one, from a timer.
+    /// </summary>
+    internal void Sweep()
     {
         var now = _time.GetTimestamp();
         ExpireWaiting(now, all: false);

@@ -15,9 +15,13 @@ internal sealed partial class RespLoop : IPeerLoop
 {
     private const ulong PeerTag = 1UL << 63;
 
+    /// <summary>How long the loop sleeps at most while it receives on peer connections: their requests' timeouts are checked at this pace.</summary>
+    private static readonly int TickMilliseconds = (int)PeerClient.SweepInterval.TotalMilliseconds;
+
     private readonly ConcurrentQueue<ILoopConnection> _peerAdds = new();
     private readonly ConcurrentQueue<ILoopConnection> _peerDrops = new();
     private readonly List<ILoopConnection?> _peers = [];
+    private long _nextTick;
 
     public bool TryAdopt(ILoopConnection receiver)
     {
@@ -69,6 +73,44 @@ internal sealed partial class RespLoop : IPeerLoop
         {
             LogPeerFailed(_logger, e);
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Every <see cref="TickMilliseconds"/> (by the coarse clock, read once a round), the peer connections'
+    /// timers (<see cref="ILoopConnection.Tick"/>), within the round: what they decide is answered with it.
+    /// </summary>
+    private void TickPeers()
+    {
+        if (_peers.Count == 0)
+        {
+            return;
+        }
+
+        var now = Environment.TickCount64;
+        if (now < _nextTick)
+        {
+            return;
+        }
+
+        _nextTick = now + TickMilliseconds;
+        for (var i = 0; i < _peers.Count; i++)
+        {
+            if (_peers[i] is not { } receiver)
+            {
+                continue;
+            }
+
+            try
+            {
+                receiver.Tick();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // As a failed receive: the connection is closed and re-opened, which fails what it had in flight.
+                LogPeerFailed(_logger, e);
+                ClosePeer(i);
+            }
         }
     }
 

@@ -109,7 +109,7 @@ internal sealed partial class RespLoop
         {
             while (!_stopping)
             {
-                var count = _waiter.Wait(-1);
+                var count = _waiter.Wait(_peers.Count > 0 ? TickMilliseconds : -1);
                 FrameOutbox.BeginRound(_round);
                 try
                 {
@@ -130,6 +130,7 @@ internal sealed partial class RespLoop
                         }
                     }
 
+                    TickPeers();
                     RunDecided();
                     WriteLogAndRelease();
                 }
@@ -287,6 +288,6 @@ internal sealed partial class RespLoop
     [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "A peer connection could not join the event loop: errno {Errno}")]
     private static partial void LogPeerRegisterFailed(ILogger logger, int errno);
 
-    [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "A peer connection's receive failed; it is closed and re-opened")]
+    [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "A peer connection failed on its event loop (a receive or its timeouts); it is closed and re-opened")]
     private static partial void LogPeerFailed(ILogger logger, Exception exception);
 }
