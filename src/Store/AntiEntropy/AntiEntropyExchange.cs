@@ -191,7 +191,7 @@ internal sealed class AntiEntropyExchange(
         var session = sessions.Rent();
         try
         {
-            mine = LeafScan.Collect(replica, session, theirs.Keys, cancellationToken);
+            mine = LeafScan.Collect(replica, session, theirs.Keys, stats, cancellationToken);
         }
         finally
         {
