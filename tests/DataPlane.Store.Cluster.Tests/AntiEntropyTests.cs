@@ -185,7 +185,7 @@ public sealed class AntiEntropyTests(ITestOutputHelper output)
         Assert.Contains("--anti-entropy-interval takes 500ms, 10s, 1m or off; got 'often'", node.Output, StringComparison.Ordinal);
     }
 
-    private static byte[] Stored(long timestamp, int nodeId, bool tombstone, string payload)
+    internal static byte[] Stored(long timestamp, int nodeId, bool tombstone, string payload)
     {
         var bytes = Encoding.UTF8.GetBytes(payload);
         var stored = new byte[StoredValue.HeaderSize + bytes.Length];

@@ -9,13 +9,24 @@ namespace DataPlane.Store.AntiEntropy;
 /// One round of anti-entropy with one peer, over the partitions both hold. Four steps, each a
 /// batched request: (1) a hash of the roots of each group of 64 shared partitions, answered with the
 /// peer's roots of the groups that differ; (2) this node's 8 branch hashes of each differing
-/// partition, answered with the peer's 8 leaves of each differing branch; (3) the keys and versions
-/// of each differing leaf on both sides; (4) values pulled where the peer is newer (or alone) and
-/// pushed where this node is, merged by the same last-writer-wins rule as every other write, so a
-/// tombstone travels like a value and a delete stays deleted. Only the keys of differing leaves
-/// are named, and only the values that differ travel. Value transfer is paced to
-/// <c>keysPerSecond</c>, and every request waits for its reply before the next, so an exchange
-/// never has more than one request in flight to take capacity from client traffic.
+/// partition, answered with the peer's 8 leaves of each differing branch, then, after a settle
+/// pause, the same again for the partitions of the differing leaves, keeping only the leaves that
+/// differed both times; (3) the keys and versions of each of those leaves on both sides; (4) values
+/// pulled where the peer is newer (or alone) and pushed where this node is, merged by the same
+/// last-writer-wins rule as every other write, so a tombstone travels like a value and a delete
+/// stays deleted. Only the keys of differing leaves are named, and only the values that differ
+/// travel. Value transfer is paced to <c>keysPerSecond</c>, and every request waits for its reply
+/// before the next, so an exchange never has more than one request in flight to take capacity from
+/// client traffic.
+/// <para>
+/// The second look is there because step 3 costs a pass over the whole log on each side. Under
+/// writes, a few hundred leaves differ at any instant only because a write has reached one replica
+/// and not yet the other; it lands within moments and the leaf agrees again, while a write a
+/// replica missed keeps its leaf differing. Two instants <paramref name="settle"/> apart rarely share
+/// an in-flight leaf among the 64 of each of thousands of partitions, so an exchange under load
+/// mostly scans nothing, and a real difference is still repaired in the same exchange. The peer's
+/// lease stays held through the pause (the pause is well under its timeout).
+/// </para>
 /// </summary>
 internal sealed class AntiEntropyExchange(
     Replica.Replica replica,
@@ -24,6 +35,7 @@ internal sealed class AntiEntropyExchange(
     PeerClient peer,
     TimeSpan requestTimeout,
     int keysPerSecond,
+    TimeSpan settle,
     TimeProvider time)
 {
     private const int BranchBatch = 512;
@@ -66,6 +78,15 @@ internal sealed class AntiEntropyExchange(
             }
 
             stats.LeavesDiffered(leaves.Count);
+            if (leaves.Count == 0)
+            {
+                return;
+            }
+
+            await Task.Delay(settle, time, cancellationToken).ConfigureAwait(false);
+            var differing = leaves.Count;
+            leaves = await StillDifferingAsync(leaves, cancellationToken).ConfigureAwait(false);
+            stats.Settled(differing - leaves.Count);
             for (var i = 0; i < leaves.Count; i += LeafBatch)
             {
                 await RepairLeavesAsync(leaves.GetRange(i, Math.Min(LeafBatch, leaves.Count - i)), cancellationToken).ConfigureAwait(false);
@@ -176,6 +197,29 @@ internal sealed class AntiEntropyExchange(
         }
     }
 
+    /// <summary>Of <paramref name="leaves"/>, those that differ again: their partitions' branches compared once more, as in step 2.</summary>
+    private async Task<List<int>> StillDifferingAsync(List<int> leaves, CancellationToken cancellationToken)
+    {
+        var seen = new HashSet<int>();
+        var partitions = new List<int>();
+        foreach (var leaf in leaves)
+        {
+            if (seen.Add(leaf >> MerkleForest.LeafBits))
+            {
+                partitions.Add(leaf >> MerkleForest.LeafBits);
+            }
+        }
+
+        var now = new List<int>();
+        for (var i = 0; i < partitions.Count; i += BranchBatch)
+        {
+            await DifferingLeavesAsync(partitions, i, Math.Min(BranchBatch, partitions.Count - i), now, cancellationToken).ConfigureAwait(false);
+        }
+
+        var again = new HashSet<int>(now);
+        return leaves.FindAll(again.Contains);
+    }
+
     private async Task RepairLeavesAsync(List<int> leaves, CancellationToken cancellationToken)
     {
         _request.Clear();
@@ -191,7 +235,7 @@ internal sealed class AntiEntropyExchange(
         var session = sessions.Rent();
         try
         {
-            mine = LeafScan.Collect(replica, session, theirs.Keys, cancellationToken);
+            mine = LeafScan.Collect(replica, session, theirs.Keys, stats, cancellationToken);
         }
         finally
         {

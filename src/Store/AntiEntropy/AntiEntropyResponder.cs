@@ -283,7 +283,7 @@ internal sealed class AntiEntropyResponder(Replica.Replica replica, SessionPool 
             leaves.Add((int)reader.U32());
         }
 
-        var found = LeafScan.Collect(replica, session, leaves, _stopping.Token);
+        var found = LeafScan.Collect(replica, session, leaves, stats, _stopping.Token);
         var at = reply.ReserveCount();
         var included = 0;
         foreach (var leaf in leaves)

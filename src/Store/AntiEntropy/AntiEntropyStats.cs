@@ -11,6 +11,8 @@ internal sealed class AntiEntropyStats
     private long _partitionsCompared;
     private long _partitionsDiffering;
     private long _leavesDiffering;
+    private long _leavesSettled;
+    private long _logScans;
     private long _keysSent;
     private long _keysReceived;
     private long _bytesExchanged;
@@ -26,6 +28,12 @@ internal sealed class AntiEntropyStats
 
     /// <summary>Leaves found to differ by descending the differing partitions.</summary>
     public long LeavesDiffering => Interlocked.Read(ref _leavesDiffering);
+
+    /// <summary>Differing leaves that agreed when compared again a settle pause later (a write was in flight), so were not scanned.</summary>
+    public long LeavesSettled => Interlocked.Read(ref _leavesSettled);
+
+    /// <summary>Passes over FASTER's whole log to list the keys of differing leaves (one per batch of leaves, on each side of an exchange).</summary>
+    public long LogScans => Interlocked.Read(ref _logScans);
 
     /// <summary>Stored values sent to peers (pushed, or given on a peer's pull).</summary>
     public long KeysSent => Interlocked.Read(ref _keysSent);
@@ -45,6 +53,10 @@ internal sealed class AntiEntropyStats
     }
 
     public void LeavesDiffered(int leaves) => Interlocked.Add(ref _leavesDiffering, leaves);
+
+    public void Settled(int leaves) => Interlocked.Add(ref _leavesSettled, leaves);
+
+    public void Scanned() => Interlocked.Increment(ref _logScans);
 
     public void Sent(int keys) => Interlocked.Add(ref _keysSent, keys);
 

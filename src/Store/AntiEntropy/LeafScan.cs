@@ -10,7 +10,7 @@ namespace DataPlane.Store.AntiEntropy;
 /// </summary>
 internal static class LeafScan
 {
-    public static Dictionary<int, List<KeyDigest>> Collect(Replica.Replica replica, ReplicaSession session, IReadOnlyCollection<int> leaves, CancellationToken cancellationToken)
+    public static Dictionary<int, List<KeyDigest>> Collect(Replica.Replica replica, ReplicaSession session, IReadOnlyCollection<int> leaves, AntiEntropyStats stats, CancellationToken cancellationToken)
     {
         var forest = replica.Digests ?? throw new InvalidOperationException("the replica keeps no digests");
         var result = new Dictionary<int, List<KeyDigest>>(leaves.Count);
@@ -22,6 +22,7 @@ internal static class LeafScan
         var keys = new HashSet<byte[]>(KeyComparer.Instance);
         var log = replica.Store.Log;
         var scanned = 0;
+        stats.Scanned();
         using (var iterator = log.Scan(log.BeginAddress, log.TailAddress))
         {
             while (iterator.GetNext(out var info))

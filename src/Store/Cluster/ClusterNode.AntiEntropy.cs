@@ -11,6 +11,15 @@ internal sealed partial class ClusterNode
     /// <summary>This node's anti-entropy counters.</summary>
     public AntiEntropyStats AntiEntropy { get; } = new();
 
+    /// <summary>
+    /// How long an exchange waits before it compares the leaves that differed once more (see
+    /// <see cref="AntiEntropyExchange"/>): a quarter of the request timeout, as a write reaches its
+    /// replicas within their reply time (milliseconds, a few tens under load) or its coordinator gives up at
+    /// the timeout and hints it, a difference worth repairing; at most a quarter of the interval, so short
+    /// intervals (tests) stay short rounds. Well under the peer's lease of twice the request timeout.
+    /// </summary>
+    private TimeSpan AntiEntropySettle => TimeSpan.FromTicks(Math.Min(Options.RequestTimeout.Ticks, Options.AntiEntropyInterval.Ticks) / 4);
+
     /// <summary>Builds the Merkle trees from the recovered data (before anything is served) and the responder peers talk to.</summary>
     private AntiEntropyResponder StartAntiEntropy()
     {
@@ -59,7 +68,7 @@ internal sealed partial class ClusterNode
 
                     try
                     {
-                        var exchange = new AntiEntropyExchange(Replica, Sessions, AntiEntropy, peer.Client, Options.RequestTimeout, Options.AntiEntropyKeysPerSecond, Time);
+                        var exchange = new AntiEntropyExchange(Replica, Sessions, AntiEntropy, peer.Client, Options.RequestTimeout, Options.AntiEntropyKeysPerSecond, AntiEntropySettle, Time);
                         await exchange.RunAsync(SharedPartitions(Placement, Options.NodeId, peer.Name), cancellationToken).ConfigureAwait(false);
                     }
                     catch (Exception e) when (e is IOException or InvalidDataException or ObjectDisposedException)

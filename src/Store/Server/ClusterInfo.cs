@@ -55,6 +55,8 @@ internal static class ClusterInfo
         line("anti_entropy_partitions_compared", ae.PartitionsCompared);
         line("anti_entropy_partitions_differing", ae.PartitionsDiffering);
         line("anti_entropy_leaves_differing", ae.LeavesDiffering);
+        line("anti_entropy_leaves_settled", ae.LeavesSettled);
+        line("anti_entropy_log_scans", ae.LogScans);
         line("anti_entropy_keys_sent", ae.KeysSent);
         line("anti_entropy_keys_received", ae.KeysReceived);
         line("anti_entropy_bytes", ae.BytesExchanged);

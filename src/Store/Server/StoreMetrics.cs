@@ -23,6 +23,7 @@ internal sealed class StoreMetrics : IDisposable
         _meter.CreateObservableCounter("anti_entropy.rounds", () => context.Cluster?.AntiEntropy.Rounds ?? 0, description: "Anti-entropy rounds started.");
         _meter.CreateObservableCounter("anti_entropy.partitions_compared", () => context.Cluster?.AntiEntropy.PartitionsCompared ?? 0, description: "Partition roots compared with a peer.");
         _meter.CreateObservableCounter("anti_entropy.partitions_differing", () => context.Cluster?.AntiEntropy.PartitionsDiffering ?? 0, description: "Compared partitions whose roots differed.");
+        _meter.CreateObservableCounter("anti_entropy.log_scans", () => context.Cluster?.AntiEntropy.LogScans ?? 0, description: "Passes over the whole log to list the keys of differing leaves.");
         _meter.CreateObservableCounter("anti_entropy.keys_sent", () => context.Cluster?.AntiEntropy.KeysSent ?? 0, description: "Values anti-entropy sent to peers.");
         _meter.CreateObservableCounter("anti_entropy.keys_received", () => context.Cluster?.AntiEntropy.KeysReceived ?? 0, description: "Values anti-entropy received from peers.");
         _meter.CreateObservableCounter("anti_entropy.bytes", () => context.Cluster?.AntiEntropy.BytesExchanged ?? 0, unit: "By", description: "Bytes of anti-entropy frames sent and received.");
