@@ -88,9 +88,13 @@ public sealed class AntiEntropySettleTests
         return (FrameType)reply[4];
     }
 
-    /// <summary>Two replicas of every partition that start no rounds of their own (they still answer a peer's).</summary>
+    /// <summary>
+    /// Two replicas of every partition that start no rounds of their own (they still answer a peer's); a long
+    /// request timeout, so b's lease (twice it) outlasts a test's connect and handshake on a loaded machine.
+    /// </summary>
     private static Task<TestCluster> StartPairAsync() => TestCluster.StartAsync(["a", "b"], o =>
     {
+        o.RequestTimeout = TimeSpan.FromSeconds(30);
         o.Replicas = 2;
         o.ReadQuorum = 1;
         o.WriteQuorum = 1;

@@ -11,14 +11,6 @@ internal sealed class HeldTimerClock : TimeProvider, IDisposable
     private readonly Lock _lock = new();
     private readonly List<HeldTimer> _held = [];
 
-    public override long TimestampFrequency => System.TimestampFrequency;
-
-    public override TimeZoneInfo LocalTimeZone => System.LocalTimeZone;
-
-    public override long GetTimestamp() => System.GetTimestamp();
-
-    public override DateTimeOffset GetUtcNow() => System.GetUtcNow();
-
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         var timer = new HeldTimer(callback, state);

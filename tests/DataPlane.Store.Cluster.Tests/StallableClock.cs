@@ -2,7 +2,8 @@ namespace DataPlane.Store.Cluster.Tests;
 
 /// <summary>
 /// The system clock, with timers that can be held: while stalled, none of the node's timer callbacks
-/// runs (its heartbeats, gossip, request timeouts), as when its process stands still in a long GC
+/// runs (its heartbeats and gossip; request timeouts too on the sockets transport, while an epoll loop
+/// sweeps its own), as when its process stands still in a long GC
 /// pause; resuming runs each held timer once, late, as the runtime would. Time itself keeps going.
 /// </summary>
 internal sealed class StallableClock : TimeProvider

@@ -44,7 +44,7 @@ internal sealed class AntiEntropyExchange(
     private const int PushBudget = 1024 * 1024;
 
     private readonly WireWriter _request = new();
-    private readonly long _started = time.GetTimestamp();
+    private long _started;
     private long _transferred;
 
     private MerkleForest Forest => replica.Digests!;
@@ -87,6 +87,9 @@ internal sealed class AntiEntropyExchange(
             var differing = leaves.Count;
             leaves = await StillDifferingAsync(leaves, cancellationToken).ConfigureAwait(false);
             stats.Settled(differing - leaves.Count);
+
+            // The pace counts from here: the descent and the pause moved no values.
+            _started = time.GetTimestamp();
             for (var i = 0; i < leaves.Count; i += LeafBatch)
             {
                 await RepairLeavesAsync(leaves.GetRange(i, Math.Min(LeafBatch, leaves.Count - i)), cancellationToken).ConfigureAwait(false);

@@ -6,7 +6,7 @@ namespace DataPlane.Store.AntiEntropy;
 /// Finds the keys of some leaves, with the version the replica holds now. The trees keep only hashes,
 /// so the keys come from one pass over FASTER's whole log (memory and disk) for a whole batch of
 /// leaves; each key found is then read once, which skips older versions of it still in the log and
-/// keys purged since. Only rounds that found differing leaves pay for a scan.
+/// keys purged since. Only leaves that differed at both of an exchange's looks pay for a scan.
 /// </summary>
 internal static class LeafScan
 {

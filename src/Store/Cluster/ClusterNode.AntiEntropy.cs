@@ -5,6 +5,8 @@ namespace DataPlane.Store.Cluster;
 
 internal sealed partial class ClusterNode
 {
+    private static readonly TimeSpan MaxSettle = TimeSpan.FromSeconds(1);
+
     private Task _antiEntropyRounds = Task.CompletedTask;
     private AntiEntropyResponder? _antiEntropyResponder;
 
@@ -16,9 +18,10 @@ internal sealed partial class ClusterNode
     /// <see cref="AntiEntropyExchange"/>): a quarter of the request timeout, as a write reaches its
     /// replicas within their reply time (milliseconds, a few tens under load) or its coordinator gives up at
     /// the timeout and hints it, a difference worth repairing; at most a quarter of the interval, so short
-    /// intervals (tests) stay short rounds. Well under the peer's lease of twice the request timeout.
+    /// intervals (tests) stay short rounds, and at most a second, so a long timeout does not hold the peer's
+    /// lease (twice the request timeout, which the pause stays well under) for minutes.
     /// </summary>
-    private TimeSpan AntiEntropySettle => TimeSpan.FromTicks(Math.Min(Options.RequestTimeout.Ticks, Options.AntiEntropyInterval.Ticks) / 4);
+    private TimeSpan AntiEntropySettle => TimeSpan.FromTicks(Math.Min(Math.Min(Options.RequestTimeout.Ticks, Options.AntiEntropyInterval.Ticks) / 4, MaxSettle.Ticks));
 
     /// <summary>Builds the Merkle trees from the recovered data (before anything is served) and the responder peers talk to.</summary>
     private AntiEntropyResponder StartAntiEntropy()

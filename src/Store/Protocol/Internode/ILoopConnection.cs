@@ -18,10 +18,13 @@ internal interface ILoopConnection
     /// <summary>Closes the socket (the loop's thread, or the only owner once the loop has ended); idempotent.</summary>
     void Close();
 
+    /// <summary>Whether the connection has a timer for the loop to run (<see cref="Tick"/>).</summary>
+    bool Ticks { get; }
+
     /// <summary>
-    /// The loop's timer, on its thread, about every <see cref="PeerClient.SweepInterval"/> while the
-    /// connection is adopted: a peer client's requests time out here, as Redis's connections do in its
-    /// cron and Envoy's on their dispatcher, instead of on a timer that wakes a pool thread.
+    /// The loop's timer, on its thread, every <see cref="PeerClient.SweepInterval"/> while the connection
+    /// is adopted, if it <see cref="Ticks"/>: a peer client's requests time out here, as Redis's connections
+    /// do in its cron and Envoy's on their dispatcher, instead of on a timer that wakes a pool thread.
     /// </summary>
     void Tick();
 }

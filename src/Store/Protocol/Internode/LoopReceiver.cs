@@ -92,6 +92,8 @@ internal abstract unsafe class LoopReceiver : ILoopConnection
     protected abstract void OnMalformed(string reason);
 
     /// <summary>Nothing to time by default: only a peer client's connection has requests in flight.</summary>
+    public virtual bool Ticks => false;
+
     public virtual void Tick()
     {
     }

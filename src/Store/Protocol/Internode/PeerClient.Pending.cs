@@ -130,15 +130,45 @@ internal sealed partial class PeerClient
             _waiting.RemoveWhere(now, all, ref expired, ref slow);
         }
 
-        foreach (var request in slow ?? [])
+        try
         {
-            request.Handler.OnSlow(request.Token);
+            foreach (var request in slow ?? [])
+            {
+                request.Handler.OnSlow(request.Token);
+            }
+        }
+        finally
+        {
+            // Out of the queue now: each is failed even when a handler before it threw (the loop that swept
+            // them catches that and drops the connection, which no longer sees these).
+            FailAll(expired, all ? PeerFailure.Unavailable : PeerFailure.Timeout);
+        }
+    }
+
+    private static void FailAll(List<WaitingRequest>? expired, PeerFailure failure)
+    {
+        if (expired is null)
+        {
+            return;
         }
 
-        foreach (var request in expired ?? [])
+        List<Exception>? errors = null;
+        foreach (var request in expired)
         {
             request.Release();
-            request.Handler.OnFailure(request.Token, all ? PeerFailure.Unavailable : PeerFailure.Timeout);
+            try
+            {
+                request.Handler.OnFailure(request.Token, failure);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                (errors ??= []).Add(e);
+            }
+        }
+
+        if (errors is not null)
+        {
+            throw new AggregateException(errors);
         }
     }
 

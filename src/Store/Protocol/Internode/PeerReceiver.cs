@@ -13,6 +13,8 @@ internal sealed class PeerReceiver(PeerClient client, Socket socket) : LoopRecei
 
     protected override void OnMalformed(string reason) => client.OnMalformed(reason);
 
+    public override bool Ticks => true;
+
     public override void Tick() => client.Sweep();
 
     protected override bool EndBatch(bool open, bool consumed)

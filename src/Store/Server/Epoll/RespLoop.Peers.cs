@@ -15,13 +15,14 @@ internal sealed partial class RespLoop : IPeerLoop
 {
     private const ulong PeerTag = 1UL << 63;
 
-    /// <summary>How long the loop sleeps at most while it receives on peer connections: their requests' timeouts are checked at this pace.</summary>
+    /// <summary>How often the loop runs its peer connections' timers (<see cref="ILoopConnection.Tick"/>) while any has one.</summary>
     private static readonly int TickMilliseconds = (int)PeerClient.SweepInterval.TotalMilliseconds;
 
     private readonly ConcurrentQueue<ILoopConnection> _peerAdds = new();
     private readonly ConcurrentQueue<ILoopConnection> _peerDrops = new();
     private readonly List<ILoopConnection?> _peers = [];
     private long _nextTick;
+    private int _tickers;
 
     public bool TryAdopt(ILoopConnection receiver)
     {
@@ -76,13 +77,16 @@ internal sealed partial class RespLoop : IPeerLoop
         }
     }
 
+    /// <summary>How long the loop may sleep: until the next tick is due while a connection has a timer, otherwise until an event.</summary>
+    private int UntilTick() => _tickers == 0 ? -1 : (int)Math.Clamp(_nextTick - Environment.TickCount64, 0, TickMilliseconds);
+
     /// <summary>
     /// Every <see cref="TickMilliseconds"/> (by the coarse clock, read once a round), the peer connections'
     /// timers (<see cref="ILoopConnection.Tick"/>), within the round: what they decide is answered with it.
     /// </summary>
     private void TickPeers()
     {
-        if (_peers.Count == 0)
+        if (_tickers == 0)
         {
             return;
         }
@@ -96,7 +100,7 @@ internal sealed partial class RespLoop : IPeerLoop
         _nextTick = now + TickMilliseconds;
         for (var i = 0; i < _peers.Count; i++)
         {
-            if (_peers[i] is not { } receiver)
+            if (_peers[i] is not { Ticks: true } receiver)
             {
                 continue;
             }
@@ -153,6 +157,11 @@ internal sealed partial class RespLoop : IPeerLoop
 
         receiver.Tag = PeerTag | ((ulong)(uint)index << 32) | ++_generation;
         _peers[index] = receiver;
+        if (receiver.Ticks)
+        {
+            _tickers++;
+        }
+
         if (EpollNative.Add(_waiter.Epoll, receiver.Fd, receiver.Tag) != 0)
         {
             LogPeerRegisterFailed(_logger, Marshal.GetLastPInvokeError());
@@ -171,6 +180,11 @@ internal sealed partial class RespLoop : IPeerLoop
     {
         var receiver = _peers[index];
         _peers[index] = null;
+        if (receiver is { Ticks: true })
+        {
+            _tickers--;
+        }
+
         receiver?.Close();
     }
 

@@ -109,7 +109,7 @@ internal sealed partial class RespLoop
         {
             while (!_stopping)
             {
-                var count = _waiter.Wait(_peers.Count > 0 ? TickMilliseconds : -1);
+                var count = _waiter.Wait(UntilTick());
                 FrameOutbox.BeginRound(_round);
                 try
                 {
