@@ -77,6 +77,35 @@ public sealed class HandoffTests
     }
 
     [Fact]
+    public async Task Delivery_OfAHintLargerThanTheByteCap_WaitsForTheWindowToEmpty_ThenSendsItAlone()
+    {
+        var name = TestCluster.UniqueName();
+        await using var hung = new FakePeer("b", garbage: false, name);
+        var client = new PeerClient("b", hung.EndPoint, "a", name, 4096, TimeProvider.System, NullLogger.Instance);
+        try
+        {
+            client.Start();
+            await Testing.Eventually.True(() => client.IsConnected, "connected to the peer", TimeSpan.FromSeconds(10));
+            var delivery = new HintDelivery(client, TimeSpan.FromSeconds(2));
+            Assert.True(delivery.TrySend("small"u8, new byte[StoredValue.HeaderSize]));
+
+            // 20 MiB, a value the store takes, more than the cap: it waits for the small hint (here its timeout),
+            // then goes alone. Room counted as "the cap less this hint" would wait for a negative byte count for good.
+            var large = new byte[20 << 20];
+            var room = delivery.WaitForRoomAsync(1 + large.Length, CancellationToken.None);
+            Assert.False(room.IsCompleted, "the large hint waits while another is in flight");
+            await room.AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(0, delivery.BytesInFlight);
+            Assert.True(delivery.TrySend("k"u8, large));
+            Assert.Equal(1 + large.Length, delivery.BytesInFlight);
+        }
+        finally
+        {
+            await client.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task BacklogOfManyWindows_IsDeliveredInFull_AndItsFileDeleted()
     {
         var count = (3 * HintDelivery.Window) + 17;
