@@ -69,6 +69,8 @@ internal sealed partial class HintStore
 
             foreach (var batch in written)
             {
+                // The files these batches were written to stay held by them until released: the bug may have struck before their syncs.
+                batch.Handle?.DangerousRelease();
                 batch.Round.TrySetResult(false);
             }
         }
@@ -211,8 +213,9 @@ internal sealed partial class HintStore
             }
         }
 
-        foreach (var (target, handle, round, opened) in written)
+        for (var i = 0; i < written.Count; i++)
         {
+            var (target, handle, round, opened) = written[i];
             var kept = false;
             if (handle is not null)
             {
@@ -231,6 +234,8 @@ internal sealed partial class HintStore
                 }
                 finally
                 {
+                    // Released once: a bug thrown from here on leaves the batches after this one for the writer's loop to release.
+                    written[i] = written[i] with { Handle = null };
                     handle.DangerousRelease();
                 }
 
@@ -250,6 +255,6 @@ internal sealed partial class HintStore
         }
     }
 
-    /// <summary>A batch written to <see cref="Handle"/> (held open; null when the write failed), whose callers wait on <see cref="Round"/>.</summary>
+    /// <summary>A batch written to <see cref="Handle"/> (held open; null when the write failed or once released), whose callers wait on <see cref="Round"/>.</summary>
     private readonly record struct Written(Target Target, SafeFileHandle? Handle, TaskCompletionSource<bool> Round, bool Opened);
 }
