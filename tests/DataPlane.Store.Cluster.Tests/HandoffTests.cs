@@ -122,6 +122,35 @@ public sealed class HandoffTests
         Assert.All(Enumerable.Range(0, count), i => Assert.NotNull(c.Sessions.ReadStored(Encoding.ASCII.GetBytes($"hinted:{i}"))));
     }
 
+    [Theory]
+    [InlineData(FsyncMode.EverySecond)]
+    [InlineData(FsyncMode.Always)]
+    public async Task HintLargerThanTheDeliveryWindow_IsDeliveredWhole(FsyncMode fsync)
+    {
+        // 20 MiB: legal (the store takes values up to its 32 MiB page), larger than a delivery window's 16 MiB.
+        var value = new byte[20 << 20];
+        Random.Shared.NextBytes(value);
+        await using var cluster = await TestCluster.StartAsync(configure: o => o.AntiEntropy = false, fsync: fsync);
+        await cluster.StopNodeAsync("c");
+        await cluster.WaitDownAsync("c");
+        Assert.True(value.Length > HintDelivery.MaxBytesInFlight);
+
+        // Between two small hints: the large one may find bytes in flight (the test above pins that case).
+        Assert.True(await cluster.Db("a").StringSetAsync("before", "small"));
+        Assert.True(await cluster.Db("a").StringSetAsync("large", value));
+        Assert.True(await cluster.Db("a").StringSetAsync("after", "small"));
+        Assert.Equal(3, cluster.Server("a").ClusterNode!.Hints.PendingFor("c"));
+
+        await cluster.StartNodeAsync("c");
+        await cluster.WaitAllUpAsync();
+        await Testing.Eventually.True(() => cluster.Server("a").ClusterNode!.Hints.PendingFor("c") == 0, "the hints to be handed to c", TimeSpan.FromSeconds(60));
+        Assert.Equal(3, cluster.Server("a").ClusterNode!.Hints.Delivered);
+        var c = cluster.Server("c").ClusterNode!;
+        Assert.True(c.Sessions.ReadStored("large"u8) is { } stored && StoredValue.Payload(stored).SequenceEqual(value), "c holds the large value, whole");
+        Assert.NotNull(c.Sessions.ReadStored("before"u8));
+        Assert.NotNull(c.Sessions.ReadStored("after"u8));
+    }
+
     [Fact]
     public async Task Delivery_KeepsToTheRateLimit()
     {
