@@ -368,33 +368,6 @@ public sealed class HintTests
         }
     }
 
-    [Theory]
-    [InlineData(FsyncMode.EverySecond)]
-    [InlineData(FsyncMode.Always)]
-    public async Task HintLargerThanTheDeliveryWindow_IsDeliveredAlone(FsyncMode fsync)
-    {
-        // 20 MiB: legal (the store takes values up to its 32 MiB page), larger than a delivery window's 16 MiB.
-        var value = new byte[20 << 20];
-        Random.Shared.NextBytes(value);
-        await using var cluster = await TestCluster.StartAsync(fsync: fsync);
-        await cluster.StopNodeAsync("c");
-        await cluster.WaitDownAsync("c");
-        Assert.True(value.Length > HintDelivery.MaxBytesInFlight);
-
-        // A small hint first: the large one then waits for room in a window that already holds bytes.
-        Assert.True(await cluster.Db("a").StringSetAsync("before", "small"));
-        Assert.True(await cluster.Db("a").StringSetAsync("large", value));
-        Assert.True(await cluster.Db("a").StringSetAsync("after", "small"));
-        Assert.Equal(3, cluster.Server("a").ClusterNode!.Hints.PendingFor("c"));
-
-        await cluster.StartNodeAsync("c");
-        await cluster.WaitAllUpAsync();
-        await Testing.Eventually.True(() => cluster.Server("a").ClusterNode!.Hints.PendingFor("c") == 0, "the hints to be handed to c", TimeSpan.FromSeconds(60));
-        Assert.Equal(3, cluster.Server("a").ClusterNode!.Hints.Delivered);
-        Assert.True(Holds(cluster, "c", "large", out var stored) && StoredValue.Payload(stored).SequenceEqual(value), "c holds the large value, whole");
-        Assert.True(Holds(cluster, "c", "before", out _) && Holds(cluster, "c", "after", out _));
-    }
-
     [Fact]
     public async Task HintOlderThanHalfTheTombstoneGrace_IsDroppedNotDelivered()
     {
@@ -417,7 +390,7 @@ public sealed class HintTests
     }
 
     /// <summary>Runs <paramref name="test"/> on a new hint store and its directory, deleted afterwards.</summary>
-    private static async Task WithHintStoreAsync(Func<HintStore, string, Task> test, bool fsync = false, Action<Microsoft.Win32.SafeHandles.SafeFileHandle>? sync = null)
+    internal static async Task WithHintStoreAsync(Func<HintStore, string, Task> test, bool fsync = false, Action<Microsoft.Win32.SafeHandles.SafeFileHandle>? sync = null)
     {
         var root = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
         try
@@ -433,7 +406,7 @@ public sealed class HintTests
     }
 
     /// <summary>The keys of a hint file's records, in order.</summary>
-    private static List<string> ReadKeys(string path)
+    internal static List<string> ReadKeys(string path)
     {
         using var reader = new HintReader(path);
         var keys = new List<string>();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using DataPlane.Store.Hints;
 using DataPlane.Store.Replica;
 
@@ -11,6 +12,33 @@ namespace DataPlane.Store.Cluster.Tests;
 public sealed class HintWriterFailureTests
 {
     private static readonly byte[] Stored = new byte[StoredValue.HeaderSize + 10];
+
+    [Fact]
+    public async Task BatchWhoseWriteThrowsANonIOException_IsRefused_AndTheNextBatchIsKept()
+    {
+        await HintTests.WithHintStoreAsync(async (hints, directory) =>
+        {
+            // The first file is a FIFO, held open for reading so that opening it to write does not block: a pipe
+            // has no position, and asking for it throws NotSupportedException, not an IOException.
+            var fifo = Path.Combine(directory, "c.0000000001.hints");
+            using (var mkfifo = Process.Start("mkfifo", fifo))
+            {
+                Assert.True(mkfifo.WaitForExit(10_000), "mkfifo exited");
+                Assert.Equal(0, mkfifo.ExitCode);
+            }
+
+            using var reader = new FileStream(fifo, FileMode.Open, FileAccess.ReadWrite);
+
+            // Not kept: a coordinator does not count it toward W.
+            Assert.False(await hints.AddAsync("c", "refused"u8, Stored).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(0, hints.PendingFor("c"));
+
+            // The writer goes on: the next batch is kept, in a new file.
+            Assert.True(await hints.AddAsync("c", "later"u8, Stored).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(1, hints.PendingFor("c"));
+            Assert.Equal(["later"], HintTests.ReadKeys(hints.Seal("c")[^1]));
+        }, fsync: true);
+    }
 
     [Fact]
     public async Task BugInASync_RefusesEveryBatchOfItsRound_AndLeavesNoHintFileOpen()
