@@ -5,9 +5,9 @@ namespace DataPlane.Store.Cluster.Tests;
 /// <summary>
 /// A hint file's sync the test holds, standing in for the disk: each of the first <paramref name="hold"/> calls
 /// signals <see cref="StartedAsync"/> and waits (at most a minute) for <see cref="Release"/>; a call for which
-/// <paramref name="fails"/> says so then throws, as a failing disk's fdatasync does.
+/// <paramref name="fails"/> says so then throws, as a failing disk's fdatasync does (or, with <paramref name="bug"/>, as a bug would).
 /// </summary>
-internal sealed class HeldSync(int hold = int.MaxValue, Func<int, bool>? fails = null) : IDisposable
+internal sealed class HeldSync(int hold = int.MaxValue, Func<int, bool>? fails = null, bool bug = false) : IDisposable
 {
     private readonly SemaphoreSlim _started = new(0);
     private readonly ManualResetEventSlim _released = new();
@@ -26,7 +26,7 @@ internal sealed class HeldSync(int hold = int.MaxValue, Func<int, bool>? fails =
 
         if (fails?.Invoke(call) == true)
         {
-            throw new IOException("fdatasync: Input/output error");
+            throw bug ? new InvalidOperationException("a bug in the sync") : new IOException("fdatasync: Input/output error");
         }
     }
 

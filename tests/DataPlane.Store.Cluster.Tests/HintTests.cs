@@ -390,7 +390,7 @@ public sealed class HintTests
     }
 
     /// <summary>Runs <paramref name="test"/> on a new hint store and its directory, deleted afterwards.</summary>
-    private static async Task WithHintStoreAsync(Func<HintStore, string, Task> test, bool fsync = false, Action<Microsoft.Win32.SafeHandles.SafeFileHandle>? sync = null)
+    internal static async Task WithHintStoreAsync(Func<HintStore, string, Task> test, bool fsync = false, Action<Microsoft.Win32.SafeHandles.SafeFileHandle>? sync = null)
     {
         var root = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
         try
@@ -406,7 +406,7 @@ public sealed class HintTests
     }
 
     /// <summary>The keys of a hint file's records, in order.</summary>
-    private static List<string> ReadKeys(string path)
+    internal static List<string> ReadKeys(string path)
     {
         using var reader = new HintReader(path);
         var keys = new List<string>();

@@ -69,6 +69,8 @@ internal sealed partial class HintStore
 
             foreach (var batch in written)
             {
+                // The files these batches were written to stay held by them until released: the bug may have struck before their syncs.
+                batch.Handle?.DangerousRelease();
                 batch.Round.TrySetResult(false);
             }
         }
@@ -112,12 +114,17 @@ internal sealed partial class HintStore
         }
     }
 
-    /// <summary>Under the lock: writes a node's batch to its file, opening a new one if needed (<paramref name="directory"/> then set: its name must be synced).</summary>
+    /// <summary>
+    /// Under the lock: writes a node's batch to its file, opening a new one if needed (<paramref name="directory"/>
+    /// then set: its name must be synced). Whatever the write throws refuses this batch alone: a disk's refusal
+    /// (IOException, UnauthorizedAccessException), or what no write of a regular file throws (a hint file that is
+    /// not one: NotSupportedException), which would otherwise break the writer and refuse every later hint too.
+    /// </summary>
     private Written WriteBatch(Target target, ref bool directory)
     {
         var (bytes, count, round) = target.TakeBatch();
         var opened = false;
-        var before = 0L;
+        long? before = null;
         try
         {
             if (target.File is null)
@@ -130,9 +137,13 @@ internal sealed partial class HintStore
             target.File.Write(bytes.Span);
             return new Written(target, Hold(target.File), round!, opened);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
             LogWriteFailed(_logger, count, target.Node, e);
+
+            // Told here: should the cut-back below throw (a bug), this batch is in neither the targets nor the written list the writer's loop refuses.
+            round?.TrySetResult(false);
+
             // The file may hold part of the batch: cut back to its whole records, and the next batch goes to a new file.
             if (CutBack(target.File, before))
             {
@@ -142,14 +153,6 @@ internal sealed partial class HintStore
             Abandon(target);
             return new Written(target, null, round!, opened);
         }
-        catch
-        {
-            // A bug (the writer's loop then refuses everything): this batch's callers are in neither the targets
-            // nor the written list that loop refuses, so they hear it here. Its hints stay pending: some of its
-            // bytes may be in the file.
-            round?.TrySetResult(false);
-            throw;
-        }
         finally
         {
             target.TrimBatch();
@@ -158,20 +161,20 @@ internal sealed partial class HintStore
 
     /// <summary>
     /// Under the lock, after a failed write: cuts <paramref name="file"/> (null when it could not be opened)
-    /// back to <paramref name="before"/>; whether none of the batch is left in it. When the cut fails too,
+    /// back to <paramref name="before"/> (null when nothing was written); whether none of the batch is left in it. When the cut fails too,
     /// whole records of the batch may remain, to be read and counted off at handoff: they stay pending, and
     /// a reader stops at the first torn record.
     /// </summary>
-    private static bool CutBack(FileStream? file, long before)
+    private static bool CutBack(FileStream? file, long? before)
     {
-        if (file is null)
+        if (file is null || before is not { } length)
         {
             return true;
         }
 
         try
         {
-            file.SetLength(before);
+            file.SetLength(length);
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
@@ -179,7 +182,7 @@ internal sealed partial class HintStore
             try
             {
                 // A device or a file that cannot be cut, to which nothing was written (a full disk refuses the first byte).
-                return RandomAccess.GetLength(file.SafeFileHandle) == before;
+                return RandomAccess.GetLength(file.SafeFileHandle) == length;
             }
             catch (IOException)
             {
@@ -211,8 +214,9 @@ internal sealed partial class HintStore
             }
         }
 
-        foreach (var (target, handle, round, opened) in written)
+        for (var i = 0; i < written.Count; i++)
         {
+            var (target, handle, round, opened) = written[i];
             var kept = false;
             if (handle is not null)
             {
@@ -231,6 +235,8 @@ internal sealed partial class HintStore
                 }
                 finally
                 {
+                    // Released once: a bug thrown from here on leaves the batches after this one for the writer's loop to release.
+                    written[i] = written[i] with { Handle = null };
                     handle.DangerousRelease();
                 }
 
@@ -250,6 +256,6 @@ internal sealed partial class HintStore
         }
     }
 
-    /// <summary>A batch written to <see cref="Handle"/> (held open; null when the write failed), whose callers wait on <see cref="Round"/>.</summary>
+    /// <summary>A batch written to <see cref="Handle"/> (held open; null when the write failed or once released), whose callers wait on <see cref="Round"/>.</summary>
     private readonly record struct Written(Target Target, SafeFileHandle? Handle, TaskCompletionSource<bool> Round, bool Opened);
 }
