@@ -86,12 +86,12 @@ public sealed class HandoffTests
         {
             client.Start();
             await Testing.Eventually.True(() => client.IsConnected, "connected to the peer", TimeSpan.FromSeconds(10));
-            var delivery = new HintDelivery(client, TimeSpan.FromSeconds(2));
-            Assert.True(delivery.TrySend("small"u8, new byte[StoredValue.HeaderSize]));
+            var delivery = new HintDelivery(client, TimeSpan.FromSeconds(5));
 
             // 20 MiB, a value the store takes, more than the cap: it waits for the small hint (here its timeout),
             // then goes alone. Room counted as "the cap less this hint" would wait for a negative byte count for good.
             var large = new byte[20 << 20];
+            Assert.True(delivery.TrySend("small"u8, new byte[StoredValue.HeaderSize]));
             var room = delivery.WaitForRoomAsync(1 + large.Length, CancellationToken.None);
             Assert.False(room.IsCompleted, "the large hint waits while another is in flight");
             await room.AsTask().WaitAsync(TimeSpan.FromSeconds(30));

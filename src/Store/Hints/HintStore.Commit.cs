@@ -116,9 +116,10 @@ internal sealed partial class HintStore
 
     /// <summary>
     /// Under the lock: writes a node's batch to its file, opening a new one if needed (<paramref name="directory"/>
-    /// then set: its name must be synced). Whatever the write throws refuses this batch alone: a disk's refusal
-    /// (IOException, UnauthorizedAccessException), or what no write of a regular file throws (a hint file that is
-    /// not one: NotSupportedException), which would otherwise break the writer and refuse every later hint too.
+    /// then set: its name must be synced). What the file system refuses refuses this batch alone: a disk's
+    /// refusal (IOException, UnauthorizedAccessException), or a hint file that is not a regular file (a pipe's
+    /// position: NotSupportedException). Its hints stay pending while the file may hold part of it (the cut-back
+    /// failed). Anything else is a bug, which stops the writer (see its loop).
     /// </summary>
     private Written WriteBatch(Target target, ref bool directory)
     {
@@ -137,12 +138,12 @@ internal sealed partial class HintStore
             target.File.Write(bytes.Span);
             return new Written(target, Hold(target.File), round!, opened);
         }
-        catch (Exception e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {
-            LogWriteFailed(_logger, count, target.Node, e);
-
-            // Told here: should the cut-back below throw (a bug), this batch is in neither the targets nor the written list the writer's loop refuses.
+            // Told first: should the log or the cut-back below throw (a bug), this batch is in neither the targets
+            // nor the written list the writer's loop refuses.
             round?.TrySetResult(false);
+            LogWriteFailed(_logger, count, target.Node, e);
 
             // The file may hold part of the batch: cut back to its whole records, and the next batch goes to a new file.
             if (CutBack(target.File, before))
@@ -152,6 +153,14 @@ internal sealed partial class HintStore
 
             Abandon(target);
             return new Written(target, null, round!, opened);
+        }
+        catch
+        {
+            // A bug (the writer's loop then refuses everything): this batch's callers are in neither the targets
+            // nor the written list that loop refuses, so they hear it here. Its hints stay pending: some of its
+            // bytes may be in the file.
+            round?.TrySetResult(false);
+            throw;
         }
         finally
         {

@@ -92,7 +92,8 @@ internal sealed partial class HintStore : IDisposable
     /// Keeps a write for <paramref name="node"/>, durably: true once it is kept (under
     /// <see cref="FsyncMode.Always"/> when the fsync that covers it is done, which completes the task on
     /// the writer thread; otherwise at once, written to the file); false when the file system refused it
-    /// (a full disk, a hints directory gone or not writable, a failed fsync): the caller must not count it as kept.
+    /// (a full disk, a hints directory gone or not writable, a hint file that is not a regular file, a failed
+    /// fsync): the caller must not count it as kept.
     /// The key and value are copied before this returns.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="node"/> is not a node id (it names a file).</exception>
