@@ -38,16 +38,9 @@ public sealed class HandoffTests
     }
 
     [Fact]
-    public async Task Delivery_OfLargeValues_ToAPeerThatNeverAnswers_KeepsItsBytesInFlightWithinTheCap()
-    {
-        var name = TestCluster.UniqueName();
-        await using var hung = new FakePeer("b", garbage: false, name);
-        var client = new PeerClient("b", hung.EndPoint, "a", name, 4096, TimeProvider.System, NullLogger.Instance);
-        try
+    public Task Delivery_OfLargeValues_ToAPeerThatNeverAnswers_KeepsItsBytesInFlightWithinTheCap() =>
+        WithDeliveryToAHungPeerAsync(TimeSpan.FromSeconds(2), async delivery =>
         {
-            client.Start();
-            await Testing.Eventually.True(() => client.IsConnected, "connected to the peer", TimeSpan.FromSeconds(10));
-            var delivery = new HintDelivery(client, TimeSpan.FromSeconds(2));
             var stored = new byte[1 << 20];
             var size = 1 + stored.Length;
 
@@ -69,25 +62,12 @@ public sealed class HandoffTests
             Assert.True(delivery.Failed);
             await delivery.DrainAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
             Assert.Equal(0, delivery.BytesInFlight);
-        }
-        finally
-        {
-            await client.DisposeAsync();
-        }
-    }
+        });
 
     [Fact]
-    public async Task Delivery_OfAHintLargerThanTheByteCap_WaitsForTheWindowToEmpty_ThenSendsItAlone()
-    {
-        var name = TestCluster.UniqueName();
-        await using var hung = new FakePeer("b", garbage: false, name);
-        var client = new PeerClient("b", hung.EndPoint, "a", name, 4096, TimeProvider.System, NullLogger.Instance);
-        try
+    public Task Delivery_OfAHintLargerThanTheByteCap_WaitsForTheWindowToEmpty_ThenSendsItAlone() =>
+        WithDeliveryToAHungPeerAsync(TimeSpan.FromSeconds(5), async delivery =>
         {
-            client.Start();
-            await Testing.Eventually.True(() => client.IsConnected, "connected to the peer", TimeSpan.FromSeconds(10));
-            var delivery = new HintDelivery(client, TimeSpan.FromSeconds(5));
-
             // 20 MiB, a value the store takes, more than the cap: it waits for the small hint (here its timeout),
             // then goes alone. Room counted as "the cap less this hint" would wait for a negative byte count for good.
             var large = new byte[20 << 20];
@@ -98,6 +78,19 @@ public sealed class HandoffTests
             Assert.Equal(0, delivery.BytesInFlight);
             Assert.True(delivery.TrySend("k"u8, large));
             Assert.Equal(1 + large.Length, delivery.BytesInFlight);
+        });
+
+    /// <summary>Runs <paramref name="test"/> on a delivery with <paramref name="timeout"/> over a connection to a peer that never answers.</summary>
+    private static async Task WithDeliveryToAHungPeerAsync(TimeSpan timeout, Func<HintDelivery, Task> test)
+    {
+        var name = TestCluster.UniqueName();
+        await using var hung = new FakePeer("b", garbage: false, name);
+        var client = new PeerClient("b", hung.EndPoint, "a", name, 4096, TimeProvider.System, NullLogger.Instance);
+        try
+        {
+            client.Start();
+            await Testing.Eventually.True(() => client.IsConnected, "connected to the peer", TimeSpan.FromSeconds(10));
+            await test(new HintDelivery(client, timeout));
         }
         finally
         {

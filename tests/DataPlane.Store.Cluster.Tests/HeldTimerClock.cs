@@ -2,8 +2,8 @@ namespace DataPlane.Store.Cluster.Tests;
 
 /// <summary>
 /// The system clock, whose timers wait for the test: each one made signals <see cref="StartedAsync"/> and
-/// fires only when the test calls <see cref="Release"/>, whatever its due time. Given to code that waits
-/// with <c>Task.Delay(due, clock)</c>, it lets a test act at the exact moment of the wait, without sleeping.
+/// fires only when the test calls <see cref="Release"/>, whatever its due time. Given to code that pauses on a
+/// timer of this clock, it lets a test act at the exact moment of the pause, without sleeping.
 /// </summary>
 internal sealed class HeldTimerClock : TimeProvider, IDisposable
 {

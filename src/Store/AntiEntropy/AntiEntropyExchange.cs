@@ -203,16 +203,7 @@ internal sealed class AntiEntropyExchange(
     /// <summary>Of <paramref name="leaves"/>, those that differ again: their partitions' branches compared once more, as in step 2.</summary>
     private async Task<List<int>> StillDifferingAsync(List<int> leaves, CancellationToken cancellationToken)
     {
-        var seen = new HashSet<int>();
-        var partitions = new List<int>();
-        foreach (var leaf in leaves)
-        {
-            if (seen.Add(leaf >> MerkleForest.LeafBits))
-            {
-                partitions.Add(leaf >> MerkleForest.LeafBits);
-            }
-        }
-
+        var partitions = leaves.Select(leaf => leaf >> MerkleForest.LeafBits).Distinct().ToList();
         var now = new List<int>();
         for (var i = 0; i < partitions.Count; i += BranchBatch)
         {
