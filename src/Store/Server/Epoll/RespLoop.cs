@@ -133,6 +133,7 @@ internal sealed partial class RespLoop
                     TickPeers();
                     RunDecided();
                     WriteLogAndRelease();
+                    _context.Cluster?.Hints.WriteOut();
                 }
                 finally
                 {
