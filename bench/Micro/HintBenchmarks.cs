@@ -7,8 +7,8 @@ namespace DataPlane.Bench.Micro;
 /// <summary>
 /// What a burst of hints costs the thread that keeps them: when a replica hangs, every write in flight to
 /// it (up to its in-flight limit, 4096) times out at once on the coordinator's loop, and each leaves a hint
-/// (a 16-byte key and a 100-byte value with its header). Off fsync always, <see cref="HintStore.Keep"/> adds
-/// each to its node's batch, which the loop writes at the end of its round (<see cref="HintStore.WriteOut"/>);
+/// (a 16-byte key and a 100-byte value with its header). Off fsync always, <see cref="HintStore.Keep"/> on a loop
+/// adds each to its node's batch, which the loop writes at the end of its round (<see cref="HintStore.WriteOut"/>);
 /// under fsync always it queues each for the writer thread. The baseline is what keeping a hint cost before
 /// the batch: one unbuffered write call of the record per hint.
 /// </summary>
@@ -64,6 +64,7 @@ public class HintBenchmarks
     [Benchmark(OperationsPerInvoke = Burst)]
     public void KeepWrittenOut()
     {
+        _written.BeginRound();
         for (var i = 0; i < Burst; i++)
         {
             _written.Keep(Target, _key, _stored);

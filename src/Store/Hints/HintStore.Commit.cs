@@ -136,6 +136,8 @@ internal sealed partial class HintStore
 
             before = target.File.Position;
             target.File.Write(bytes.Span);
+            Interlocked.Increment(ref _writes);
+            target.Refusing = false;
             return new Written(target, Hold(target.File), round!, opened);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
@@ -143,7 +145,12 @@ internal sealed partial class HintStore
             // Told first: should the log or the cut-back below throw (a bug), this batch is in neither the targets
             // nor the written list the writer's loop refuses.
             round?.TrySetResult(false);
-            LogWriteFailed(_logger, count, target.Node, e);
+            if (!target.Refusing)
+            {
+                // Once until a write succeeds: a full disk refuses every round's batch, thousands a second under load.
+                target.Refusing = true;
+                LogWriteFailed(_logger, count, target.Node, e);
+            }
 
             // The file may hold part of the batch: cut back to its whole records, and the next batch goes to a new file.
             if (CutBack(target.File, before))

@@ -4,7 +4,7 @@ namespace DataPlane.Store.Hints;
 
 internal sealed partial class HintStore
 {
-    [LoggerMessage(EventId = 54, Level = LogLevel.Warning, Message = "Writing {Count} hints for {Node} failed: not kept, and the next go to a new file")]
+    [LoggerMessage(EventId = 54, Level = LogLevel.Warning, Message = "Writing {Count} hints for {Node} failed: not kept, and the next go to a new file (not logged again until one is written)")]
     private static partial void LogWriteFailed(ILogger logger, int count, string node, Exception exception);
 
     [LoggerMessage(EventId = 55, Level = LogLevel.Warning, Message = "Syncing the hint file of {Node} failed: the hints of its round are not kept, and the next go to a new file")]

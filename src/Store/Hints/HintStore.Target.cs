@@ -20,6 +20,9 @@ internal sealed partial class HintStore
 
         public long Pending { get; set; }
 
+        /// <summary>The last batch written was refused (its failure logged; the next are not, until one is written).</summary>
+        public bool Refusing { get; set; }
+
         /// <summary>Written to since its last sync (off fsync always).</summary>
         public bool Unsynced { get; set; }
 

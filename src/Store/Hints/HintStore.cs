@@ -14,10 +14,9 @@ namespace DataPlane.Store.Hints;
 /// acknowledged. A hint counts as kept (<see cref="AddAsync"/> true) only once it would survive a crash
 /// of this process, and under <see cref="FsyncMode.Always"/> of the machine. Under
 /// <see cref="FsyncMode.Always"/> hints are group-committed as the write-ahead log's records are (see
-/// <c>HintStore.Commit.cs</c>); otherwise a hint that counts (<see cref="AddAsync"/>) is written to its
-/// file at once, one that does not (<see cref="Keep"/>) joins its node's batch until <see cref="WriteOut"/>
-/// at the end of the event loop's round, and <see cref="SyncWritten"/>, every heartbeat, makes them
-/// durable as the log's everysec does.
+/// <c>HintStore.Commit.cs</c>); otherwise each is written to its file at once (one that counts nothing,
+/// kept on an event loop, at the end of the loop's round: see <c>HintStore.Kept.cs</c>) and
+/// <see cref="SyncWritten"/>, every heartbeat, makes it durable as the log's everysec does.
 /// </summary>
 internal sealed partial class HintStore : IDisposable
 {
@@ -37,18 +36,11 @@ internal sealed partial class HintStore : IDisposable
     private readonly object _gate = new();
     private readonly Dictionary<string, Target> _targets = new(StringComparer.Ordinal);
     private readonly Thread? _writer;
-    /// <summary>
-    /// A batch of <see cref="Keep"/> waits for <see cref="WriteOut"/> at the end of the round. 64 KiB: some 450
-    /// hints of a 100-byte value, fewer than a busy round leaves under a hung replica (one per write it had in
-    /// flight, up to 4096).
-    /// </summary>
-    private const int WriteOutBytes = 64 * 1024;
-
     private bool _directoryUnsynced;
-    private bool _kept;
     private bool _stopping;
     private bool _closed;
     private long _syncs;
+    private long _writes;
 
     /// <param name="directory">The hints directory, created if missing.</param>
     /// <param name="fsync">Whether each hint is fsynced before it counts as kept (<see cref="FsyncMode.Always"/>).</param>
@@ -98,6 +90,9 @@ internal sealed partial class HintStore : IDisposable
     /// <summary>The syncs of hint files' data so far (under <see cref="FsyncMode.Always"/>, one per file and group commit).</summary>
     public long Syncs => Interlocked.Read(ref _syncs);
 
+    /// <summary>Writes to hint files that succeeded, one call each: a batch, or a hint written at once.</summary>
+    public long Writes => Interlocked.Read(ref _writes);
+
     /// <summary>
     /// Keeps a write for <paramref name="node"/>, durably: true once it is kept (under
     /// <see cref="FsyncMode.Always"/> when the fsync that covers it is done, which completes the task on
@@ -109,70 +104,6 @@ internal sealed partial class HintStore : IDisposable
     /// <exception cref="ArgumentException"><paramref name="node"/> is not a node id (it names a file).</exception>
     public ValueTask<bool> AddAsync(string node, ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored) =>
         _fsync ? new(Enqueue(node, key, stored)) : new(WriteNow(node, key, stored));
-
-    /// <summary>
-    /// Keeps a write for <paramref name="node"/> if the disk takes it, for a caller that counts nothing on
-    /// it (a replica that did not confirm, whose write was already decided): the caller never waits for an fsync,
-    /// nor, off fsync always, for a write call of its own. The hint joins its node's batch, which
-    /// <see cref="WriteOut"/> writes with one call at the end of the event loop's round (as the log's records
-    /// are), <see cref="SyncWritten"/> at the next heartbeat, or this call once the batch holds
-    /// <see cref="WriteOutBytes"/>. One write call per hint cost about as much as the rest of a coordinator's
-    /// SET: with one node of three down, every write leaves a hint.
-    /// </summary>
-    /// <exception cref="ArgumentException"><paramref name="node"/> is not a node id (it names a file).</exception>
-    public void Keep(string node, ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
-    {
-        if (_fsync)
-        {
-            _ = Enqueue(node, key, stored);
-            return;
-        }
-
-        ThrowIfNotANode(node);
-        lock (_gate)
-        {
-            if (_stopping)
-            {
-                return;
-            }
-
-            var target = TargetFor(node);
-            _ = target.Append(key, stored);
-            target.Pending++;
-            if (target.BatchLength >= WriteOutBytes)
-            {
-                WriteKept(target);
-            }
-            else
-            {
-                Volatile.Write(ref _kept, true);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Off fsync always: writes every batch <see cref="Keep"/> filled to its file, one write call each. The
-    /// event loops call it at the end of each round; it costs a read when nothing was kept.
-    /// </summary>
-    public void WriteOut()
-    {
-        if (!Volatile.Read(ref _kept))
-        {
-            return;
-        }
-
-        lock (_gate)
-        {
-            _kept = false;
-            foreach (var target in _targets.Values)
-            {
-                if (target.Batched > 0)
-                {
-                    WriteKept(target);
-                }
-            }
-        }
-    }
 
     /// <summary>
     /// Makes the hints written since the last call durable (off <see cref="FsyncMode.Always"/>, whose group
@@ -392,6 +323,7 @@ internal sealed partial class HintStore : IDisposable
                     }
 
                     target.File.Write(record, 0, size);
+                    Interlocked.Increment(ref _writes);
                     target.Unsynced = true;
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -409,25 +341,6 @@ internal sealed partial class HintStore : IDisposable
         {
             ArrayPool<byte>.Shared.Return(record);
         }
-    }
-
-    /// <summary>
-    /// Under the lock, off fsync always: writes the batch of kept hints to the node's file. One the file system
-    /// refuses is logged and lost to this node (as a refused hint is; read repair and anti-entropy catch the
-    /// replica up), and the next batch goes to a new file.
-    /// </summary>
-    private void WriteKept(Target target)
-    {
-        var directory = false;
-        var written = WriteBatch(target, ref directory);
-        _directoryUnsynced |= directory;
-        if (written.Handle is { } handle)
-        {
-            handle.DangerousRelease();
-            target.Unsynced = true;
-        }
-
-        written.Round.TrySetResult(written.Handle is not null);
     }
 
     /// <summary>Makes a file's data durable (through the seam, counted).</summary>

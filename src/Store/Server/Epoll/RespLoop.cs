@@ -111,6 +111,7 @@ internal sealed partial class RespLoop
             {
                 var count = _waiter.Wait(UntilTick());
                 FrameOutbox.BeginRound(_round);
+                _context.Cluster?.Hints.BeginRound();
                 try
                 {
                     for (var i = 0; i < count; i++)
@@ -133,7 +134,7 @@ internal sealed partial class RespLoop
                     TickPeers();
                     RunDecided();
                     WriteLogAndRelease();
-                    _context.Cluster?.Hints.WriteOut();
+                    WriteHints();
                 }
                 finally
                 {
@@ -194,6 +195,19 @@ internal sealed partial class RespLoop
             }
 
             held.Clear();
+        }
+    }
+
+    /// <summary>The hints kept this round, one write per node (see <c>HintStore.Kept.cs</c>); a bug there costs the loop nothing.</summary>
+    private void WriteHints()
+    {
+        try
+        {
+            _context.Cluster?.Hints.WriteOut();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogHintWriteOutFailed(_logger, e);
         }
     }
 
@@ -291,4 +305,7 @@ internal sealed partial class RespLoop
 
     [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "A peer connection failed on its event loop (a receive or its timeouts); it is closed and re-opened")]
     private static partial void LogPeerFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Error, Message = "Writing the hints kept this round failed; they are written with the next round's")]
+    private static partial void LogHintWriteOutFailed(ILogger logger, Exception exception);
 }

@@ -1,0 +1,123 @@
+namespace DataPlane.Store.Hints;
+
+/// <summary>
+/// Hints nobody counts (<see cref="Keep"/>) off fsync always, kept on an event loop: they wait in their
+/// node's batch until the loop's <see cref="WriteOut"/> at the end of its round writes each batch with one
+/// call, as the loop writes the log's records, before it sleeps. One write call per hint cost 1.6 µs, about
+/// half of a coordinator's whole SET, and with one node of three down every SET leaves a hint there; a hung
+/// replica leaves one per write it had in flight when they time out together. Anywhere else (a pool
+/// thread, the sockets transport, a loop after its round's write) a hint is written at once, as before, so
+/// a killed process loses none but those of a round not yet ended.
+/// </summary>
+internal sealed partial class HintStore
+{
+    /// <summary>A batch this full is written at once: 64 KiB, some 450 hints of a 100-byte value.</summary>
+    private const int WriteOutBytes = 64 * 1024;
+
+    /// <summary>The store whose batches this thread, an event loop in its round, writes out at the round's end.</summary>
+    [ThreadStatic]
+    private static HintStore? t_roundWriter;
+
+    /// <summary>Some batch holds kept hints (set under the lock, read without it at every round's end).</summary>
+    private bool _kept;
+
+    /// <summary>
+    /// Keeps a write for <paramref name="node"/> if the disk takes it, for a caller that counts nothing on
+    /// it (a replica that did not confirm, whose write was already decided): the caller never waits for an
+    /// fsync, nor, on an event loop in its round (<see cref="BeginRound"/>), for a write call of its own.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="node"/> is not a node id (it names a file).</exception>
+    public void Keep(string node, ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
+    {
+        if (_fsync)
+        {
+            _ = Enqueue(node, key, stored);
+            return;
+        }
+
+        ThrowIfNotANode(node);
+        lock (_gate)
+        {
+            if (_stopping)
+            {
+                return;
+            }
+
+            var target = TargetFor(node);
+            _ = target.Append(key, stored);
+            target.Pending++;
+            if (t_roundWriter != this || target.BatchLength >= WriteOutBytes)
+            {
+                WriteKept(target);
+            }
+            else
+            {
+                _kept = true;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The calling event loop starts a round and will call <see cref="WriteOut"/> at its end: until then
+    /// <see cref="Keep"/> on this thread adds to the batch instead of writing.
+    /// </summary>
+    public void BeginRound() => t_roundWriter = this;
+
+    /// <summary>
+    /// Writes every batch <see cref="Keep"/> filled, one write call each (off fsync always), and ends the calling
+    /// loop's round: a hint kept on it from here on is written at once. A read when nothing was kept.
+    /// </summary>
+    public void WriteOut()
+    {
+        if (t_roundWriter == this)
+        {
+            t_roundWriter = null;
+        }
+
+        if (!Volatile.Read(ref _kept))
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _kept = false;
+            try
+            {
+                foreach (var target in _targets.Values)
+                {
+                    if (target.Batched > 0)
+                    {
+                        WriteKept(target);
+                    }
+                }
+            }
+            catch
+            {
+                // A bug (a disk's refusal is handled inside): the batches not reached are written by the next call.
+                _kept = true;
+                throw;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Under the lock, off fsync always: writes the node's batch to its file. A batch the file system refuses is
+    /// lost to this node, as a hint written at once and refused is (read repair and anti-entropy catch the
+    /// replica up); it is no longer pending unless part of it may be left in the file, and the next batch goes
+    /// to a new file.
+    /// </summary>
+    private void WriteKept(Target target)
+    {
+        var directory = false;
+        var written = WriteBatch(target, ref directory);
+        _directoryUnsynced |= directory;
+        if (written.Handle is { } handle)
+        {
+            handle.DangerousRelease();
+            target.Unsynced = true;
+        }
+
+        written.Round.TrySetResult(written.Handle is not null);
+    }
+}
