@@ -63,7 +63,8 @@ internal sealed partial class ClusterNode
     /// left, or was taken out of the configuration) are dropped, as nobody would take them (its keys reached
     /// their new owners by rebalancing from the replicas that acknowledged them); the hints written since
     /// the last heartbeat become durable (off fsync always), so a machine crash loses at most a heartbeat's.
-    /// A file system that refuses is logged and tried again next time; it must not end the heartbeats.
+    /// A file system that refuses is logged and tried again next time; it must not end the heartbeats, nor may a
+    /// bug in the hint store's writing (the loops' write-out shares it), which would end failure detection with them.
     /// </summary>
     private void KeepHints()
     {
@@ -80,7 +81,7 @@ internal sealed partial class ClusterNode
 
             Hints.SyncWritten();
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             LogHintUpkeepFailed(_logger, e);
         }

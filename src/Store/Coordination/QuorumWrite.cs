@@ -183,9 +183,16 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
     /// <summary>The replica did not confirm: keep the write for it here, to hand off when it answers again.</summary>
     private void Missed(int target)
     {
-        // Refused by the disk: the replica catches up through read repair and anti-entropy instead.
-        _node.Hints.Keep(_node.Placement.Nodes[target], Key, Stored);
-        Fail();
+        try
+        {
+            // Refused by the disk: the replica catches up through read repair and anti-entropy instead.
+            _node.Hints.Keep(_node.Placement.Nodes[target], Key, Stored);
+        }
+        finally
+        {
+            // Even past a bug in the hint store: the request's answer (and the write's reference) is given back.
+            Fail();
+        }
     }
 
     /// <summary>One reserved request answered (<paramref name="ack"/> 1 for an acknowledgement).</summary>

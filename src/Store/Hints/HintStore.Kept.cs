@@ -7,7 +7,8 @@ namespace DataPlane.Store.Hints;
 /// half of a coordinator's whole SET, and with one node of three down every SET leaves a hint there; a hung
 /// replica leaves one per write it had in flight when they time out together. Anywhere else (a pool
 /// thread, the sockets transport, a loop after its round's write) a hint is written at once, as before, so
-/// a killed process loses none but those of a round not yet ended.
+/// a killed process loses none but those of a round not yet ended (and of a round a bug ended, until the
+/// next heartbeat's <see cref="SyncWritten"/>).
 /// </summary>
 internal sealed partial class HintStore
 {
@@ -65,7 +66,8 @@ internal sealed partial class HintStore
 
     /// <summary>
     /// Writes every batch <see cref="Keep"/> filled, one write call each (off fsync always), and ends the calling
-    /// loop's round: a hint kept on it from here on is written at once. A read when nothing was kept.
+    /// thread's round (<see cref="SyncWritten"/> too, which calls this): a hint kept on it from here on is written
+    /// at once. A read when nothing was kept.
     /// </summary>
     public void WriteOut()
     {

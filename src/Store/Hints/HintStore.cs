@@ -324,6 +324,7 @@ internal sealed partial class HintStore : IDisposable
 
                     target.File.Write(record, 0, size);
                     Interlocked.Increment(ref _writes);
+                    target.Refusing = false;
                     target.Unsynced = true;
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -31,6 +31,9 @@ internal sealed partial class RespLoop
     private List<RespClient> _heldForLog = [];
     private List<RespClient> _spareHeld = [];
     private readonly List<FrameOutbox> _round = [];
+
+    /// <summary>The last round's hint write-out failed on a bug, and was logged.</summary>
+    private bool _hintWriteOutFailing;
     private uint _generation;
     private int _threadId;
     private volatile bool _stopping;
@@ -149,6 +152,8 @@ internal sealed partial class RespLoop
         }
         finally
         {
+            // A round a bug ended did not write its hints.
+            WriteHints();
             CloseAll();
             _stopped.TrySetResult();
         }
@@ -198,16 +203,24 @@ internal sealed partial class RespLoop
         }
     }
 
-    /// <summary>The hints kept this round, one write per node (see <c>HintStore.Kept.cs</c>); a bug there costs the loop nothing.</summary>
+    /// <summary>
+    /// The hints kept this round, one write per node (see <c>HintStore.Kept.cs</c>). A bug there costs the loop
+    /// nothing; it is logged once until a write-out succeeds, as every round tries again.
+    /// </summary>
     private void WriteHints()
     {
         try
         {
             _context.Cluster?.Hints.WriteOut();
+            _hintWriteOutFailing = false;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            LogHintWriteOutFailed(_logger, e);
+            if (!_hintWriteOutFailing)
+            {
+                _hintWriteOutFailing = true;
+                LogHintWriteOutFailed(_logger, e);
+            }
         }
     }
 
@@ -306,6 +319,6 @@ internal sealed partial class RespLoop
     [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "A peer connection failed on its event loop (a receive or its timeouts); it is closed and re-opened")]
     private static partial void LogPeerFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 15, Level = LogLevel.Error, Message = "Writing the hints kept this round failed; they are written with the next round's")]
+    [LoggerMessage(EventId = 15, Level = LogLevel.Error, Message = "Writing the hints kept this round failed on a bug; the batches not reached are tried again each round, and this is not logged again until one succeeds")]
     private static partial void LogHintWriteOutFailed(ILogger logger, Exception exception);
 }
