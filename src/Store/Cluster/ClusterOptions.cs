@@ -10,6 +10,9 @@ namespace DataPlane.Store.Cluster;
 /// </summary>
 public sealed class ClusterOptions
 {
+    /// <summary>The longest node id or cluster name: 64 ASCII characters (a hint frame gives a name one byte of length).</summary>
+    internal const int MaxNameLength = 64;
+
     /// <summary>This node's name ("a"): letters, digits, '-' and '_'. It places the node on the ring and is kept in the data directory.</summary>
     public string NodeId { get; set; } = "a";
 
@@ -179,7 +182,7 @@ public sealed class ClusterOptions
 
     internal static bool IsValidName(string name)
     {
-        if (name.Length is 0 or > 64)
+        if (name.Length is 0 or > MaxNameLength)
         {
             return false;
         }

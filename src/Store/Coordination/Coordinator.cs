@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using DataPlane.Store.Cluster;
 using DataPlane.Store.Protocol.Internode;
 using DataPlane.Store.Replica;
@@ -152,7 +151,8 @@ internal sealed partial class Coordinator
             }
             else
             {
-                _ = SendHintAsync(quorum, holder, target, key.ToArray(), stored.ToArray());
+                now ??= node.Time.GetTimestamp();
+                quorum.SendHint(holder, target, now.Value);
             }
         }
 
@@ -174,32 +174,6 @@ internal sealed partial class Coordinator
         {
             return false;
         }
-    }
-
-    private async Task SendHintAsync(QuorumWrite quorum, int holder, int target, byte[] key, byte[] stored)
-    {
-        var name = System.Text.Encoding.ASCII.GetBytes(node.Placement.Nodes[target]);
-        var head = new byte[1 + name.Length + 4];
-        head[0] = (byte)name.Length;
-        name.CopyTo(head, 1);
-        BinaryPrimitives.WriteUInt32LittleEndian(head.AsSpan(1 + name.Length), (uint)key.Length);
-        try
-        {
-            var reply = await node.Peer(holder)!.Client.CallAsync(FrameType.Hint, -1, head, key, stored, Options.RequestTimeout).ConfigureAwait(false);
-            if (reply.Type == FrameType.Ack)
-            {
-                quorum.Ack();
-                return;
-            }
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
-        {
-            // Falls through: the hint stays here instead.
-        }
-
-        // Refused by the disk too: the replica catches up through read repair and anti-entropy instead.
-        node.Hints.Keep(node.Placement.Nodes[target], key, stored);
-        quorum.Fail();
     }
 
     /// <summary>A hint this node keeps, counted once its group commit says it is durable (off the event loop: the commit's thread hands it to the pool).</summary>

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Text;
 using System.Threading.Tasks.Sources;
 using DataPlane.Store.Cluster;
 using DataPlane.Store.Protocol.Internode;
@@ -83,6 +85,26 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
     public void Send(int target, long now)
     {
         if (!_node.Peer(target)!.Client.TrySend(FrameType.Write, _keyLength, Key, Stored, default, _node.Options.RequestTimeout, TimeSpan.Zero, this, target, now))
+        {
+            Missed(target);
+        }
+    }
+
+    /// <summary>
+    /// Sends the write to <paramref name="holder"/> as a hint for replica <paramref name="target"/>, which is down
+    /// (sloppy quorum), one of the <see cref="Reserve">reserved</see> requests: the holder's acknowledgement counts
+    /// toward W as the replica's would, and without one this node keeps the hint itself. This write is the
+    /// request's handler, as for <see cref="Send"/>, so a hint allocates nothing; the frame is what the holder
+    /// reads: the target's name after a byte of its length, the key's length, the key and the stored value.
+    /// </summary>
+    public void SendHint(int holder, int target, long now)
+    {
+        var name = _node.Placement.Nodes[target];
+        Span<byte> head = stackalloc byte[1 + ClusterOptions.MaxNameLength + 4];
+        var nameLength = Encoding.ASCII.GetBytes(name, head[1..]);
+        head[0] = (byte)nameLength;
+        BinaryPrimitives.WriteUInt32LittleEndian(head[(1 + nameLength)..], (uint)_keyLength);
+        if (!_node.Peer(holder)!.Client.TrySend(FrameType.Hint, -1, head[..(1 + nameLength + 4)], Key, Stored, _node.Options.RequestTimeout, TimeSpan.Zero, this, target, now))
         {
             Missed(target);
         }

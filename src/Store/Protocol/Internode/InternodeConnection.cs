@@ -17,7 +17,7 @@ namespace DataPlane.Store.Protocol.Internode;
 /// </summary>
 internal sealed class InternodeConnection(Socket socket, string localName, string clusterName, Replica.Replica replica, HintStore hints, Func<byte[], Task<byte[]>> execute, AntiEntropy.AntiEntropyResponder? antiEntropy = null, Func<FrameType, byte[], Task<PeerResponse>>? membership = null, Action<string>? malformed = null)
 {
-    private const int MaxNameLength = 64;
+    private const int MaxNameLength = Cluster.ClusterOptions.MaxNameLength;
 
     private ILoopConnection? _receiver;
 
