@@ -334,6 +334,11 @@ public sealed class HintTests
         var refused = await Assert.ThrowsAsync<StackExchange.Redis.RedisServerException>(() => cluster.Db("a").StringSetAsync(keys[1], "v"));
         // Decided once the refusal left too few replicas to reach W, whether or not b had answered by then.
         Assert.Matches("quorum not reached: [12] of 3 replicas acknowledged", refused.Message);
+
+        // Refused by its holder, the hint stays here, kept for the replica that is down, not for the holder.
+        var hints = cluster.Server("a").ClusterNode!.Hints;
+        await Testing.Eventually.True(() => hints.PendingFor("d") == 1, "a to keep d's refused hint", TimeSpan.FromSeconds(10));
+        Assert.Equal(0, hints.PendingFor("c"));
     }
 
     [Fact]

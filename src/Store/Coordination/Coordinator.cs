@@ -1,5 +1,4 @@
 using DataPlane.Store.Cluster;
-using DataPlane.Store.Protocol.Internode;
 using DataPlane.Store.Replica;
 using Microsoft.Extensions.ObjectPool;
 

@@ -95,7 +95,8 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
     /// (sloppy quorum), one of the <see cref="Reserve">reserved</see> requests: the holder's acknowledgement counts
     /// toward W as the replica's would, and without one this node keeps the hint itself. This write is the
     /// request's handler, as for <see cref="Send"/>, so a hint allocates nothing; the frame is what the holder
-    /// reads: the target's name after a byte of its length, the key's length, the key and the stored value.
+    /// reads: the target's name after a byte of its length, the key's length, the key and the stored value
+    /// (a name is at most <see cref="ClusterOptions.MaxNameLength"/>: the options and membership check every one).
     /// </summary>
     public void SendHint(int holder, int target, long now)
     {
@@ -202,7 +203,7 @@ internal sealed class QuorumWrite : IPeerReplyHandler, IValueTaskSource<byte[]>,
         return _bytes.AsSpan(_keyLength, storedLength);
     }
 
-    /// <summary>The replica did not confirm: keep the write for it here, to hand off when it answers again.</summary>
+    /// <summary>The replica, or the holder of its hint, did not confirm: keep the write for the replica here, to hand off when it answers again.</summary>
     private void Missed(int target)
     {
         try
