@@ -395,13 +395,13 @@ public sealed class HintTests
     }
 
     /// <summary>Runs <paramref name="test"/> on a new hint store and its directory, deleted afterwards.</summary>
-    internal static async Task WithHintStoreAsync(Func<HintStore, string, Task> test, bool fsync = false, Action<Microsoft.Win32.SafeHandles.SafeFileHandle>? sync = null)
+    internal static async Task WithHintStoreAsync(Func<HintStore, string, Task> test, bool fsync = false, Action<Microsoft.Win32.SafeHandles.SafeFileHandle>? sync = null, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         var root = Directory.CreateTempSubdirectory("dataplane-hints-").FullName;
         try
         {
             var directory = Path.Combine(root, "hints");
-            using var hints = new HintStore(directory, fsync, sync);
+            using var hints = new HintStore(directory, fsync, sync, logger);
             await test(hints, directory);
         }
         finally

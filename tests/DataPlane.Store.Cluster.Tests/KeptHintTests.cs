@@ -131,26 +131,19 @@ public sealed class KeptHintTests
     }
 
     [Fact]
-    public void KeptHints_StillInTheBatch_AreWrittenWhenTheStoreCloses()
+    public async Task KeptHints_StillInTheBatch_AreWrittenWhenTheStoreCloses()
     {
-        var root = Directory.CreateTempSubdirectory("dataplane-kept-hints-").FullName;
-        try
+        await HintTests.WithHintStoreAsync((hints, directory) =>
         {
-            var directory = Path.Combine(root, "hints");
-            using (var hints = new HintStore(directory, fsync: false))
-            {
-                hints.BeginRound();
-                Keep(hints, "k0", "k1");
-            }
+            hints.BeginRound();
+            Keep(hints, "k0", "k1");
+            hints.Dispose();
 
             using var reopened = new HintStore(directory, fsync: false);
             Assert.Equal(2, reopened.PendingFor("c"));
             Assert.Equal(["k0", "k1"], HintTests.ReadKeys(Assert.Single(reopened.Seal("c"))));
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
-        }
+            return Task.CompletedTask;
+        });
     }
 
     [Fact]
@@ -193,24 +186,21 @@ public sealed class KeptHintTests
     }
 
     [Fact]
-    public void RefusedBatches_AreLoggedOnce_UntilOneIsWritten()
+    public async Task RefusedBatches_AreLoggedOnce_UntilOneIsWritten()
     {
-        var root = Directory.CreateTempSubdirectory("dataplane-kept-hints-").FullName;
-        try
+        var logger = new CountingLogger();
+        await HintTests.WithHintStoreAsync((hints, directory) =>
         {
-            var directory = Path.Combine(root, "hints");
-            Directory.CreateDirectory(directory);
-            var logger = new CountingLogger();
-            using var hints = new HintStore(directory, fsync: false, logger: logger);
-
             // Files 1-3 and 5 are /dev/full (ENOSPC on every write); each refused batch goes to the next file.
-            foreach (var sequence in new[] { 1, 2, 3, 5 })
+            int[] devFull = [1, 2, 3, 5];
+            foreach (var sequence in devFull)
             {
                 File.CreateSymbolicLink(Path.Combine(directory, $"c.{sequence:D10}.hints"), "/dev/full");
             }
 
             var logged = new List<int>();
-            foreach (var key in new[] { "r1", "r2", "r3", "written", "r5" })
+            string[] keys = ["r1", "r2", "r3", "written", "r5"];
+            foreach (var key in keys)
             {
                 hints.BeginRound();
                 Keep(hints, key);
@@ -225,11 +215,8 @@ public sealed class KeptHintTests
 
             Assert.Equal([1, 1, 1, 1, 2], logged);
             Assert.Equal(1, hints.Writes);
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
-        }
+            return Task.CompletedTask;
+        }, logger: logger);
     }
 
     [Fact]

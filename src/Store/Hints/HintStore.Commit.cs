@@ -31,7 +31,8 @@ internal sealed partial class HintStore
             }
 
             var target = TargetFor(node);
-            var round = target.Append(key, stored);
+            target.Append(key, stored);
+            var round = target.JoinRound();
             target.Pending++;
             if (!_batched)
             {
@@ -71,7 +72,7 @@ internal sealed partial class HintStore
             {
                 // The files these batches were written to stay held by them until released: the bug may have struck before their syncs.
                 batch.Handle?.DangerousRelease();
-                batch.Round.TrySetResult(false);
+                batch.Round?.TrySetResult(false);
             }
         }
     }
@@ -138,7 +139,7 @@ internal sealed partial class HintStore
             target.File.Write(bytes.Span);
             Interlocked.Increment(ref _writes);
             target.Refusing = false;
-            return new Written(target, Hold(target.File), round!, opened);
+            return new Written(target, Hold(target.File), round, opened);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {
@@ -159,7 +160,7 @@ internal sealed partial class HintStore
             }
 
             Abandon(target);
-            return new Written(target, null, round!, opened);
+            return new Written(target, null, round, opened);
         }
         catch
         {
@@ -268,10 +269,10 @@ internal sealed partial class HintStore
                 }
             }
 
-            round.TrySetResult(kept);
+            round?.TrySetResult(kept);
         }
     }
 
-    /// <summary>A batch written to <see cref="Handle"/> (held open; null when the write failed or once released), whose callers wait on <see cref="Round"/>.</summary>
-    private readonly record struct Written(Target Target, SafeFileHandle? Handle, TaskCompletionSource<bool> Round, bool Opened);
+    /// <summary>A batch written to <see cref="Handle"/> (held open; null when the write failed or once released), whose callers wait on <see cref="Round"/> (none off fsync always).</summary>
+    private readonly record struct Written(Target Target, SafeFileHandle? Handle, TaskCompletionSource<bool>? Round, bool Opened);
 }

@@ -8,7 +8,9 @@ namespace DataPlane.Store.Hints;
 /// replica leaves one per write it had in flight when they time out together. Anywhere else (a pool
 /// thread, the sockets transport, a loop after its round's write) a hint is written at once, as before, so
 /// a killed process loses none but those of a round not yet ended (and of a round a bug ended, until the
-/// next heartbeat's <see cref="SyncWritten"/>).
+/// next heartbeat's <see cref="SyncWritten"/>). A hint that counts (<see cref="AddAsync"/>) takes the same
+/// path and never waits: its node's batch, with it last, is written at once, so the file keeps the order
+/// hints came in and one write call, one cut-back on failure and one count serve both.
 /// </summary>
 internal sealed partial class HintStore
 {
@@ -33,28 +35,10 @@ internal sealed partial class HintStore
         if (_fsync)
         {
             _ = Enqueue(node, key, stored);
-            return;
         }
-
-        ThrowIfNotANode(node);
-        lock (_gate)
+        else
         {
-            if (_stopping)
-            {
-                return;
-            }
-
-            var target = TargetFor(node);
-            _ = target.Append(key, stored);
-            target.Pending++;
-            if (t_roundWriter != this || target.BatchLength >= WriteOutBytes)
-            {
-                WriteKept(target);
-            }
-            else
-            {
-                _kept = true;
-            }
+            _ = Add(node, key, stored, mayWait: true);
         }
     }
 
@@ -104,22 +88,51 @@ internal sealed partial class HintStore
     }
 
     /// <summary>
-    /// Under the lock, off fsync always: writes the node's batch to its file. A batch the file system refuses is
-    /// lost to this node, as a hint written at once and refused is (read repair and anti-entropy catch the
-    /// replica up); it is no longer pending unless part of it may be left in the file, and the next batch goes
-    /// to a new file.
+    /// Off fsync always: adds a hint to its node's batch (pending from now) and writes the batch, unless the hint
+    /// <paramref name="mayWait"/> for the end of the calling loop's round and the batch is not full. False when the
+    /// store is closing or the file system refused the batch.
     /// </summary>
-    private void WriteKept(Target target)
+    /// <exception cref="ArgumentException"><paramref name="node"/> is not a node id (it names a file).</exception>
+    private bool Add(string node, ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored, bool mayWait)
+    {
+        ThrowIfNotANode(node);
+        lock (_gate)
+        {
+            if (_stopping)
+            {
+                return false;
+            }
+
+            var target = TargetFor(node);
+            target.Append(key, stored);
+            target.Pending++;
+            if (mayWait && t_roundWriter == this && target.BatchLength < WriteOutBytes)
+            {
+                _kept = true;
+                return true;
+            }
+
+            return WriteKept(target);
+        }
+    }
+
+    /// <summary>
+    /// Under the lock, off fsync always: writes the node's batch to its file; whether it was written. A batch the
+    /// file system refuses is lost to this node (read repair and anti-entropy catch the replica up); it is no
+    /// longer pending unless part of it may be left in the file, and the next batch goes to a new file.
+    /// </summary>
+    private bool WriteKept(Target target)
     {
         var directory = false;
         var written = WriteBatch(target, ref directory);
         _directoryUnsynced |= directory;
-        if (written.Handle is { } handle)
+        if (written.Handle is not { } handle)
         {
-            handle.DangerousRelease();
-            target.Unsynced = true;
+            return false;
         }
 
-        written.Round.TrySetResult(written.Handle is not null);
+        handle.DangerousRelease();
+        target.Unsynced = true;
+        return true;
     }
 }

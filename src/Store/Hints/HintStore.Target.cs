@@ -33,8 +33,8 @@ internal sealed partial class HintStore
 
         public TaskCompletionSource<bool>? Round { get; private set; }
 
-        /// <summary>Copies a hint into the batch; the round it joins.</summary>
-        public Task<bool> Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
+        /// <summary>Copies a hint into the batch.</summary>
+        public void Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
         {
             var size = HintRecord.Size(key.Length, stored.Length);
             PooledBuffer.Grow(ref _batch, BatchLength, Math.Max(InitialBatchBytes, BatchLength + size));
@@ -42,9 +42,10 @@ internal sealed partial class HintStore
             HintRecord.Write(_batch.AsSpan(BatchLength, size), key, stored);
             BatchLength += size;
             Batched++;
-            Round ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-            return Round.Task;
         }
+
+        /// <summary>The round the batch's callers wait on, under fsync always (off it nobody waits, and none is made).</summary>
+        public Task<bool> JoinRound() => (Round ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
         /// <summary>Empties the batch: its bytes (valid until the next <see cref="Append"/>), how many hints, and their round.</summary>
         public (ReadOnlyMemory<byte> Bytes, int Count, TaskCompletionSource<bool>? Round) TakeBatch()

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using DataPlane.Net.IO;
 using Microsoft.Extensions.Logging;
@@ -103,7 +102,7 @@ internal sealed partial class HintStore : IDisposable
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="node"/> is not a node id (it names a file).</exception>
     public ValueTask<bool> AddAsync(string node, ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored) =>
-        _fsync ? new(Enqueue(node, key, stored)) : new(WriteNow(node, key, stored));
+        _fsync ? new(Enqueue(node, key, stored)) : new(Add(node, key, stored, mayWait: false));
 
     /// <summary>
     /// Makes the hints written since the last call durable (off <see cref="FsyncMode.Always"/>, whose group
@@ -288,59 +287,6 @@ internal sealed partial class HintStore : IDisposable
                 target.File = null;
                 target.ReturnBatch();
             }
-        }
-    }
-
-    /// <summary>Writes a hint to its file now (off fsync always), under the lock; false when the file system refused it.</summary>
-    private bool WriteNow(string node, ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
-    {
-        ThrowIfNotANode(node);
-        var size = HintRecord.Size(key.Length, stored.Length);
-        var record = ArrayPool<byte>.Shared.Rent(size);
-        try
-        {
-            HintRecord.Write(record, key, stored);
-            lock (_gate)
-            {
-                if (_stopping)
-                {
-                    return false;
-                }
-
-                var target = TargetFor(node);
-                if (target.Batched > 0)
-                {
-                    // The hints kept before this one go first: the file's order is the order they came in.
-                    WriteKept(target);
-                }
-
-                try
-                {
-                    if (target.File is null)
-                    {
-                        target.File = Open(target);
-                        _directoryUnsynced = true;
-                    }
-
-                    target.File.Write(record, 0, size);
-                    Interlocked.Increment(ref _writes);
-                    target.Refusing = false;
-                    target.Unsynced = true;
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    // The file may hold part of the record: the next hint goes to a new file, and a reader stops at the torn one.
-                    Abandon(target);
-                    return false;
-                }
-
-                target.Pending++;
-                return true;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(record);
         }
     }
 

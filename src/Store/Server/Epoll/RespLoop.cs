@@ -31,13 +31,13 @@ internal sealed partial class RespLoop
     private List<RespClient> _heldForLog = [];
     private List<RespClient> _spareHeld = [];
     private readonly List<FrameOutbox> _round = [];
-
-    /// <summary>The last round's hint write-out failed on a bug, and was logged.</summary>
-    private bool _hintWriteOutFailing;
     private uint _generation;
     private int _threadId;
     private volatile bool _stopping;
     private volatile bool _ended;
+
+    /// <summary>The last round's hint write-out failed on a bug, and was logged.</summary>
+    private bool _hintWriteOutFailing;
 
     public RespLoop(StoreContext context, ILogger logger, int index)
     {
