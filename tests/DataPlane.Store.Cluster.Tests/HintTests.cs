@@ -93,6 +93,7 @@ public sealed class HintTests
             var full = Path.Combine(directory, "c.0000000002.hints");
             File.CreateSymbolicLink(full, "/dev/full");
             Assert.False(await hints.AddAsync("c", "refused"u8, Stored));
+            Assert.Equal(1, hints.Refused);
             File.Delete(full);
             Assert.True(await hints.AddAsync("c", "later"u8, Stored));
             Assert.Equal(fsync ? 0 : 1, hints.SyncWritten());
@@ -111,6 +112,9 @@ public sealed class HintTests
             Assert.True(await hints.AddAsync("c", "later"u8, Stored));
             Assert.Equal(["later"], ReadKeys(hints.Seal("c")[^1]));
             Assert.Equal(1, hints.Syncs);
+
+            // Not refused: the unsynced hint stays pending in its file, to be delivered if it can be read.
+            Assert.Equal((2, 0), (hints.PendingFor("c"), hints.Refused));
         }, fsync: true);
     }
 

@@ -173,7 +173,7 @@ public sealed class KeptHintTests
             hints.BeginRound();
             Keep(hints, "refused0", "refused1");
             hints.WriteOut();
-            Assert.Equal((0, 0), (hints.PendingFor("c"), hints.Writes));
+            Assert.Equal((0, 0, 2), (hints.PendingFor("c"), hints.Writes, hints.Refused));
 
             File.Delete(full);
             hints.BeginRound();
@@ -214,7 +214,7 @@ public sealed class KeptHintTests
             }
 
             Assert.Equal([1, 1, 1, 1, 2], logged);
-            Assert.Equal(1, hints.Writes);
+            Assert.Equal((1, 4), (hints.Writes, hints.Refused));
             return Task.CompletedTask;
         }, logger: logger);
     }

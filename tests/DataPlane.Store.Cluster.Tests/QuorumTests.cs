@@ -218,6 +218,7 @@ public sealed class QuorumTests
         Assert.Contains("node_id:b", info, StringComparison.Ordinal);
         Assert.Contains("name=a,", info, StringComparison.Ordinal);
         Assert.Contains("state=up,hints_pending=0", info, StringComparison.Ordinal);
+        Assert.Contains("hints_refused:0", info, StringComparison.Ordinal);
         Assert.Contains("db0:keys=1,expires=0,avg_ttl=0", info, StringComparison.Ordinal);
         Assert.Contains("cluster_write_quorum:2", (await cluster.Db("b").ExecuteAsync("INFO", "replication")).ToString(), StringComparison.Ordinal);
     }

@@ -38,6 +38,7 @@ public sealed class MetricsTests
                 var names = SeriesNames(text);
                 Assert.Contains("dataplane_store_commands", names);
                 Assert.Contains("dataplane_store_connected_clients", names);
+                Assert.Contains("dataplane_store_hints_refused", names);
                 Assert.DoesNotContain(names, name => name.StartsWith("dataplane_store_dataplane", StringComparison.Ordinal));
                 Assert.Equal(0, await child.TerminateAsync());
             }

@@ -75,6 +75,9 @@ internal sealed partial class ClusterNode : IAsyncDisposable
 
     public IEnumerable<PeerState> Peers => Volatile.Read(ref _peers).OfType<PeerState>();
 
+    /// <summary>Hints kept here for the peers, not yet delivered (INFO's and the meter's <c>hints_pending</c>).</summary>
+    public long HintsPending => Peers.Sum(p => Hints.PendingFor(p.Name));
+
     /// <summary>The peers by node index (null at this node's own index), for a hot path that must not allocate.</summary>
     public PeerState?[] PeerSlots => Volatile.Read(ref _peers);
 

@@ -27,7 +27,8 @@ internal sealed partial class HintStore
         {
             if (_stopping || _broken)
             {
-                return Refused;
+                Interlocked.Increment(ref _refused);
+                return NotKept;
             }
 
             var target = TargetFor(node);
@@ -64,6 +65,7 @@ internal sealed partial class HintStore
                 {
                     var (_, count, round) = target.TakeBatch();
                     target.Pending -= count;
+                    Interlocked.Add(ref _refused, count);
                     round?.TrySetResult(false);
                 }
             }
@@ -157,6 +159,7 @@ internal sealed partial class HintStore
             if (CutBack(target.File, before))
             {
                 target.Pending -= count;
+                Interlocked.Add(ref _refused, count);
             }
 
             Abandon(target);

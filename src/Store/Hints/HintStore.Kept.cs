@@ -100,6 +100,7 @@ internal sealed partial class HintStore
         {
             if (_stopping)
             {
+                Interlocked.Increment(ref _refused);
                 return false;
             }
 

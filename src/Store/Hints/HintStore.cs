@@ -19,7 +19,7 @@ namespace DataPlane.Store.Hints;
 /// </summary>
 internal sealed partial class HintStore : IDisposable
 {
-    private static readonly Task<bool> Refused = Task.FromResult(false);
+    private static readonly Task<bool> NotKept = Task.FromResult(false);
 
     /// <summary>
     /// How long closing waits by default for the writer's last round once it has the store's lock: a sync hung on a
@@ -40,6 +40,7 @@ internal sealed partial class HintStore : IDisposable
     private bool _closed;
     private long _syncs;
     private long _writes;
+    private long _refused;
 
     /// <param name="directory">The hints directory, created if missing.</param>
     /// <param name="fsync">Whether each hint is fsynced before it counts as kept (<see cref="FsyncMode.Always"/>).</param>
@@ -85,6 +86,13 @@ internal sealed partial class HintStore : IDisposable
 
     /// <summary>Hints dropped undelivered since this node started: older than the tombstone grace, or for a node that left.</summary>
     public long Dropped { get; private set; }
+
+    /// <summary>
+    /// Hints not kept since this node started, and not pending: the file system refused their batch (a full
+    /// disk), or the store was closing or its writer had failed. Their replicas catch up through read repair
+    /// and anti-entropy. A batch whose failed write may have left part of it in the file stays pending instead.
+    /// </summary>
+    public long Refused => Interlocked.Read(ref _refused);
 
     /// <summary>The syncs of hint files' data so far (under <see cref="FsyncMode.Always"/>, one per file and group commit).</summary>
     public long Syncs => Interlocked.Read(ref _syncs);

@@ -18,7 +18,7 @@ internal static class ClusterInfo
         line("cluster_read_quorum", o.ReadQuorum);
         line("cluster_write_quorum", o.WriteQuorum);
         line("read_repairs", cluster.ReadRepairs);
-        line("hints_pending", cluster.Peers.Sum(p => cluster.Hints.PendingFor(p.Name)));
+        line("hints_pending", cluster.HintsPending);
     }
 
     public static void Cluster(ClusterNode? cluster, Action<string, object> line)
@@ -47,6 +47,7 @@ internal static class ClusterInfo
 
         line("hints_delivered", cluster.Hints.Delivered);
         line("hints_dropped", cluster.Hints.Dropped);
+        line("hints_refused", cluster.Hints.Refused);
         line("read_repairs", cluster.ReadRepairs);
         line("internode_protocol_errors", cluster.ProtocolErrors);
         var ae = cluster.AntiEntropy;

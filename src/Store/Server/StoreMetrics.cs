@@ -27,6 +27,10 @@ internal sealed class StoreMetrics : IDisposable
         _meter.CreateObservableCounter("anti_entropy.keys_sent", () => context.Cluster?.AntiEntropy.KeysSent ?? 0, description: "Values anti-entropy sent to peers.");
         _meter.CreateObservableCounter("anti_entropy.keys_received", () => context.Cluster?.AntiEntropy.KeysReceived ?? 0, description: "Values anti-entropy received from peers.");
         _meter.CreateObservableCounter("anti_entropy.bytes", () => context.Cluster?.AntiEntropy.BytesExchanged ?? 0, unit: "By", description: "Bytes of anti-entropy frames sent and received.");
+        _meter.CreateObservableGauge("hints.pending", () => context.Cluster?.HintsPending ?? 0, description: "Hints kept here for peers, not yet delivered.");
+        _meter.CreateObservableCounter("hints.delivered", () => context.Cluster?.Hints.Delivered ?? 0, description: "Hints delivered to their nodes and deleted.");
+        _meter.CreateObservableCounter("hints.dropped", () => context.Cluster?.Hints.Dropped ?? 0, description: "Hints dropped undelivered: too old, or for a node that left.");
+        _meter.CreateObservableCounter("hints.refused", () => context.Cluster?.Hints.Refused ?? 0, description: "Hints not kept: the disk refused them, or the store was closing (their replicas catch up through read repair and anti-entropy).");
         RebalanceInfo.Instruments(_meter, context);
         _meter.CreateObservableGauge("last_checkpoint", () => replica.LastCheckpointUnixSeconds, unit: "s", description: "When the last checkpoint completed (Unix time).");
     }
