@@ -62,6 +62,21 @@ public sealed class HintTests
             File.WriteAllText(directory, "not a directory");
             Assert.False(await hints.AddAsync("c", "refused"u8, Stored));
             Assert.Equal(1, hints.PendingFor("c"));
+            Assert.Equal(1, hints.Refused);
+        }, fsync);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task HintsAddedAfterClosing_AreRefused_AndCounted(bool fsync)
+    {
+        await WithHintStoreAsync(async (hints, _) =>
+        {
+            hints.Dispose();
+            Assert.False(await hints.AddAsync("c", "refused"u8, Stored));
+            hints.Keep("c", "k"u8, Stored);
+            Assert.Equal((0, 2), (hints.PendingFor("c"), hints.Refused));
         }, fsync);
     }
 
@@ -174,6 +189,7 @@ public sealed class HintTests
             Assert.Empty(hints.Seal("c"));
             Assert.Equal(0, hints.PendingFor("c"));
             Assert.DoesNotContain("c", hints.Targets());
+            Assert.Equal(1, hints.Refused + hints.Dropped + hints.Delivered);
         }, fsync: true, sync: _ => throw new IOException("fdatasync: Input/output error"));
     }
 
@@ -184,6 +200,7 @@ public sealed class HintTests
         {
             Assert.False(await hints.AddAsync("c", "first"u8, Stored).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
             Assert.False(await hints.AddAsync("c", "later"u8, Stored).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal((1, 1), (hints.PendingFor("c"), hints.Refused));
         }, fsync: true, sync: _ => throw new InvalidOperationException("a bug in the sync"));
     }
 
@@ -202,6 +219,7 @@ public sealed class HintTests
             // Closing waits 200 ms for the writer here (10 s by default): well inside the hung sync's minute.
             await Task.Run(hints.Dispose).WaitAsync(TimeSpan.FromSeconds(30));
             Assert.False(await queued.WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(1, hints.Refused);
             Assert.False(stuck.IsCompleted, "the stuck round is decided by its sync");
             sync.Release();
             Assert.True(await stuck.WaitAsync(TimeSpan.FromSeconds(10)));

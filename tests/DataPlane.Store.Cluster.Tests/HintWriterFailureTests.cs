@@ -31,7 +31,7 @@ public sealed class HintWriterFailureTests
 
             // Not kept: a coordinator does not count it toward W.
             Assert.False(await hints.AddAsync("c", "refused"u8, Stored).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
-            Assert.Equal(0, hints.PendingFor("c"));
+            Assert.Equal((0, 1), (hints.PendingFor("c"), hints.Refused));
 
             // The writer goes on: the next batch is kept, in a new file.
             Assert.True(await hints.AddAsync("c", "later"u8, Stored).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));

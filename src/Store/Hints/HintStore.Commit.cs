@@ -27,7 +27,7 @@ internal sealed partial class HintStore
         {
             if (_stopping || _broken)
             {
-                Interlocked.Increment(ref _refused);
+                _refused++;
                 return NotKept;
             }
 
@@ -65,7 +65,7 @@ internal sealed partial class HintStore
                 {
                     var (_, count, round) = target.TakeBatch();
                     target.Pending -= count;
-                    Interlocked.Add(ref _refused, count);
+                    _refused += count;
                     round?.TrySetResult(false);
                 }
             }
@@ -159,7 +159,7 @@ internal sealed partial class HintStore
             if (CutBack(target.File, before))
             {
                 target.Pending -= count;
-                Interlocked.Add(ref _refused, count);
+                _refused += count;
             }
 
             Abandon(target);

@@ -100,7 +100,7 @@ internal sealed partial class HintStore
         {
             if (_stopping)
             {
-                Interlocked.Increment(ref _refused);
+                _refused++;
                 return false;
             }
 

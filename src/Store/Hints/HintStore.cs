@@ -88,11 +88,22 @@ internal sealed partial class HintStore : IDisposable
     public long Dropped { get; private set; }
 
     /// <summary>
-    /// Hints not kept since this node started, and not pending: the file system refused their batch (a full
-    /// disk), or the store was closing or its writer had failed. Their replicas catch up through read repair
-    /// and anti-entropy. A batch whose failed write may have left part of it in the file stays pending instead.
+    /// Hints in no hint file since this node started: the file system refused their batch (a full disk), the
+    /// store was closing or its writer had failed, or their file was gone when its node's hints were sealed.
+    /// Their replicas catch up through read repair and anti-entropy. A batch whose failed write may have left
+    /// part of it in the file, and a batch whose fsync failed, stay pending (delivered if they can be read).
+    /// Read under the lock: a caller told its hint was refused then sees it counted.
     /// </summary>
-    public long Refused => Interlocked.Read(ref _refused);
+    public long Refused
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _refused;
+            }
+        }
+    }
 
     /// <summary>The syncs of hint files' data so far (under <see cref="FsyncMode.Always"/>, one per file and group commit).</summary>
     public long Syncs => Interlocked.Read(ref _syncs);
@@ -239,6 +250,7 @@ internal sealed partial class HintStore : IDisposable
             {
                 // Nothing left on disk to count off at handoff (a failed fsync's pages gone, a write whose cut-back
                 // failed): what is pending is only what the writer has yet to write.
+                _refused += Math.Max(0, target.Pending - target.Batched);
                 target.Pending = target.Batched;
             }
 
@@ -290,6 +302,7 @@ internal sealed partial class HintStore : IDisposable
 
                 var (_, count, round) = target.TakeBatch();
                 target.Pending -= count;
+                _refused += count;
                 round?.TrySetResult(false);
                 target.File?.Dispose();
                 target.File = null;

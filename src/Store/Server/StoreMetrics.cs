@@ -30,7 +30,7 @@ internal sealed class StoreMetrics : IDisposable
         _meter.CreateObservableGauge("hints.pending", () => context.Cluster?.HintsPending ?? 0, description: "Hints kept here for peers, not yet delivered.");
         _meter.CreateObservableCounter("hints.delivered", () => context.Cluster?.Hints.Delivered ?? 0, description: "Hints delivered to their nodes and deleted.");
         _meter.CreateObservableCounter("hints.dropped", () => context.Cluster?.Hints.Dropped ?? 0, description: "Hints dropped undelivered: too old, or for a node that left.");
-        _meter.CreateObservableCounter("hints.refused", () => context.Cluster?.Hints.Refused ?? 0, description: "Hints not kept: the disk refused them, or the store was closing (their replicas catch up through read repair and anti-entropy).");
+        _meter.CreateObservableCounter("hints.refused", () => context.Cluster?.Hints.Refused ?? 0, description: "Hints in no hint file: the disk refused them, or the store was closing or its writer failed (their replicas catch up through read repair and anti-entropy).");
         RebalanceInfo.Instruments(_meter, context);
         _meter.CreateObservableGauge("last_checkpoint", () => replica.LastCheckpointUnixSeconds, unit: "s", description: "When the last checkpoint completed (Unix time).");
     }
