@@ -26,7 +26,7 @@ internal static class ProxyCommand
         var admin = new Option<string?>("--admin") { Description = "Admin endpoint IP:PORT (/metrics, /healthz, /ready, /upstreams)." };
         var connectTimeout = new Option<string>("--connect-timeout") { Description = "Connect timeout per upstream try.", DefaultValueFactory = _ => "2s" };
         var idleTimeout = new Option<string>("--idle-timeout") { Description = "Close a connection idle this long.", DefaultValueFactory = _ => "5m" };
-        var maxConnections = new Option<int>("--max-connections") { Description = "Open connections allowed at once (0: no limit)." };
+        var maxConnections = new Option<int>("--max-connections") { Description = "Open connections allowed at once on each listener, over all its clients (0: no limit)." };
         var retries = new Option<int>("--retries") { Description = "Other upstreams tried after a failed connect.", DefaultValueFactory = _ => 2 };
         var rateLimit = new Option<string?>("--rate-limit") { Description = "New connections per client address, e.g. 1000/s." };
         var rateBurst = new Option<int?>("--rate-burst") { Description = "Token bucket size for --rate-limit (default: one second's worth)." };

@@ -213,16 +213,27 @@ internal static class ProxyRunner
         return 0;
     }
 
+    /// <summary>
+    /// Watches the file's directory: the file itself (written in place, or renamed over), and Kubernetes'
+    /// <c>..data</c> link, which a ConfigMap update swaps while the file, a link through it, never changes.
+    /// </summary>
     private static FileSystemWatcher Watch(string path, SemaphoreSlim reload)
     {
-        var watcher = new FileSystemWatcher(Path.GetDirectoryName(path)!, Path.GetFileName(path))
+        var name = Path.GetFileName(path);
+        var watcher = new FileSystemWatcher(Path.GetDirectoryName(Path.GetFullPath(path))!)
         {
-            NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size | NotifyFilters.CreationTime,
+            NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.Size | NotifyFilters.CreationTime,
         };
-        FileSystemEventHandler changed = (_, _) => reload.Release();
+        FileSystemEventHandler changed = (_, e) =>
+        {
+            if (e.Name == name || e.Name == "..data")
+            {
+                reload.Release();
+            }
+        };
         watcher.Changed += changed;
         watcher.Created += changed;
-        watcher.Renamed += (_, _) => reload.Release();
+        watcher.Renamed += (_, e) => changed(watcher, e);
         watcher.EnableRaisingEvents = true;
         return watcher;
     }

@@ -109,6 +109,11 @@ public sealed record ProxyOptions
         Require(SlowStart >= TimeSpan.Zero && DrainTimeout >= TimeSpan.Zero, "slow start and drain timeout must not be negative");
         Require(Transport != ProxyTransport.Epoll || OperatingSystem.IsLinux(), "the epoll transport needs Linux");
         Require(BufferSize >= 512 && ResumeThreshold > 0 && PauseThreshold > ResumeThreshold, "buffer size >= 512 and pause threshold > resume threshold > 0");
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var upstream in Upstreams)
+        {
+            Require(seen.Add(upstream.Address), $"upstream {upstream.Address} is listed twice");
+        }
     }
 
     private void Require(bool condition, string what)

@@ -64,9 +64,15 @@ public class CliEndToEndTests
             await Support.Loopback.SendAllAsync(open, "one"u8.ToArray());
             Assert.Equal("one"u8.ToArray(), await Support.Loopback.ReadExactlyAsync(open, 3));
 
-            await File.WriteAllTextAsync(path, "{ not json");
-            await proxy.SignalAsync("HUP");
-            await Eventually.True(() => proxy.Output.Contains("failed, the previous configuration stays", StringComparison.Ordinal), "the bad config is refused", Support.Loopback.Timeout);
+            // JSON that does not parse, then a value that once ended the process (an upstream without an address).
+            string[] bad = ["{ not json", $$"""{"listeners": [{"listen": "127.0.0.1:0", "upstreams": [{"addr": "{{b.Address}}"}]}]}"""];
+            for (var i = 0; i < bad.Length; i++)
+            {
+                await File.WriteAllTextAsync(path, bad[i]);
+                await proxy.SignalAsync("HUP");
+                var refusals = i + 1;
+                await Eventually.True(() => Occurrences(proxy.Output, "failed, the previous configuration stays") == refusals, "the bad config is refused", Support.Loopback.Timeout);
+            }
 
             await File.WriteAllTextAsync(path, Config(b.Address));
             await proxy.SignalAsync("HUP");
@@ -92,12 +98,65 @@ public class CliEndToEndTests
     }
 
     [Fact]
+    public async Task DataplaneProxy_ConfigFileOfAKubernetesConfigMap_ReloadsWhenItsDataLinkIsSwapped()
+    {
+        await using var a = TestUpstream.Echo();
+        await using var b = TestUpstream.Echo();
+        var directory = Directory.CreateTempSubdirectory("dataplane-configmap-").FullName;
+        try
+        {
+            // kubelet's layout: the file is a link through ..data, a link to the current version's directory.
+            await WriteVersionAsync(directory, "..v1", a.Address);
+            File.CreateSymbolicLink(Path.Combine(directory, "..data"), "..v1");
+            File.CreateSymbolicLink(Path.Combine(directory, "proxy.json"), "..data/proxy.json");
+            await using var proxy = new DataplaneProcess("--config", Path.Combine(directory, "proxy.json"));
+            var listen = await proxy.Listening;
+
+            // An update, as kubelet makes it: a new version, and a new link renamed over ..data (one rename(2)).
+            await WriteVersionAsync(directory, "..v2", b.Address);
+            File.CreateSymbolicLink(Path.Combine(directory, "..data_tmp"), "..v2");
+            using (var rename = System.Diagnostics.Process.Start("mv", ["-T", Path.Combine(directory, "..data_tmp"), Path.Combine(directory, "..data")]))
+            {
+                await rename.WaitForExitAsync().WaitAsync(Support.Loopback.Timeout);
+                Assert.Equal(0, rename.ExitCode);
+            }
+
+            await Eventually.True(() => proxy.Output.Contains("Reloaded", StringComparison.Ordinal), "the new version is applied", Support.Loopback.Timeout);
+            using var fresh = await Support.Loopback.ConnectAsync(listen);
+            await Support.Loopback.SendAllAsync(fresh, "new"u8.ToArray());
+            Assert.Equal("new"u8.ToArray(), await Support.Loopback.ReadExactlyAsync(fresh, 3));
+            Assert.Equal((0, 1), (a.Accepted, b.Accepted));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task DataplaneProxy_BadArguments_ExitWithAClearError()
     {
         await using var proxy = new DataplaneProcess("--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--connect-timeout", "soon");
 
         Assert.Equal(2, await proxy.WaitForExitAsync());
         Assert.Contains("--connect-timeout: 'soon' is not a duration", proxy.Output);
+    }
+
+    private static async Task WriteVersionAsync(string directory, string version, string upstream)
+    {
+        Directory.CreateDirectory(Path.Combine(directory, version));
+        await File.WriteAllTextAsync(Path.Combine(directory, version, "proxy.json"), Config(upstream));
+    }
+
+    private static int Occurrences(string text, string value)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(value, StringComparison.Ordinal); at >= 0; at = text.IndexOf(value, at + value.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
     }
 
     private static string Config(string upstream) => $$"""

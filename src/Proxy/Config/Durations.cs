@@ -5,6 +5,12 @@ namespace DataPlane.Proxy.Config;
 /// <summary>Parses the duration and rate notations of the command line and the config file.</summary>
 internal static class Durations
 {
+    /// <summary>
+    /// The longest duration: a year, far below TimeSpan's limit (29,000 years, past which FromSeconds throws),
+    /// so that a timeout added to a timestamp cannot overflow either.
+    /// </summary>
+    private const double MaxSeconds = 365 * 86_400;
+
     /// <summary><c>250ms</c>, <c>2s</c>, <c>5m</c>, <c>1h</c>, or a plain number of seconds.</summary>
     /// <exception cref="FormatException">Not one of those, or negative.</exception>
     public static TimeSpan Parse(string text, string what)
@@ -21,6 +27,11 @@ internal static class Durations
         if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value < 0 || !double.IsFinite(value))
         {
             throw new FormatException($"{what}: '{text}' is not a duration (examples: 250ms, 2s, 5m, 1h).");
+        }
+
+        if (value * scale > MaxSeconds)
+        {
+            throw new FormatException($"{what}: '{text}' is longer than the longest duration, {MaxSeconds / 86_400:N0} days.");
         }
 
         return TimeSpan.FromSeconds(value * scale);

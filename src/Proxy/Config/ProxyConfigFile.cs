@@ -21,7 +21,7 @@ internal static class ProxyConfigFile
         {
             text = File.ReadAllText(path);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new FormatException($"{path}: cannot read ({e.Message}).", e);
         }
@@ -36,7 +36,7 @@ internal static class ProxyConfigFile
         {
             using var document = JsonDocument.Parse(json, DocumentOptions);
             var root = document.RootElement;
-            var admin = root.TryGetProperty("admin", out var a) ? ParseEndPoint(a.GetString()!, "admin") : defaultAdmin;
+            var admin = root.TryGetProperty("admin", out var a) ? ParseEndPoint(a.GetString() ?? throw new FormatException("admin: must be \"IP:PORT\"."), "admin") : defaultAdmin;
             if (!root.TryGetProperty("listeners", out var listeners) || listeners.ValueKind != JsonValueKind.Array || listeners.GetArrayLength() == 0)
             {
                 throw new FormatException("'listeners' must be a non-empty array.");
@@ -57,7 +57,7 @@ internal static class ProxyConfigFile
 
             return new ProxyConfig(admin, result);
         }
-        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or ArgumentException or OverflowException)
         {
             throw new FormatException($"{source}: {e.Message}", e);
         }
@@ -104,9 +104,13 @@ internal static class ProxyConfigFile
         var upstreams = new List<UpstreamOptions>();
         foreach (var u in ups.EnumerateArray())
         {
-            upstreams.Add(u.ValueKind == JsonValueKind.String
-                ? new UpstreamOptions(u.GetString()!)
-                : new UpstreamOptions(u.GetProperty("address").GetString()!, u.TryGetProperty("weight", out var w) ? w.GetDouble() : 1.0));
+            var where = $"listeners[{index}].upstreams[{upstreams.Count}]";
+            upstreams.Add(u.ValueKind switch
+            {
+                JsonValueKind.String => new UpstreamOptions(u.GetString()!),
+                JsonValueKind.Object => new UpstreamOptions(Text(u, "address") ?? throw new FormatException($"{where}: 'address' is required."), u.TryGetProperty("weight", out var w) ? w.GetDouble() : 1.0),
+                _ => throw new FormatException($"{where}: must be \"HOST:PORT\" or {{\"address\": ..., \"weight\": ...}}."),
+            });
         }
 
         var options = d with

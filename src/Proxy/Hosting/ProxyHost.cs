@@ -21,6 +21,7 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHandoffSource
     private readonly List<Task> _draining = [];
     private volatile ProxyServer[] _listeners = [];
     private AdminServer? _admin;
+    private IPEndPoint? _adminConfigured;
     private long _reloads;
     private long _reloadFailures;
     private List<HandoffListener>? _inherited;
@@ -59,6 +60,7 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHandoffSource
             _inherited = null;
         }
 
+        _adminConfigured = config.Admin;
         if (config.Admin is { } admin)
         {
             _admin = new AdminServer(admin, () => _listeners, HostCounters);
@@ -66,8 +68,13 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHandoffSource
         }
     }
 
-    /// <summary>Applies a configuration: every listener is checked before anything changes.</summary>
+    /// <summary>
+    /// Applies a configuration, whole or not at all: every listener is checked, and every new one is
+    /// created and bound, before a running listener changes; any failure on the way closes what was
+    /// bound and leaves the configuration in force as it was.
+    /// </summary>
     /// <exception cref="ArgumentException">A listener's settings are invalid (nothing was changed).</exception>
+    /// <exception cref="System.Net.Sockets.SocketException">A new listener's address cannot be bound (nothing was changed).</exception>
     public async Task ApplyAsync(ProxyConfig config)
     {
         await _applying.WaitAsync();
@@ -83,33 +90,19 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHandoffSource
             }
 
             var current = _listeners;
+            var added = await PrepareAsync(config.Listeners.Where(o => !Array.Exists(current, l => l.Options.Listen.Equals(o.Listen))));
             var next = new List<ProxyServer>();
             foreach (var options in config.Listeners)
             {
-                var existing = Array.Find(current, l => l.Options.Listen.Equals(options.Listen));
-                if (existing is not null)
+                if (Array.Find(current, l => l.Options.Listen.Equals(options.Listen)) is { } existing)
                 {
                     existing.Reconfigure(options);
                     next.Add(existing);
                 }
                 else
                 {
-                    var server = new ProxyServer(options, _loggerFactory);
-                    if (_inherited is null)
-                    {
-                        await server.StartAsync();
-                    }
-                    else
-                    {
-                        var adopted = _inherited.Find(l => l.Listen.Equals(options.Listen));
-                        if (adopted is not null)
-                        {
-                            _inherited.Remove(adopted);
-                        }
-
-                        server.Start(adopted?.Socket ?? Net.ListenSocket.Bind(options.Listen), accepting: false);
-                    }
-
+                    var (server, socket) = added.Find(a => a.Server.Options.Listen.Equals(options.Listen));
+                    server.Start(socket, accepting: _inherited is null);
                     next.Add(server);
                 }
             }
@@ -130,6 +123,49 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHandoffSource
         }
     }
 
+    /// <summary>
+    /// Creates the new listeners and binds their sockets (or takes the inherited ones), nothing started:
+    /// should one fail, those made so far are closed and the failure goes to the caller.
+    /// </summary>
+    private async Task<List<(ProxyServer Server, System.Net.Sockets.Socket Socket)>> PrepareAsync(IEnumerable<ProxyOptions> listeners)
+    {
+        var prepared = new List<(ProxyServer Server, System.Net.Sockets.Socket Socket)>();
+        try
+        {
+            foreach (var options in listeners)
+            {
+                var server = new ProxyServer(options, _loggerFactory);
+                try
+                {
+                    var adopted = _inherited?.Find(l => l.Listen.Equals(options.Listen));
+                    if (adopted is not null)
+                    {
+                        _inherited!.Remove(adopted);
+                    }
+
+                    prepared.Add((server, adopted?.Socket ?? Net.ListenSocket.Bind(options.Listen)));
+                }
+                catch
+                {
+                    await server.DisposeAsync();
+                    throw;
+                }
+            }
+
+            return prepared;
+        }
+        catch
+        {
+            foreach (var (server, socket) in prepared)
+            {
+                socket.Dispose();
+                await server.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
     /// <summary>Reloads the config file; on any error the old configuration stays in force, and the error is logged and counted.</summary>
     public async Task<bool> ReloadAsync(string path, ProxyOptions defaults, IPEndPoint? defaultAdmin)
     {
@@ -139,12 +175,19 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHandoffSource
             await ApplyAsync(config);
             Interlocked.Increment(ref _reloads);
             LogReloaded(path, config.Listeners.Count);
+            if (!Equals(config.Admin, _adminConfigured))
+            {
+                LogAdminNotMoved(path, _adminConfigured?.ToString() ?? "none");
+            }
+
             return true;
         }
-        catch (Exception e) when (e is FormatException or ArgumentException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Whatever the file holds, the proxy goes on serving with what it has (an unexpected exception
+            // type included: a reload must not take the listeners down with it).
             Interlocked.Increment(ref _reloadFailures);
-            LogReloadFailed(path, e.Message);
+            LogReloadFailed(path, e is FormatException or ArgumentException or System.Net.Sockets.SocketException ? e.Message : e.ToString());
             return false;
         }
     }
@@ -258,4 +301,7 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHandoffSource
 
     [LoggerMessage(EventId = 142, Level = LogLevel.Error, Message = "Reload of {Path} failed, the previous configuration stays in force: {Error}")]
     private partial void LogReloadFailed(string path, string error);
+
+    [LoggerMessage(EventId = 143, Level = LogLevel.Warning, Message = "Reload of {Path}: the admin endpoint moves only at a restart; it stays on {Admin}")]
+    private partial void LogAdminNotMoved(string path, string admin);
 }

@@ -128,15 +128,9 @@ internal sealed class UpstreamCluster
     {
         options.Validate();
         var items = new Upstream[options.Upstreams.Count];
-        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < items.Length; i++)
         {
             var configured = options.Upstreams[i];
-            if (!seen.Add(configured.Address))
-            {
-                throw new ArgumentException($"listener {options.DisplayName}: upstream {configured.Address} is listed twice.");
-            }
-
             var existing = previous?.Set.Items.FirstOrDefault(u => string.Equals(u.Address, configured.Address, StringComparison.OrdinalIgnoreCase));
             items[i] = existing ?? new Upstream(configured.Address, Resolve(configured.Address), configured.Weight, _time);
             items[i].Weight = configured.Weight;
