@@ -19,6 +19,7 @@ public sealed partial class StoreServer : IAsyncDisposable
     private readonly ILoggerFactory _loggers;
     private readonly CancellationTokenSource _stopping = new();
     private Replica.Replica? _replica;
+    private Durability.DataDirectoryLock? _directoryLock;
     private StoreListener? _listener;
     private StoreContext? _context;
     private StoreMetrics? _metrics;
@@ -46,6 +47,7 @@ public sealed partial class StoreServer : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        _directoryLock = Durability.DataDirectoryLock.Acquire(_options.DataDirectory);
         StartCluster(validateOnly: true);
         var replica = new Replica.Replica(new ReplicaSettings(
             _options.DataDirectory, _options.Cluster?.VersionId ?? _options.NodeId, _options.Fsync, _options.MaxMemory, _options.TombstoneGrace, _options.TimeProvider,
@@ -101,6 +103,7 @@ public sealed partial class StoreServer : IAsyncDisposable
         {
             _metrics?.Dispose();
             _replica.Dispose();
+            _directoryLock?.Dispose();
         }
     }
 
@@ -108,6 +111,9 @@ public sealed partial class StoreServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
+
+        // A start that failed (another node's directory, a log that cannot be read) never ran StopAsync's release.
+        _directoryLock?.Dispose();
         _stopping.Dispose();
     }
 
