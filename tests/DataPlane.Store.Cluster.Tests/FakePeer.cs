@@ -14,6 +14,7 @@ internal sealed class FakePeer : IAsyncDisposable
     private readonly bool _garbage;
     private readonly List<Socket> _accepted = [];
     private readonly Task _accepting;
+    private readonly List<long> _connectedAt = [];
     private int _connections;
     private int _writes;
 
@@ -31,6 +32,18 @@ internal sealed class FakePeer : IAsyncDisposable
     public IPEndPoint EndPoint { get; }
 
     public int Connections => Volatile.Read(ref _connections);
+
+    /// <summary>When each connection's handshake was answered (<see cref="System.Diagnostics.Stopwatch"/> timestamps).</summary>
+    public long[] ConnectedAt
+    {
+        get
+        {
+            lock (_connectedAt)
+            {
+                return [.. _connectedAt];
+            }
+        }
+    }
 
     /// <summary>Write requests received (all unanswered).</summary>
     public int Writes => Volatile.Read(ref _writes);
@@ -67,6 +80,11 @@ internal sealed class FakePeer : IAsyncDisposable
             var buffer = new byte[64 * 1024];
             await socket.ReceiveAsync(buffer, SocketFlags.None);
             await socket.SendAsync(Handshake.Build(_name, _clusterName), SocketFlags.None);
+            lock (_connectedAt)
+            {
+                _connectedAt.Add(System.Diagnostics.Stopwatch.GetTimestamp());
+            }
+
             Interlocked.Increment(ref _connections);
             if (_garbage)
             {

@@ -135,6 +135,7 @@ internal sealed partial class PeerClient : IAsyncDisposable
         while (!cancellationToken.IsCancellationRequested)
         {
             var connected = false;
+            var started = _time.GetTimestamp();
             try
             {
                 connected = await ConnectAndServeAsync(cancellationToken).ConfigureAwait(false);
@@ -150,7 +151,11 @@ internal sealed partial class PeerClient : IAsyncDisposable
                 return;
             }
 
-            backoff = connected ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            // A connection that served a while earns a quick reconnect. One that ended within the longest back-off
+            // (a peer that sends a malformed frame right after its handshake, or dies at once) backs off as a refused
+            // connect does: reset after every handshake, two nodes reconnected 333 times in 10 s to such a peer.
+            var served = connected && _time.GetElapsedTime(started) >= MaxBackoff;
+            backoff = served ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
             try
             {
                 await Task.Delay(backoff, _time, cancellationToken).ConfigureAwait(false);
