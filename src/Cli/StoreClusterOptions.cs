@@ -28,11 +28,15 @@ internal sealed class StoreClusterOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in (Option[])[_nodeId, _clusterName, _peerListen, _peers, _replicas, _readQuorum, _writeQuorum, _requestTimeout, _suspectAfter, _heartbeat, _partitions, _antiEntropyInterval, _antiEntropyRate, _hintRate, _join])
+        command.Options.Add(_nodeId);
+        foreach (var option in ClusterOnly())
         {
             command.Options.Add(option);
         }
     }
+
+    /// <summary>The flags that mean something only with --node-id.</summary>
+    private Option[] ClusterOnly() => [_clusterName, _peerListen, _peers, _replicas, _readQuorum, _writeQuorum, _requestTimeout, _suspectAfter, _heartbeat, _partitions, _antiEntropyInterval, _antiEntropyRate, _hintRate, _join];
 
     /// <summary>The cluster settings (null without --node-id), or false with the reason they are invalid.</summary>
     public bool TryBuild(ParseResult parse, out ClusterOptions? options, out string error)
@@ -42,7 +46,15 @@ internal sealed class StoreClusterOptions
         var nodeId = parse.GetValue(_nodeId);
         if (nodeId is null)
         {
-            return true;
+            // A node started without its id would serve alone, its cluster flags ignored: a typo must not do that.
+            var given = ClusterOnly().Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+            if (given.Count == 0)
+            {
+                return true;
+            }
+
+            error = $"{string.Join(", ", given)} need --node-id (without it the store runs as a single node).";
+            return false;
         }
 
         if (!IPEndPoint.TryParse(parse.GetValue(_peerListen)!, out var peerListen))

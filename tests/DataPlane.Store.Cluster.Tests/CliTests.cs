@@ -17,6 +17,31 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task ClusterFlagsWithoutANodeId_AreRefusedAtStart()
+    {
+        // Without --node-id the store would start as a single node, the cluster it was told of ignored.
+        using var node = await DataplaneChild.RunToExitAsync(
+            "store",
+            ["--listen", "127.0.0.1:0", "--peers", "b=127.0.0.1:1", "--replicas", "2",
+             "--data", Path.Combine(Path.GetTempPath(), "dp-cli-" + Guid.NewGuid().ToString("N"))]);
+        Assert.Equal(2, node.ExitCode);
+        Assert.Contains("--peers, --replicas need --node-id", node.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ASuspicionShorterThanAHeartbeat_AndAPeerAtThisNodesOwnAddress_AreRefusedAtStart()
+    {
+        using var node = await DataplaneChild.RunToExitAsync(
+            "store",
+            ["--node-id", "a", "--listen", "127.0.0.1:0", "--peer-listen", "127.0.0.1:17999", "--peers", "b=127.0.0.1:17999",
+             "--replicas", "2", "--suspect-after", "10ms", "--heartbeat-interval", "1s",
+             "--data", Path.Combine(Path.GetTempPath(), "dp-cli-" + Guid.NewGuid().ToString("N"))]);
+        Assert.Equal(2, node.ExitCode);
+        Assert.Contains("must be longer than the heartbeat interval", node.Output, StringComparison.Ordinal);
+        Assert.Contains("peer 'b' has this node's own peer address 127.0.0.1:17999", node.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task DataDirectoryOfAnotherNode_IsRefusedAtStart()
     {
         var directory = Path.Combine(Path.GetTempPath(), "dp-cli-" + Guid.NewGuid().ToString("N"));

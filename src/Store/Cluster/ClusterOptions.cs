@@ -154,6 +154,19 @@ public sealed class ClusterOptions
             errors.Add("timeouts, intervals, the in-flight limit and the transfer batch and rate must be positive");
         }
 
+        if (SuspectAfter <= HeartbeatInterval)
+        {
+            errors.Add($"the silence before a peer is suspected ({SuspectAfter.TotalMilliseconds:0} ms) must be longer than the heartbeat interval ({HeartbeatInterval.TotalMilliseconds:0} ms), or every peer is suspected between two heartbeats");
+        }
+
+        foreach (var (name, address) in Peers)
+        {
+            if (address.Equals(PeerListen))
+            {
+                errors.Add($"peer '{name}' has this node's own peer address {address}");
+            }
+        }
+
         if (HintsPerSecond < 1)
         {
             errors.Add($"the hint rate (--hint-rate) must be at least 1 hint per second, got {HintsPerSecond}");
