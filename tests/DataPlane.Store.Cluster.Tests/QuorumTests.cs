@@ -209,6 +209,30 @@ public sealed class QuorumTests
     }
 
     [Fact]
+    public async Task Del_WritesATombstoneEvenWhereItsReadSawNothing_SoACopyOutsideTheReadSetCannotComeBack()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+
+        // A copy only c holds (a write that failed its quorum but reached c), then c goes down.
+        var c = cluster.Server("c").ClusterNode!;
+        c.Sessions.Merge("lurking"u8, c.Coordinator.NewStored("back from the dead"u8, tombstone: false, 0));
+        await cluster.StopNodeAsync("c");
+        await cluster.WaitDownAsync("c");
+
+        // a and b have nothing: DEL counts 0, and its tombstone goes to them and, as a hint, to c.
+        Assert.False(await cluster.Db("a").KeyDeleteAsync("lurking"));
+        await cluster.StartNodeAsync("c");
+        await cluster.WaitAllUpAsync();
+        await Testing.Eventually.True(
+            () => cluster.Server("a").ClusterNode!.Hints.PendingFor("c") == 0 && cluster.Server("b").ClusterNode!.Hints.PendingFor("c") == 0,
+            "the hints for c are delivered",
+            TimeSpan.FromSeconds(30));
+
+        // Without the tombstone c's copy was the newest value its read saw, and read repair spread it.
+        Assert.True((await cluster.Db("c").StringGetAsync("lurking")).IsNull);
+    }
+
+    [Fact]
     public async Task Info_ReportsThePeersTheirStateHintsAndTheKeyspace()
     {
         await using var cluster = await TestCluster.StartAsync();

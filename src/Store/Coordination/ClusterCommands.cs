@@ -117,7 +117,7 @@ internal sealed class ClusterCommands(Coordinator coordinator, TimeProvider time
         return writer.WrittenSpan.ToArray();
     }
 
-    /// <summary>EXISTS counts the keys a read quorum sees; DEL counts them too and writes a replicated tombstone for each key.</summary>
+    /// <summary>EXISTS counts the keys a read quorum sees; DEL counts them too and writes a replicated tombstone for every key, seen or not.</summary>
     private async Task<byte[]> CountAsync(byte[][] keys, bool delete)
     {
         var counts = await Task.WhenAll(Array.ConvertAll(keys, key => CountOneAsync(key, delete))).ConfigureAwait(false);
@@ -144,8 +144,10 @@ internal sealed class ClusterCommands(Coordinator coordinator, TimeProvider time
         }
 
         var visible = stored is not null && StoredValue.IsVisible(stored, NowMs) ? 1 : 0;
-        if (delete && stored is not null)
+        if (delete)
         {
+            // Whatever the read saw, as Cassandra's DELETE: a copy on a replica outside the read set (a write that
+            // failed its quorum but reached one) would otherwise be the newest value a later read sees, and come back.
             error = await coordinator.WriteAsync(key, coordinator.NewStored(default, tombstone: true, 0)).ConfigureAwait(false);
         }
 
