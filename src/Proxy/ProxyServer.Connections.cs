@@ -86,7 +86,19 @@ public sealed partial class ProxyServer
 
     void IConnectionHost.OnConnected(Upstream upstream, TimeSpan latency) => _metrics?.RecordConnect(upstream, latency);
 
-    void IConnectionHost.OnConnectFailed(Upstream upstream, ConnectFailure cause) => LogConnectFailed(Name, upstream.Address, cause);
+    void IConnectionHost.OnConnectFailed(Upstream upstream, ConnectFailure cause, HealthChange change)
+    {
+        LogConnectFailed(Name, upstream.Address, cause);
+        if (change.HasFlag(HealthChange.BreakerOpened))
+        {
+            LogBreakerOpened(Name, upstream.Address, cause, Options.BreakerOpen);
+        }
+
+        if (change.HasFlag(HealthChange.Ejected))
+        {
+            LogEjected(Name, upstream.Address, upstream.Ejections, upstream.Ejections * Options.EjectionBase);
+        }
+    }
 
     void IConnectionHost.OnNoUpstream() => Interlocked.Increment(ref _noUpstream);
 

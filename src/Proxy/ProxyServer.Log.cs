@@ -33,4 +33,10 @@ public sealed partial class ProxyServer
 
     [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "Listener {Name}: {Call} failed with errno {Errno} ({Count} so far)")]
     private partial void LogResourceError(string name, string call, int errno, long count);
+
+    [LoggerMessage(EventId = 109, Level = LogLevel.Warning, Message = "Listener {Name}: upstream {Upstream}'s circuit breaker opened ({Cause}); no new connection for {OpenFor}, then trial connections")]
+    private partial void LogBreakerOpened(string name, string upstream, ConnectFailure cause, TimeSpan openFor);
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "Listener {Name}: upstream {Upstream} ejected (ejection {Count}) for {For}")]
+    private partial void LogEjected(string name, string upstream, int count, TimeSpan @for);
 }

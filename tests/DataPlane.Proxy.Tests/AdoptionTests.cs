@@ -132,7 +132,7 @@ public sealed class AdoptionTests
         {
         }
 
-        public void OnConnectFailed(Upstream upstream, ConnectFailure cause)
+        public void OnConnectFailed(Upstream upstream, ConnectFailure cause, HealthChange change)
         {
         }
 

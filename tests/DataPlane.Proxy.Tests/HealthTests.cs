@@ -18,11 +18,11 @@ public class HealthTests
 
         for (var i = 0; i < 4; i++)
         {
-            breaker.OnFailure(5, open);
+            Assert.False(breaker.OnFailure(5, open));
         }
 
         Assert.Equal(BreakerState.Closed, breaker.State);
-        breaker.OnFailure(5, open);
+        Assert.True(breaker.OnFailure(5, open), "the failure that opens the breaker says so (the listener logs it)");
         Assert.Equal(BreakerState.Open, breaker.State);
         Assert.False(breaker.TryAcquire(2));
         Assert.False(breaker.AllowsPick(_clock.GetTimestamp(), 2));
@@ -74,12 +74,13 @@ public class HealthTests
 
         Fail(cluster, items[0], 2);
         Assert.False(items[0].IsEjected(_clock.GetTimestamp()));
-        Fail(cluster, items[0], 1);
+        Assert.Equal(HealthChange.Ejected, cluster.OnFailure(items[0], ConnectFailure.Refused)); // the listener logs it
         Assert.True(items[0].IsEjected(_clock.GetTimestamp()));
 
-        // 50% of 4: a second may go, a third may not.
+        // 50% of 4: a second may go, a third may not (and nothing is said of it).
         Fail(cluster, items[1], 3);
-        Fail(cluster, items[2], 3);
+        Fail(cluster, items[2], 2);
+        Assert.Equal(HealthChange.None, cluster.OnFailure(items[2], ConnectFailure.Refused));
         Assert.True(items[1].IsEjected(_clock.GetTimestamp()));
         Assert.False(items[2].IsEjected(_clock.GetTimestamp()));
 
@@ -128,7 +129,7 @@ public class HealthTests
         Assert.Equal(0, upstream.Failures(ConnectFailure.Error));
 
         // The upstream's own failures still count from zero: the shortage did not start a run.
-        cluster.OnFailure(upstream, ConnectFailure.Refused);
+        Assert.Equal(HealthChange.BreakerOpened, cluster.OnFailure(upstream, ConnectFailure.Refused));
         Assert.Equal(BreakerState.Open, upstream.Breaker.State);
         Assert.False(upstream.IsEjected(_clock.GetTimestamp()));
     }

@@ -11,7 +11,7 @@ internal interface IConnectionHost
 
     void OnConnected(Upstream upstream, TimeSpan latency);
 
-    void OnConnectFailed(Upstream upstream, ConnectFailure cause);
+    void OnConnectFailed(Upstream upstream, ConnectFailure cause, HealthChange change);
 
     void OnNoUpstream();
 

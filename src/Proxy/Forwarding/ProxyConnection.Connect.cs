@@ -57,8 +57,7 @@ internal sealed partial class ProxyConnection
             Close(_upstreamSocket, ref _upstreamFd, reset: false);
             _upstreamSocket = null;
             upstream.OnReleased();
-            cluster.OnFailure(upstream, failure.Value);
-            _host.OnConnectFailed(upstream, failure.Value);
+            _host.OnConnectFailed(upstream, failure.Value, cluster.OnFailure(upstream, failure.Value));
             if (failure == ConnectFailure.OutOfResources)
             {
                 // No other upstream is tried: its socket would take the descriptors just given back to the

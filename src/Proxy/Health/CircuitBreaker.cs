@@ -94,8 +94,8 @@ internal sealed class CircuitBreaker
         }
     }
 
-    /// <summary>A connect failed: opens after <paramref name="threshold"/> in a row, or at once when half-open.</summary>
-    public void OnFailure(int threshold, TimeSpan openFor)
+    /// <summary>A connect failed: opens after <paramref name="threshold"/> in a row, or at once when half-open; whether it opened now.</summary>
+    public bool OnFailure(int threshold, TimeSpan openFor)
     {
         lock (_lock)
         {
@@ -108,6 +108,8 @@ internal sealed class CircuitBreaker
                 _openUntil = _time.GetTimestamp() + (long)(openFor.TotalSeconds * _time.TimestampFrequency);
                 _openings++;
             }
+
+            return open;
         }
     }
 }

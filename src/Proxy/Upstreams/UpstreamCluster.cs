@@ -64,37 +64,40 @@ internal sealed class UpstreamCluster
 
     /// <summary>
     /// Counts a failure; the breaker hears of connect failures, ejection of every cause but this
-    /// process's own shortage of descriptors or memory.
+    /// process's own shortage of descriptors or memory. Says whether the breaker opened or the upstream was ejected.
     /// </summary>
-    public void OnFailure(Upstream upstream, ConnectFailure cause)
+    public HealthChange OnFailure(Upstream upstream, ConnectFailure cause)
     {
         upstream.CountFailure(cause);
         if (cause == ConnectFailure.OutOfResources)
         {
-            return;
+            return HealthChange.None;
         }
 
         var options = Options;
-        if (cause != ConnectFailure.Reset)
+        var change = HealthChange.None;
+        if (cause != ConnectFailure.Reset && upstream.Breaker.OnFailure(options.BreakerFailures, options.BreakerOpen))
         {
-            upstream.Breaker.OnFailure(options.BreakerFailures, options.BreakerOpen);
+            change |= HealthChange.BreakerOpened;
         }
 
-        if (upstream.OnFailure(options.EjectionFailures))
+        if (upstream.OnFailure(options.EjectionFailures) && TryEject(upstream, options))
         {
-            TryEject(upstream, options);
+            change |= HealthChange.Ejected;
         }
+
+        return change;
     }
 
     internal long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
-    private void TryEject(Upstream upstream, ProxyOptions options)
+    private bool TryEject(Upstream upstream, ProxyOptions options)
     {
         var now = _time.GetTimestamp();
         var set = Set;
         if (upstream.IsEjected(now))
         {
-            return;
+            return false;
         }
 
         var ejected = 0;
@@ -108,7 +111,10 @@ internal sealed class UpstreamCluster
         if (ejected < allowed && options.MaxEjectionPercent > 0)
         {
             upstream.Eject(now, Ticks(options.EjectionBase));
+            return true;
         }
+
+        return false;
     }
 
     private static bool AnyAvailable(UpstreamSet set, long now, int maxTrials)
