@@ -73,7 +73,17 @@ public sealed class DataplaneChild : IDisposable
     public static async Task<DataplaneChild> RunToExitAsync(string subcommand, IEnumerable<string> args)
     {
         var child = new DataplaneChild(subcommand, args);
-        await child._process.WaitForExitAsync().WaitAsync(Patience);
+        try
+        {
+            await child._process.WaitForExitAsync().WaitAsync(Patience);
+        }
+        catch (TimeoutException)
+        {
+            // It did not stop: the test fails, and the process must not outlive it (it may hold a port or a data directory).
+            child.Dispose();
+            throw;
+        }
+
         return child;
     }
 
