@@ -57,7 +57,7 @@ internal static class ProxyConfigFile
 
             return new ProxyConfig(admin, result);
         }
-        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or ArgumentException or OverflowException)
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or ArgumentException)
         {
             throw new FormatException($"{source}: {e.Message}", e);
         }

@@ -57,7 +57,7 @@ internal sealed partial class ProxyConnection
             Close(_upstreamSocket, ref _upstreamFd, reset: false);
             _upstreamSocket = null;
             upstream.OnReleased();
-            _host.OnConnectFailed(upstream, failure.Value, cluster.OnFailure(upstream, failure.Value));
+            Failed(upstream, failure.Value);
             if (failure == ConnectFailure.OutOfResources)
             {
                 // No other upstream is tried: its socket would take the descriptors just given back to the
@@ -130,4 +130,7 @@ internal sealed partial class ProxyConnection
         _host.OnOutOfResources(errno);
         return ConnectFailure.OutOfResources;
     }
+
+    /// <summary>An upstream failed this connection (a connect, or a reset mid-stream): its passive health hears it, and the listener logs what changed.</summary>
+    private void Failed(Upstream upstream, ConnectFailure cause) => _host.OnConnectFailed(upstream, cause, _host.Cluster.OnFailure(upstream, cause));
 }

@@ -83,7 +83,7 @@ internal sealed partial class ProxyConnection
         {
             // The upstream reset a live connection: passive health counts it. (Our own abort closes the
             // socket under the receive, which ends it with OperationAborted, never with a reset.)
-            _host.OnConnectFailed(_upstream!, ConnectFailure.Reset, _host.Cluster.OnFailure(_upstream!, ConnectFailure.Reset));
+            Failed(_upstream!, ConnectFailure.Reset);
         }
 
         if (result is PumpResult.Reset or PumpResult.Aborted)

@@ -81,7 +81,7 @@ internal sealed partial class ProxyConnection
                 return (_clientEnded ? DirectionEnd.Ended : DirectionEnd.Paused, _upstreamEnded ? DirectionEnd.Ended : DirectionEnd.Paused);
             case PairResult.UpstreamReset:
                 // The upstream reset a live connection: passive health counts it.
-                _host.OnConnectFailed(_upstream!, ConnectFailure.Reset, _host.Cluster.OnFailure(_upstream!, ConnectFailure.Reset));
+                Failed(_upstream!, ConnectFailure.Reset);
                 break;
         }
 

@@ -129,36 +129,29 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHandoffSource
     /// </summary>
     private async Task<List<(ProxyServer Server, System.Net.Sockets.Socket Socket)>> PrepareAsync(IEnumerable<ProxyOptions> listeners)
     {
-        var prepared = new List<(ProxyServer Server, System.Net.Sockets.Socket Socket)>();
+        var sockets = new List<System.Net.Sockets.Socket>();
+        var servers = new List<ProxyServer>();
         try
         {
             foreach (var options in listeners)
             {
-                var server = new ProxyServer(options, _loggerFactory);
-                try
+                var adopted = _inherited?.Find(l => l.Listen.Equals(options.Listen));
+                if (adopted is not null)
                 {
-                    var adopted = _inherited?.Find(l => l.Listen.Equals(options.Listen));
-                    if (adopted is not null)
-                    {
-                        _inherited!.Remove(adopted);
-                    }
+                    _inherited!.Remove(adopted);
+                }
 
-                    prepared.Add((server, adopted?.Socket ?? Net.ListenSocket.Bind(options.Listen)));
-                }
-                catch
-                {
-                    await server.DisposeAsync();
-                    throw;
-                }
+                sockets.Add(adopted?.Socket ?? Net.ListenSocket.Bind(options.Listen));
+                servers.Add(new ProxyServer(options, _loggerFactory));
             }
 
-            return prepared;
+            return [.. servers.Zip(sockets)];
         }
         catch
         {
-            foreach (var (server, socket) in prepared)
+            sockets.ForEach(s => s.Dispose());
+            foreach (var server in servers)
             {
-                socket.Dispose();
                 await server.DisposeAsync();
             }
 

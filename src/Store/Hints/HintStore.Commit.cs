@@ -25,16 +25,12 @@ internal sealed partial class HintStore
         ThrowIfNotANode(node);
         lock (_gate)
         {
-            if (_stopping || _broken)
+            if (TryAppend(node, key, stored) is not { } target)
             {
-                _refused++;
                 return NotKept;
             }
 
-            var target = TargetFor(node);
-            target.Append(key, stored);
             var round = target.JoinRound();
-            target.Pending++;
             if (!_batched)
             {
                 _batched = true;

@@ -72,10 +72,7 @@ internal sealed partial class HintStore
             {
                 foreach (var target in _targets.Values)
                 {
-                    if (target.Batched > 0)
-                    {
-                        WriteKept(target);
-                    }
+                    WriteKeptBatch(target);
                 }
             }
             catch
@@ -98,15 +95,11 @@ internal sealed partial class HintStore
         ThrowIfNotANode(node);
         lock (_gate)
         {
-            if (_stopping)
+            if (TryAppend(node, key, stored) is not { } target)
             {
-                _refused++;
                 return false;
             }
 
-            var target = TargetFor(node);
-            target.Append(key, stored);
-            target.Pending++;
             if (mayWait && t_roundWriter == this && target.BatchLength < WriteOutBytes)
             {
                 _kept = true;
@@ -114,6 +107,30 @@ internal sealed partial class HintStore
             }
 
             return WriteKept(target);
+        }
+    }
+
+    /// <summary>Under the lock: copies a hint into its node's batch, pending from now; null (and counted as refused) once the store takes no more.</summary>
+    private Target? TryAppend(string node, ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored)
+    {
+        if (_stopping || _broken)
+        {
+            _refused++;
+            return null;
+        }
+
+        var target = TargetFor(node);
+        target.Append(key, stored);
+        target.Pending++;
+        return target;
+    }
+
+    /// <summary>Under the lock: off fsync always, writes the hints a node's batch still holds (its batch under fsync always is the writer's).</summary>
+    private void WriteKeptBatch(Target target)
+    {
+        if (!_fsync && target.Batched > 0)
+        {
+            WriteKept(target);
         }
     }
 

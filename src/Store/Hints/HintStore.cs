@@ -230,11 +230,9 @@ internal sealed partial class HintStore : IDisposable
         lock (_gate)
         {
             var target = TargetFor(node);
-            if (!_fsync && target.Batched > 0)
-            {
-                // Kept hints go in the file handed off, not in the next one.
-                WriteKept(target);
-            }
+
+            // Kept hints go in the file handed off, not in the next one.
+            WriteKeptBatch(target);
 
             if (target.Unsynced && target.File is { } file)
             {
@@ -295,11 +293,7 @@ internal sealed partial class HintStore : IDisposable
             _closed = true;
             foreach (var target in _targets.Values)
             {
-                if (!_fsync && target.Batched > 0)
-                {
-                    WriteKept(target);
-                }
-
+                WriteKeptBatch(target);
                 var (_, count, round) = target.TakeBatch();
                 target.Pending -= count;
                 _refused += count;
